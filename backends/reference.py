@@ -1,0 +1,309 @@
+"""The numpy reference backend: the oracle every other backend is tested against.
+
+It executes the spec literally, one step at a time, with the shared step
+functions :func:`spikemem.dynamics.lif_step` and
+:func:`spikemem.learning.rule_step`. In fixed point (``numeric="fixed"``) it
+runs the integer model of :mod:`spikemem.fixed_point`, which Lava's
+``fixed_pt`` models must match bit for bit.
+
+Per step ``t``:
+
+1. each population's input :math:`I[t] = I_{ext}[t] + \\sum_p W_p s_{pre(p)}[t - d_p]`,
+2. the neuron update (spikes of step ``t``),
+3. plasticity from the spikes emitted at step ``t``,
+4. the spikes of step ``t`` join each source's history (for the delays).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
+from spikemem.dynamics import LIFParams, lif_step
+from spikemem.learning import RuleState, initial_state, rule_step
+from spikemem.spec import Network, ThreeFactor
+from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
+from spikemem.stimulus import InputWindow
+
+
+class Arithmetic(Protocol):
+    """Number system of a reference run: float64 or Loihi-style integers."""
+
+    v_dtype: Any
+
+    def weights(self, projection: str) -> np.ndarray:
+        """Initial weights in internal units."""
+
+    def weights_to_float(self, projection: str, weights: np.ndarray) -> np.ndarray:
+        """Internal units -> float units."""
+
+    def weights_from_float(self, projection: str, weights: np.ndarray) -> np.ndarray:
+        """Float units -> internal units."""
+
+    def external(self, population: str, current: np.ndarray) -> np.ndarray:
+        """External current (float units) -> internal units."""
+
+    def initial_v(self, population: str) -> np.ndarray:
+        """Membrane potentials before the first step, internal units, ``(n,)``."""
+
+    def neuron_step(self, population: str, v: np.ndarray, refractory: np.ndarray, current: np.ndarray):
+        """One neuron update; returns ``(spikes, v, refractory)``."""
+
+
+class FloatArithmetic:
+    """float64 arithmetic: the canonical update of :class:`spikemem.spec.LIF`."""
+
+    v_dtype = np.float64
+
+    def __init__(self, network: Network) -> None:
+        self._network = network
+        self._params = {pop.name: LIFParams.from_neuron(pop.neuron, network.dt) for pop in network.populations}
+
+    def weights(self, projection: str) -> np.ndarray:
+        return np.array(self._network.projection(projection).weights, dtype=np.float64)
+
+    def weights_to_float(self, projection: str, weights: np.ndarray) -> np.ndarray:
+        return np.array(weights, dtype=np.float64)
+
+    def weights_from_float(self, projection: str, weights: np.ndarray) -> np.ndarray:
+        return np.array(weights, dtype=np.float64)
+
+    def external(self, population: str, current: np.ndarray) -> np.ndarray:
+        return current
+
+    def initial_v(self, population: str) -> np.ndarray:
+        pop = self._network.population(population)
+        return np.broadcast_to(np.asarray(pop.v_init, dtype=np.float64), (pop.size,)).copy()
+
+    def neuron_step(self, population: str, v: np.ndarray, refractory: np.ndarray, current: np.ndarray):
+        return lif_step(v, refractory, current, self._params[population])
+
+
+@dataclass
+class _SpikeHistory:
+    """Ring buffer of the last ``depth`` spike vectors of one source, ``(depth, batch, n)``."""
+
+    depth: int
+    batch: int
+    size: int
+    buffer: np.ndarray = field(init=False)
+    head: int = 0
+
+    def __post_init__(self) -> None:
+        self.buffer = np.zeros((self.depth, self.batch, self.size), dtype=bool)
+
+    def push(self, spikes: np.ndarray) -> None:
+        self.head = (self.head + 1) % self.depth
+        self.buffer[self.head] = spikes
+
+    def emitted_ago(self, steps: int) -> np.ndarray:
+        """Spikes emitted ``steps`` (1 .. depth) steps before the current step."""
+        return self.buffer[(self.head - steps + 1) % self.depth]
+
+
+def _synaptic_input(weights: np.ndarray, spikes: np.ndarray) -> np.ndarray:
+    """``spikes @ weights.T`` for ``(batch, n_pre)`` bool spikes; sparse-friendly for one trial."""
+    if spikes.shape[0] == 1:
+        active = np.flatnonzero(spikes[0])
+        out = weights[:, active].sum(axis=1) if active.size else np.zeros(weights.shape[0], weights.dtype)
+        return out[None, :]
+    return spikes.astype(weights.dtype) @ weights.T
+
+
+class ReferenceSimulation(Simulation):
+    """Step-by-step numpy execution of a network (see the module docstring)."""
+
+    backend_name = "reference"
+
+    def __init__(self, network: Network, numeric: str, arithmetic: Arithmetic) -> None:
+        super().__init__(network, numeric)
+        self._arith = arithmetic
+        self._weights = {proj.name: arithmetic.weights(proj.name) for proj in network.projections}
+        self._masks = {
+            proj.name: None if proj.mask is None else np.asarray(proj.mask, dtype=bool) for proj in network.projections
+        }
+        self._incoming = {
+            pop.name: [proj for proj in network.projections if proj.post == pop.name] for pop in network.populations
+        }
+        self._depth = {pop.name: 1 for pop in network.populations}
+        for inp in network.inputs:
+            if isinstance(inp, SPIKE_SOURCE_TYPES):
+                self._depth[inp.name] = 1
+        for proj in network.projections:
+            self._depth[proj.pre] = max(self._depth[proj.pre], proj.delay)
+        self._reset_state(batch=1)
+
+    # -- state ----------------------------------------------------------------------
+    def _reset_state(self, batch: int) -> None:
+        net = self.network
+        self._batch = batch
+        self._v = {p.name: np.tile(self._arith.initial_v(p.name), (batch, 1)) for p in net.populations}
+        self._refractory = {p.name: np.zeros((batch, p.size), dtype=np.int64) for p in net.populations}
+        self._history = {
+            name: _SpikeHistory(depth, batch, net.source_size(name)) for name, depth in self._depth.items()
+        }
+        self._rule_states: dict[str, RuleState] = {
+            proj.name: initial_state(proj.plasticity, self._weights[proj.name])
+            for proj in net.projections
+            if proj.plasticity is not None
+        }
+
+    def _reset(self, weights: bool) -> None:
+        if weights:
+            self._weights = {proj.name: self._arith.weights(proj.name) for proj in self.network.projections}
+        self._reset_state(batch=1)
+
+    def _get_weights(self, projection: str) -> np.ndarray:
+        return self._arith.weights_to_float(projection, self._weights[projection])
+
+    def _set_weights(self, projection: str, weights: np.ndarray) -> None:
+        self._weights[projection] = self._arith.weights_from_float(projection, weights)
+
+    # -- running ----------------------------------------------------------------------
+    def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
+        return self._simulate([window])
+
+    def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
+        self._reset_state(batch=len(windows))
+        return self._simulate(windows)
+
+    def _simulate(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
+        net = self.network
+        steps, batch = windows[0].steps, len(windows)
+        single = batch == 1
+        spikes_in = {name: np.stack([w.spikes[name] for w in windows], axis=1) for name in windows[0].spikes}
+        currents = {
+            name: self._arith.external(name, np.stack([w.currents[name] for w in windows], axis=1))
+            for name in windows[0].currents
+        }
+        modulators = {name: windows[0].modulators[name] for name in windows[0].modulators}
+        record = _Recorder(net, steps, batch, self._arith.v_dtype)
+        populations = [(pop.name, self._incoming[pop.name]) for pop in net.populations]
+        plastic = [proj for proj in net.projections if proj.plasticity is not None]
+        for k in range(steps):
+            emitted: dict[str, np.ndarray] = {name: spikes[k] for name, spikes in spikes_in.items()}
+            for name, incoming in populations:
+                current = currents[name][k] if name in currents else 0
+                for proj in incoming:
+                    current = current + _synaptic_input(
+                        self._weights[proj.name], self._history[proj.pre].emitted_ago(proj.delay)
+                    )
+                v = self._v[name]
+                if np.isscalar(current):
+                    current = np.full_like(v, current)
+                spikes, self._v[name], self._refractory[name] = self._arith.neuron_step(
+                    name, v, self._refractory[name], current
+                )
+                emitted[name] = spikes
+            if single:
+                for proj in plastic:
+                    rule = proj.plasticity
+                    modulator = modulators[rule.modulator][k] if isinstance(rule, ThreeFactor) else None
+                    self._weights[proj.name] = rule_step(
+                        rule,
+                        self._weights[proj.name],
+                        self._rule_states[proj.name],
+                        emitted[proj.pre][0],
+                        emitted[proj.post][0],
+                        net.dt,
+                        modulator=modulator,
+                        mask=self._masks[proj.name],
+                    )
+            for name, spikes in emitted.items():
+                self._history[name].push(spikes)
+            record.step(k, emitted, self._v, self._get_weights)
+        data = record.finish(self._get_weights)
+        if single:
+            data = {key: value[0] if key not in record.unbatched else value for key, value in data.items()}
+        return data
+
+
+class _Recorder:
+    """Collects the monitored variables of one run into preallocated arrays."""
+
+    def __init__(self, network: Network, steps: int, batch: int, v_dtype: Any) -> None:
+        self.monitors = list(network.monitors)
+        self.unbatched: set[str] = set()
+        self.data: dict[str, Any] = {}
+        self.snapshots: dict[str, list[np.ndarray]] = {}
+        for monitor in self.monitors:
+            key = monitor.key
+            if monitor.variable in ("spikes", "count"):
+                size = network.source_size(monitor.target)
+                self.data[key] = (
+                    np.zeros((batch, steps, size), dtype=bool)
+                    if monitor.variable == "spikes"
+                    else (np.zeros((batch, size), dtype=np.int64))
+                )
+            elif monitor.variable == "v":
+                self.data[key] = np.zeros((batch, steps, network.population(monitor.target).size), dtype=v_dtype)
+            elif monitor.variable == "weights":
+                self.unbatched.add(key)
+                self.snapshots[key] = []
+
+    def step(self, k: int, emitted: dict[str, np.ndarray], v: dict[str, np.ndarray], weights: Any) -> None:
+        for monitor in self.monitors:
+            key = monitor.key
+            if monitor.variable == "spikes":
+                self.data[key][:, k] = emitted[monitor.target]
+            elif monitor.variable == "count":
+                self.data[key] += emitted[monitor.target]
+            elif monitor.variable == "v":
+                self.data[key][:, k] = v[monitor.target]
+            elif monitor.every is not None and (k + 1) % monitor.every == 0:
+                self.snapshots[key].append(weights(monitor.target))
+
+    def finish(self, weights: Any) -> dict[str, np.ndarray]:
+        for monitor in self.monitors:
+            if monitor.variable == "weights":
+                key = monitor.key
+                if monitor.every is None:
+                    self.data[key] = weights(monitor.target)
+                else:
+                    shape = weights(monitor.target).shape
+                    self.data[key] = np.array(self.snapshots[key]).reshape(-1, *shape)
+        return self.data
+
+
+class ReferenceBackend(Backend):
+    """numpy, step by step: the definition of correct behaviour.
+
+    Options: none. ``numeric="fixed"`` runs the integer model of
+    :mod:`spikemem.fixed_point` with static weights.
+    """
+
+    name = "reference"
+    capabilities = Capabilities(
+        numeric=("float", "fixed"),
+        rules=("Hebb", "Oja", "OjaSubspace", "PairSTDP", "ThreeFactor"),
+        gradient_training=False,
+        devices=("cpu",),
+        native_batch=True,
+        notes="numpy oracle; fixed point runs static weights",
+    )
+
+    def available(self) -> Availability:
+        return Availability(True)
+
+    def _check_supported(self, network: Network, numeric: str) -> None:
+        if numeric == "fixed":
+            for proj in network.projections:
+                if proj.plasticity is not None:
+                    raise UnsupportedFeatureError(
+                        f"projections[{proj.name!r}].plasticity",
+                        "the reference fixed-point model runs static weights; use numeric='float' for plasticity",
+                    )
+
+    def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
+        if options:
+            raise UnsupportedFeatureError("options", f"the reference backend takes no options, got {sorted(options)}")
+        if numeric == "fixed":
+            from spikemem.fixed_point import FixedPointArithmetic
+
+            arithmetic: Arithmetic = FixedPointArithmetic(network)
+        else:
+            arithmetic = FloatArithmetic(network)
+        return ReferenceSimulation(network, numeric, arithmetic)

@@ -1,0 +1,291 @@
+"""The backend protocol: what every simulator adapter provides.
+
+A backend translates a :class:`~spikemem.spec.Network` into its simulator
+(:meth:`Backend.compile`) and returns a :class:`Simulation` that runs it
+(:meth:`Simulation.run`) and returns a :class:`~spikemem.recording.Recording`.
+Everything that is the same for every backend (validation, capability
+checks, input materialisation, timing, batching) lives here once; a backend
+implements only ``_compile``, ``_run``, ``_reset`` and weight access.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from spikemem.recording import Recording
+from spikemem.spec import Network, SpecError
+from spikemem.stimulus import InputWindow, input_window
+
+NUMERIC_MODES = ("float", "fixed")
+
+
+class UnsupportedFeatureError(SpecError):
+    """The network uses something this backend cannot execute (raised at compile time)."""
+
+
+class BackendUnavailableError(RuntimeError):
+    """The backend's simulator cannot run here; the message says why and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can execute.
+
+    Attributes
+    ----------
+    numeric
+        Arithmetic modes: ``"float"`` and/or ``"fixed"`` (Loihi-style integers).
+    rules
+        Names of the plasticity rules it runs inside the simulator.
+    gradient_training
+        Whether models can be trained by backpropagation (surrogate gradients).
+    devices
+        Devices it can run on (``"cpu"``, ``"cuda"``, ``"loihi-sim"`` ...).
+    native_batch
+        Whether ``run_batch`` runs trials in parallel rather than one by one.
+    notes
+        Short remarks shown by ``spikemem backends`` (limits, refused rules).
+    """
+
+    numeric: tuple[str, ...] = ("float",)
+    rules: tuple[str, ...] = ()
+    gradient_training: bool = False
+    devices: tuple[str, ...] = ("cpu",)
+    native_batch: bool = False
+    notes: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-data form for JSON output."""
+        return {
+            "numeric": list(self.numeric),
+            "rules": list(self.rules),
+            "gradient_training": self.gradient_training,
+            "devices": list(self.devices),
+            "native_batch": self.native_batch,
+            "notes": self.notes,
+        }
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a backend can run here, and if not, why."""
+
+    ok: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class Simulation(ABC):
+    """A compiled network, ready to run; owned by one backend.
+
+    State (membrane potentials, refractory counters, spikes in transit,
+    plasticity traces, weights) persists across :meth:`run` calls until
+    :meth:`reset`. Use it as a context manager, or call :meth:`close`, to free
+    simulator resources (Lava runtimes, compiled code).
+    """
+
+    backend_name: ClassVar[str] = ""
+
+    def __init__(self, network: Network, numeric: str) -> None:
+        self.network = network
+        self.numeric = numeric
+        self.t = 0
+        self._closed = False
+
+    # -- the public API, shared by every backend ---------------------------------
+    def run(self, steps: int, inputs: Mapping[str, np.ndarray] | None = None) -> Recording:
+        """Advance ``steps`` steps and return what the monitors recorded.
+
+        Parameters
+        ----------
+        steps
+            Number of steps, >= 1.
+        inputs
+            Optional replacement data per input name for this run, indexed
+            from the run's first step (see :mod:`spikemem.spec.inputs`).
+        """
+        self._ensure_open()
+        steps = _check_steps(steps)
+        window = input_window(self.network, self.t, steps, inputs)
+        start = time.perf_counter()
+        data = self._run(window)
+        wall = time.perf_counter() - start
+        recording = Recording(
+            dt=self.network.dt,
+            steps=steps,
+            t_start=self.t,
+            data=data,
+            backend=self.backend_name,
+            numeric=self.numeric,
+            wall_time_s=wall,
+        )
+        self.t += steps
+        return recording
+
+    def run_batch(self, steps: int, inputs: Mapping[str, np.ndarray]) -> Recording:
+        """Run independent trials, each from the reset state, and stack their records.
+
+        Every array in ``inputs`` has a leading trial axis of the same length
+        ``B``; every recorded array gets that leading axis. Needs static
+        weights (plasticity would make trials depend on each other). The
+        simulation is left reset. Backends with ``native_batch`` run the
+        trials in parallel; the others run them one by one.
+        """
+        self._ensure_open()
+        steps = _check_steps(steps)
+        plastic = [p.name for p in self.network.projections if p.plasticity is not None]
+        if plastic:
+            raise SpecError("run_batch", f"needs static weights, but {plastic} are plastic; run trials one by one")
+        sizes = {name: len(np.asarray(value)) for name, value in inputs.items()}
+        if not sizes or len(set(sizes.values())) != 1:
+            raise SpecError("run_batch.inputs", f"every input needs the same leading trial axis; got lengths {sizes}")
+        trials = next(iter(sizes.values()))
+        self.reset()
+        start = time.perf_counter()
+        windows = [
+            input_window(self.network, 0, steps, {name: np.asarray(value)[b] for name, value in inputs.items()})
+            for b in range(trials)
+        ]
+        data = self._run_batch(windows)
+        wall = time.perf_counter() - start
+        self.reset()
+        return Recording(self.network.dt, steps, 0, data, self.backend_name, self.numeric, wall)
+
+    def reset(self, weights: bool = False) -> None:
+        """Return to the state before the first step; ``weights=True`` also restores the spec's weights."""
+        self._ensure_open()
+        self._reset(weights)
+        self.t = 0
+
+    def weights(self, projection: str) -> np.ndarray:
+        """Current weights ``(n_post, n_pre)`` of a projection, in float units."""
+        self._ensure_open()
+        self.network.projection(projection)
+        return self._get_weights(projection)
+
+    def set_weights(self, projection: str, weights: np.ndarray) -> None:
+        """Replace a projection's weights (same shape, finite)."""
+        self._ensure_open()
+        proj = self.network.projection(projection)
+        new = np.asarray(weights, dtype=float)
+        if new.shape != np.shape(proj.weights):
+            raise SpecError(f"set_weights[{projection!r}]", f"shape {new.shape}; expected {np.shape(proj.weights)}")
+        if not np.all(np.isfinite(new)):
+            raise SpecError(f"set_weights[{projection!r}]", "contains NaN or infinite values")
+        self._set_weights(projection, new)
+
+    def close(self) -> None:
+        """Release simulator resources; idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._close()
+
+    def __enter__(self) -> Simulation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"this {self.backend_name} simulation is closed; compile the network again")
+
+    # -- what a backend implements -------------------------------------------------
+    @abstractmethod
+    def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
+        """Simulate ``window.steps`` steps and return the monitored arrays."""
+
+    def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
+        """Default: one trial after another from the reset state."""
+        records = []
+        for window in windows:
+            self._reset(False)
+            records.append(self._run(window))
+        return {key: np.stack([rec[key] for rec in records]) for key in records[0]}
+
+    @abstractmethod
+    def _reset(self, weights: bool) -> None:
+        """Reset the dynamic state (and the weights when asked)."""
+
+    @abstractmethod
+    def _get_weights(self, projection: str) -> np.ndarray: ...
+
+    @abstractmethod
+    def _set_weights(self, projection: str, weights: np.ndarray) -> None: ...
+
+    def _close(self) -> None:  # noqa: B027 - optional hook
+        """Free resources (default: nothing to free)."""
+
+
+@dataclass
+class Backend(ABC):
+    """A simulator adapter. Subclasses set ``name`` and ``capabilities``.
+
+    ``options`` are backend-specific settings (e.g. Brian2's code-generation
+    target, snnTorch's device, Lava's timeout), passed on to the simulation.
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @abstractmethod
+    def available(self) -> Availability:
+        """Whether the simulator can be imported and run here, with the reason if not."""
+
+    def compile(self, network: Network, *, numeric: str = "float", **options: Any) -> Simulation:
+        """Validate ``network``, check it against the capabilities and build a simulation.
+
+        Raises
+        ------
+        SpecError
+            The network is invalid.
+        UnsupportedFeatureError
+            The network needs something this backend cannot run.
+        BackendUnavailableError
+            The simulator is not installed or cannot run here.
+        """
+        network.validate()
+        self.check_supported(network, numeric)
+        availability = self.available()
+        if not availability:
+            raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {availability.reason}")
+        return self._compile(network, numeric, {**self.options, **options})
+
+    def check_supported(self, network: Network, numeric: str) -> None:
+        """Raise :class:`UnsupportedFeatureError` for what this backend cannot run."""
+        if numeric not in NUMERIC_MODES:
+            raise SpecError("numeric", f"must be one of {NUMERIC_MODES}, got {numeric!r}")
+        if numeric not in self.capabilities.numeric:
+            raise UnsupportedFeatureError(
+                "numeric", f"backend {self.name!r} runs {self.capabilities.numeric}, not {numeric!r}"
+            )
+        for proj in network.projections:
+            rule = proj.plasticity
+            if rule is not None and rule.name not in self.capabilities.rules:
+                raise UnsupportedFeatureError(
+                    f"projections[{proj.name!r}].plasticity",
+                    f"backend {self.name!r} cannot run {rule.name}; it runs {list(self.capabilities.rules)}",
+                )
+        self._check_supported(network, numeric)
+
+    def _check_supported(self, network: Network, numeric: str) -> None:  # noqa: B027 - optional hook
+        """Backend-specific refusals (default: none)."""
+
+    @abstractmethod
+    def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
+        """Build the simulator objects for a validated, supported network."""
+
+
+def _check_steps(steps: int) -> int:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise SpecError("run.steps", f"must be an integer >= 1, got {steps!r}")
+    return int(steps)

@@ -1,0 +1,131 @@
+r"""Reference implementations of the plasticity rules of :mod:`spikemem.spec.plasticity`.
+
+One pure step per rule, on numpy arrays or torch tensors (no batch axis:
+weights are shared state). The reference backend and the snnTorch backend
+call these; Brian2 and Lava translate the same equations into their own
+languages and are tested against these functions.
+
+Per step ``t``, after the neurons have been updated:
+
+1. traces: :math:`x \leftarrow \alpha_{pre} x + s^{pre}`,
+   :math:`y \leftarrow \alpha_{post} y + s^{post}`,
+2. the rule's :math:`\Delta W` from the traces/spikes of step ``t``,
+3. :math:`W \leftarrow \mathrm{clip}(W + \Delta W, w_{min}, w_{max})`, and
+   zero where the projection's mask has no synapse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from spikemem._arrays import namespace
+from spikemem.spec import Hebb, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor, trace_decay
+
+
+@dataclass
+class RuleState:
+    """Traces of one plastic projection.
+
+    Attributes
+    ----------
+    x
+        Presynaptic trace ``(n_pre,)``.
+    y
+        Postsynaptic trace ``(n_post,)`` (unused by :class:`ThreeFactor`).
+    eligibility
+        Eligibility trace ``(n_post, n_pre)`` for :class:`ThreeFactor`, else None.
+    """
+
+    x: Any
+    y: Any
+    eligibility: Any = None
+
+
+def initial_state(rule: PlasticityRule, weights: Any) -> RuleState:
+    """Zero traces shaped for ``weights`` (numpy array or torch tensor)."""
+    xp = namespace(weights)
+    eligibility = xp.zeros_like(weights) if isinstance(rule, ThreeFactor) else None
+    return RuleState(x=xp.zeros_like(weights[0]), y=xp.zeros_like(weights[:, 0]), eligibility=eligibility)
+
+
+def _tau_pre(rule: PlasticityRule) -> float:
+    return float(getattr(rule, "tau_pre", 0.0))
+
+
+def _tau_post(rule: PlasticityRule) -> float:
+    return float(getattr(rule, "tau_post", 0.0))
+
+
+def weight_change(
+    rule: PlasticityRule,
+    weights: Any,
+    state: RuleState,
+    pre_spikes: Any,
+    post_spikes: Any,
+    modulator: Any = None,
+) -> Any:
+    r"""The rule's :math:`\Delta W` for one step, from traces already updated for it."""
+    s_pre = pre_spikes.to(weights.dtype) if hasattr(pre_spikes, "to") else pre_spikes.astype(weights.dtype)
+    s_post = post_spikes.to(weights.dtype) if hasattr(post_spikes, "to") else post_spikes.astype(weights.dtype)
+    x, y = state.x, state.y
+    if isinstance(rule, Hebb):
+        return rule.eta * (y - rule.post_offset)[:, None] * (x - rule.pre_offset)[None, :]
+    if isinstance(rule, Oja):
+        return rule.eta * y[:, None] * (x[None, :] - y[:, None] * weights)
+    if isinstance(rule, OjaSubspace):
+        reconstruction = y @ weights
+        return rule.eta * y[:, None] * (x - reconstruction)[None, :]
+    if isinstance(rule, PairSTDP):
+        return rule.a_plus * s_post[:, None] * x[None, :] - rule.a_minus * y[:, None] * s_pre[None, :]
+    if isinstance(rule, ThreeFactor):
+        if modulator is None:
+            raise ValueError("ThreeFactor needs the modulator value of this step")
+        # (1,) broadcasts as a global signal, (n_post,) as one value per neuron
+        return rule.eta * modulator.reshape(-1)[:, None] * state.eligibility
+    raise TypeError(f"no reference implementation for {type(rule).__name__}")
+
+
+def rule_step(
+    rule: PlasticityRule,
+    weights: Any,
+    state: RuleState,
+    pre_spikes: Any,
+    post_spikes: Any,
+    dt: float,
+    modulator: Any = None,
+    mask: Any = None,
+) -> Any:
+    """Advance traces by one step (in place on ``state``) and return the new weights.
+
+    Parameters
+    ----------
+    rule
+        The projection's rule.
+    weights
+        ``(n_post, n_pre)`` weights used during step ``t``.
+    state
+        Traces after step ``t - 1``; updated to step ``t``.
+    pre_spikes, post_spikes
+        Boolean spikes emitted at step ``t``.
+    dt
+        Time step in seconds.
+    modulator
+        Third factor of step ``t``, ``(1,)`` or ``(n_post,)`` (ThreeFactor only).
+    mask
+        Optional boolean synapse mask: weights stay zero where False.
+    """
+    xp = namespace(weights)
+    s_pre = pre_spikes.to(weights.dtype) if hasattr(pre_spikes, "to") else pre_spikes.astype(weights.dtype)
+    s_post = post_spikes.to(weights.dtype) if hasattr(post_spikes, "to") else post_spikes.astype(weights.dtype)
+    state.x = trace_decay(_tau_pre(rule), dt) * state.x + s_pre
+    state.y = trace_decay(_tau_post(rule), dt) * state.y + s_post
+    if isinstance(rule, ThreeFactor):
+        alpha_e = trace_decay(rule.tau_eligibility, dt)
+        state.eligibility = alpha_e * state.eligibility + s_post[:, None] * state.x[None, :]
+    new = weights + weight_change(rule, weights, state, pre_spikes, post_spikes, modulator)
+    if rule.w_min is not None or rule.w_max is not None:
+        new = xp.clip(new, rule.w_min, rule.w_max)
+    if mask is not None:
+        new = new * mask
+    return new

@@ -1,0 +1,46 @@
+"""The backend-agnostic model description: plain data, numpy only.
+
+A :class:`Network` holds :class:`Population` s of :class:`LIF` neurons,
+:class:`Projection` s (optionally plastic), inputs and :class:`Monitor` s.
+Every backend in :mod:`spikemem.backends` executes it with the semantics
+written in these classes' docstrings.
+"""
+
+from spikemem.spec.errors import SpecError
+from spikemem.spec.inputs import CurrentInput, Input, ModulatorInput, PoissonInput, SpikeInput
+from spikemem.spec.network import Monitor, Network, Population, Projection
+from spikemem.spec.neurons import LIF
+from spikemem.spec.plasticity import (
+    RULE_TYPES,
+    Hebb,
+    Oja,
+    OjaSubspace,
+    PairSTDP,
+    PlasticityRule,
+    ThreeFactor,
+    trace_decay,
+)
+from spikemem.spec.validation import validate
+
+__all__ = [
+    "CurrentInput",
+    "Hebb",
+    "Input",
+    "LIF",
+    "ModulatorInput",
+    "Monitor",
+    "Network",
+    "Oja",
+    "OjaSubspace",
+    "PairSTDP",
+    "PlasticityRule",
+    "PoissonInput",
+    "Population",
+    "Projection",
+    "RULE_TYPES",
+    "SpecError",
+    "SpikeInput",
+    "ThreeFactor",
+    "trace_decay",
+    "validate",
+]

@@ -1,0 +1,192 @@
+r"""Plasticity rules of the spec: named parameter sets, not equation strings.
+
+Every rule acts on one :class:`~spikemem.spec.Projection` with weights ``W``
+of shape ``(n_post, n_pre)``. Spikes enter the rules at their *emission* step:
+``s_pre[t]`` is what the presynaptic population (or input) emitted at step ``t``
+and ``s_post[t]`` what the postsynaptic population emitted at step ``t``,
+whatever the projection's transmission delay. After the neurons of step ``t``
+are updated, each rule updates its traces and then the weights; the new
+weights act from step ``t + 1`` on.
+
+Traces (the same for every rule that uses them), with
+:math:`\alpha = e^{-dt/\tau}` (and :math:`\alpha = 0` for :math:`\tau = 0`):
+
+.. math::
+
+    x_j[t] = \alpha_{pre}\, x_j[t-1] + s^{pre}_j[t], \qquad
+    y_i[t] = \alpha_{post}\, y_i[t-1] + s^{post}_i[t]
+
+Traces start at zero. After every update the weights are clipped to
+``[w_min, w_max]`` where those bounds are given. Learning rates are per step.
+The numpy reference of each rule lives in :mod:`spikemem.learning`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def trace_decay(tau: float, dt: float) -> float:
+    r"""Per-step trace decay :math:`\alpha = e^{-dt/\tau}`, 0 for ``tau == 0``."""
+    return 0.0 if tau == 0 else math.exp(-dt / tau)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlasticityRule:
+    """Base of all rules: optional weight bounds.
+
+    Parameters
+    ----------
+    w_min, w_max
+        Weights are clipped to this range after every update; ``None`` leaves
+        that side unbounded.
+    """
+
+    w_min: float | None = None
+    w_max: float | None = None
+
+    @property
+    def name(self) -> str:
+        """The rule's class name, used by backends to declare support."""
+        return type(self).__name__
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hebb(PlasticityRule):
+    r"""Hebbian covariance (outer-product) rule on traces.
+
+    .. math::
+
+        \Delta W_{ij}[t] = \eta\,(y_i[t] - \theta_{post})\,(x_j[t] - \theta_{pre})
+
+    With ``tau_pre = tau_post = 0`` the traces are the spikes themselves and
+    the rule accumulates the outer product of coincident spikes; the offsets
+    turn it into the covariance rule.
+
+    Parameters
+    ----------
+    eta
+        Learning rate per step.
+    tau_pre, tau_post
+        Trace time constants in seconds (0: the trace is the spike train).
+    pre_offset, post_offset
+        Subtracted activity levels :math:`\theta_{pre}`, :math:`\theta_{post}`.
+    """
+
+    eta: float
+    tau_pre: float = 0.0
+    tau_post: float = 0.0
+    pre_offset: float = 0.0
+    post_offset: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Oja(PlasticityRule):
+    r"""Oja's single-neuron rule (local: each synapse sees only its own neurons).
+
+    .. math::
+
+        \Delta W_{ij}[t] = \eta\, y_i[t]\,\bigl(x_j[t] - y_i[t]\, W_{ij}\bigr)
+
+    Parameters
+    ----------
+    eta
+        Learning rate per step.
+    tau_pre, tau_post
+        Trace time constants in seconds.
+    """
+
+    eta: float
+    tau_pre: float = 0.02
+    tau_post: float = 0.02
+
+
+@dataclass(frozen=True, kw_only=True)
+class OjaSubspace(PlasticityRule):
+    r"""Oja's subspace rule, the HLOP lateral rule (Xiao et al., ICLR 2024).
+
+    The postsynaptic (lateral) neurons read ``y = W x`` and reconstruct the
+    input as ``W^T y``; the rule moves ``W`` toward an orthonormal basis of
+    the principal subspace of the presynaptic activity:
+
+    .. math::
+
+        \Delta W[t] = \eta\, y[t]\,\bigl(x[t] - W^\top y[t]\bigr)^\top
+
+    The reconstruction term :math:`(W^\top y)_j = \sum_k W_{kj} y_k` is not
+    local to one synapse; a backend whose learning engine sees only the
+    synapse's own neurons must refuse this rule (use :class:`Oja`, or a
+    circuit whose presynaptic neurons fire the residual).
+
+    Parameters
+    ----------
+    eta
+        Learning rate per step.
+    tau_pre, tau_post
+        Trace time constants in seconds.
+    """
+
+    eta: float
+    tau_pre: float = 0.02
+    tau_post: float = 0.02
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairSTDP(PlasticityRule):
+    r"""Pair-based spike-timing-dependent plasticity with all-to-all traces.
+
+    .. math::
+
+        \Delta W_{ij}[t] = A_+\, s^{post}_i[t]\, x_j[t] - A_-\, y_i[t]\, s^{pre}_j[t]
+
+    Both traces include the spikes of step ``t``, so a simultaneous pre/post
+    pair changes the weight by :math:`A_+ - A_-`.
+
+    Parameters
+    ----------
+    a_plus, a_minus
+        Potentiation and depression amplitudes (>= 0).
+    tau_pre, tau_post
+        Trace time constants in seconds.
+    """
+
+    a_plus: float
+    a_minus: float
+    tau_pre: float = 0.02
+    tau_post: float = 0.02
+
+
+@dataclass(frozen=True, kw_only=True)
+class ThreeFactor(PlasticityRule):
+    r"""Eligibility trace times a modulatory third factor.
+
+    .. math::
+
+        e_{ij}[t] &= \alpha_e\, e_{ij}[t-1] + s^{post}_i[t]\, x_j[t] \\
+        \Delta W_{ij}[t] &= \eta\, M_i[t]\, e_{ij}[t]
+
+    ``M`` comes from the :class:`~spikemem.spec.ModulatorInput` named by
+    ``modulator``: one value per step (global signal) or one per postsynaptic
+    neuron and step.
+
+    Parameters
+    ----------
+    eta
+        Learning rate per step.
+    modulator
+        Name of a ``ModulatorInput`` of the network.
+    tau_eligibility
+        Eligibility-trace time constant in seconds.
+    tau_pre
+        Presynaptic trace time constant in seconds.
+    """
+
+    eta: float
+    modulator: str
+    tau_eligibility: float = 0.05
+    tau_pre: float = 0.02
+
+
+RULE_TYPES: tuple[type[PlasticityRule], ...] = (Hebb, Oja, OjaSubspace, PairSTDP, ThreeFactor)
+"""Every rule class of the spec, for registries and capability checks."""
