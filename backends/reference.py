@@ -105,11 +105,7 @@ class _SpikeHistory:
 
 
 def _synaptic_input(weights: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-    """``spikes @ weights.T`` for ``(batch, n_pre)`` bool spikes; sparse-friendly for one trial."""
-    if spikes.shape[0] == 1:
-        active = np.flatnonzero(spikes[0])
-        out = weights[:, active].sum(axis=1) if active.size else np.zeros(weights.shape[0], weights.dtype)
-        return out[None, :]
+    """``spikes @ weights.T`` for ``(batch, n_pre)`` bool spikes."""
     return spikes.astype(weights.dtype) @ weights.T
 
 
@@ -174,9 +170,9 @@ class ReferenceSimulation(Simulation):
         net = self.network
         steps, batch = windows[0].steps, len(windows)
         single = batch == 1
-        spikes_in = {name: np.stack([w.spikes[name] for w in windows], axis=1) for name in windows[0].spikes}
+        spikes_in = {name: _stack_trials([w.spikes[name] for w in windows]) for name in windows[0].spikes}
         currents = {
-            name: self._arith.external(name, np.stack([w.currents[name] for w in windows], axis=1))
+            name: self._arith.external(name, _stack_trials([w.currents[name] for w in windows]))
             for name in windows[0].currents
         }
         modulators = {name: windows[0].modulators[name] for name in windows[0].modulators}
@@ -219,6 +215,11 @@ class ReferenceSimulation(Simulation):
         if single:
             data = {key: value[0] if key not in record.unbatched else value for key, value in data.items()}
         return data
+
+
+def _stack_trials(arrays: list[np.ndarray]) -> np.ndarray:
+    """``(steps, batch, n)`` from one ``(steps, n)`` array per trial (a view for one trial)."""
+    return arrays[0][:, None, :] if len(arrays) == 1 else np.stack(arrays, axis=1)
 
 
 class _Recorder:

@@ -121,7 +121,7 @@ def input_window(
             values = np.asarray(inp.values, dtype=float)
             size = values.shape[-1]
             block = (
-                np.broadcast_to(values, (steps, size)).copy()
+                np.broadcast_to(values, (steps, size))
                 if values.ndim == 1
                 else _slice_time(values, offset, steps, (size,))
             )

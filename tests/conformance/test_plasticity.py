@@ -29,7 +29,9 @@ def test_rule_matches_reference_or_is_refused(simulator: Backend, reference: Bac
     with simulator.compile(plastic(rule)) as sim:
         got = sim.run(STEPS)
         np.testing.assert_array_equal(got.spikes("post"), expected.spikes("post"))
-        np.testing.assert_allclose(got.weights("plastic"), expected.weights("plastic"), rtol=0,
-                                   atol=TOLERANCE[simulator.name])
-        np.testing.assert_allclose(sim.weights("plastic"), expected.weights("plastic"), rtol=0,
-                                   atol=TOLERANCE[simulator.name])
+        np.testing.assert_allclose(
+            got.weights("plastic"), expected.weights("plastic"), rtol=0, atol=TOLERANCE[simulator.name]
+        )
+        np.testing.assert_allclose(
+            sim.weights("plastic"), expected.weights("plastic"), rtol=0, atol=TOLERANCE[simulator.name]
+        )

@@ -1,0 +1,171 @@
+"""The ``spikemem`` command line.
+
+Every user error (invalid spec, unknown backend, missing file, bad option)
+ends with one line on stderr and exit code 2, before any simulator starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from spikemem.spec import SpecError
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """A user mistake that the CLI reports in one line with exit code 2."""
+
+
+def _cmd_backends(args: argparse.Namespace) -> int:
+    from spikemem.backends import backend_names, get_backend
+    from spikemem.tables import format_table
+
+    rows = []
+    for name in backend_names():
+        backend = get_backend(name)
+        availability = backend.available()
+        rows.append(
+            {
+                "name": name,
+                "available": availability.ok,
+                "reason": availability.reason,
+                "capabilities": backend.capabilities.as_dict(),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    table = [
+        [
+            r["name"],
+            r["available"],
+            ",".join(r["capabilities"]["numeric"]),
+            ",".join(r["capabilities"]["rules"]) or "-",
+            r["capabilities"]["gradient_training"],
+            ",".join(r["capabilities"]["devices"]),
+            r["reason"] or "-",
+        ]
+        for r in rows
+    ]
+    print(
+        format_table(["backend", "available", "numeric", "plasticity rules", "gradients", "devices", "reason"], table)
+    )
+    return 0
+
+
+def _load_network(path: str):
+    from spikemem.spec.serialize import load
+
+    if not Path(path).exists():
+        raise UsageError(f"{path}: no such file")
+    return load(path)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    network = _load_network(args.network).validate()
+    sizes = ", ".join(f"{p.name}={p.size}" for p in network.populations)
+    print(f"{args.network}: valid ({sizes}; {len(network.projections)} projections)")
+    return 0
+
+
+def _backend(name: str, **options: object):
+    from spikemem.backends import get_backend
+
+    try:
+        return get_backend(name, **options)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+
+
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from spikemem.tables import format_table
+
+    network = _load_network(args.network)
+    backend = _backend(args.backend)
+    with backend.compile(network, numeric=args.numeric) as sim:
+        recording = sim.run(args.steps)
+    rows = [
+        [key, tuple(np.shape(value)), int(np.sum(value)) if value.dtype == bool else ""]
+        for key, value in recording.data.items()
+    ]
+    print(format_table(["recorded", "shape", "spikes"], rows))
+    print(f"{backend.name} ({args.numeric}): {args.steps} steps in {recording.wall_time_s:.3f} s")
+    if args.out:
+        from spikemem.io import save_recording
+
+        path = save_recording(recording, args.out)
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from spikemem.demo import run_demo
+
+    return run_demo(Path(args.out), steps=args.steps)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from spikemem.experiments import run_experiment
+
+    path = run_experiment(args.config, backend=args.backend, seed=args.seed, overrides=args.set, out=args.out)
+    print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(prog="spikemem", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("backends", help="list backends, whether they run here, and what they can do")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_backends)
+
+    p = sub.add_parser("validate", help="check a saved network description (JSON + .npz)")
+    p.add_argument("network")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("simulate", help="run a saved network on a backend")
+    p.add_argument("network")
+    p.add_argument("--backend", default="reference")
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--numeric", choices=["float", "fixed"], default="float")
+    p.add_argument("--out", help="write the recording (.npz) to this directory")
+    p.set_defaults(func=_cmd_simulate)
+
+    p = sub.add_parser("run", help="run an experiment config into a result directory (resumable)")
+    p.add_argument("config", help="TOML file, e.g. experiments/hopfield_recall.toml")
+    p.add_argument("--backend", help="reference, brian2, snntorch or lava (default: the config's)")
+    p.add_argument("--seed", type=int, help="seed of every random choice (default: the config's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value")
+    p.add_argument("--out", help="result directory (running again with it resumes)")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("demo", help="one network on every backend: identical spikes, a raster plot")
+    p.add_argument("--out", default="demo_out")
+    p.add_argument("--steps", type=int, default=300)
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``spikemem`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (SpecError, UsageError) as exc:
+        print(f"spikemem {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Running one experiment into a result directory, resumably and atomically.
+
+``DIR/result.json`` holds the config after overrides, the backend, the seed,
+package versions, the wall time and the metrics. ``DIR/checkpoint.json``
+holds finished units of work (sweep points, tasks); running again with the
+same ``--out`` (same config, backend and seed) skips them. Every file is
+written atomically (temporary file + rename).
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from spikemem.experiments.config import ConfigError, apply_overrides, load_config
+from spikemem.experiments.registry import get_kind
+from spikemem.io import write_json
+
+T = TypeVar("T")
+
+SIMULATOR_PACKAGES = ("numpy", "brian2", "torch", "snntorch", "lava-nc", "scipy", "matplotlib")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of spikemem, Python and the simulators installed."""
+    versions = {"python": platform.python_version()}
+    for name in ("spikemem", *SIMULATOR_PACKAGES):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+@dataclass
+class Checkpoint:
+    """Finished units of work of a run, persisted after each one.
+
+    The identity (config, backend, seed) is stored with the units; a directory
+    holding a different run is refused rather than silently mixed.
+    """
+
+    path: Path
+    identity: dict[str, Any]
+    units: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, path: Path, identity: dict[str, Any]) -> Checkpoint:
+        identity = json.loads(json.dumps(identity))  # normalise as JSON would store it
+        if not path.exists():
+            return cls(path, identity)
+        stored = json.loads(path.read_text())
+        if stored.get("identity") != identity:
+            raise ConfigError(
+                f"--out {path.parent}",
+                "holds a run with another config, backend or seed; choose another --out or delete it",
+            )
+        return cls(path, identity, stored.get("units", {}))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.units
+
+    def get(self, key: str) -> Any:
+        return self.units[key]
+
+    def put(self, key: str, value: Any) -> None:
+        """Record a finished unit (JSON data) and write the checkpoint atomically."""
+        self.units[key] = json.loads(json.dumps(value, default=_plain))
+        write_json(self.path, {"identity": self.identity, "units": self.units})
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"cannot store {type(value).__name__} in a checkpoint")
+
+
+@dataclass
+class ExperimentContext:
+    """What an experiment kind gets: config, backend, seed, output directory and helpers.
+
+    Every random choice must come from :meth:`rng` (derived from the one seed).
+    """
+
+    config: dict[str, Any]
+    backend: str
+    seed: int
+    out: Path
+    checkpoint: Checkpoint
+    show_progress: bool = True
+
+    def rng(self, *stream: int | str) -> np.random.Generator:
+        """An independent generator for a named stream, derived from the run's seed."""
+        key = [abs(hash_text(str(s))) if isinstance(s, str) else int(s) for s in stream]
+        return np.random.default_rng([self.seed, *key])
+
+    def progress(self, iterable: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
+        """A tqdm progress bar (silent when disabled)."""
+        from tqdm.auto import tqdm
+
+        yield from tqdm(iterable, desc=desc, total=total, disable=not self.show_progress, leave=False)
+
+
+def hash_text(text: str) -> int:
+    """A stable (process-independent) 32-bit hash of a string, for RNG stream names."""
+    import zlib
+
+    return zlib.crc32(text.encode())
+
+
+def run_experiment(
+    config_path: str | Path,
+    backend: str | None = None,
+    seed: int | None = None,
+    overrides: list[str] | None = None,
+    out: str | Path | None = None,
+    show_progress: bool = True,
+) -> Path:
+    """Run a config; return the path of the ``result.json`` written.
+
+    Parameters
+    ----------
+    config_path
+        TOML file with ``[experiment] kind``.
+    backend
+        Backend name (default: the config's ``experiment.backend`` or "reference").
+    seed
+        Seed of every random choice (default: the config's ``experiment.seed`` or 0).
+    overrides
+        ``key.path=value`` strings.
+    out
+        Result directory (default ``results/<config stem>-<backend>-seed<seed>``).
+    """
+    from spikemem.backends import get_backend
+
+    config = apply_overrides(load_config(config_path), list(overrides or []))
+    section = config["experiment"]
+    backend = backend or section.get("backend", "reference")
+    seed = int(section.get("seed", 0) if seed is None else seed)
+    try:
+        get_backend(backend)
+    except KeyError as exc:
+        raise ConfigError("--backend", str(exc.args[0])) from None
+    section["backend"], section["seed"] = backend, seed
+    kind = get_kind(section["kind"])
+    out = Path(out or Path("results") / f"{Path(config_path).stem}-{backend}-seed{seed}")
+    out.mkdir(parents=True, exist_ok=True)
+    identity = {"config": config, "backend": backend, "seed": seed}
+    checkpoint = Checkpoint.open(out / "checkpoint.json", identity)
+    ctx = ExperimentContext(config, backend, seed, out, checkpoint, show_progress)
+    start = time.perf_counter()
+    metrics = kind(ctx)
+    result = {
+        "experiment": section["kind"],
+        "config": config,
+        "backend": backend,
+        "seed": seed,
+        "versions": package_versions(),
+        "wall_time_s": time.perf_counter() - start,
+        "metrics": metrics,
+    }
+    return write_json(out / "result.json", result)
