@@ -22,12 +22,24 @@ class UsageError(Exception):
 
 
 def _cmd_backends(args: argparse.Namespace) -> int:
+    from spikemem.backend import Capabilities
     from spikemem.backends import backend_names, get_backend
     from spikemem.tables import format_table
 
     rows = []
     for name in backend_names():
-        backend = get_backend(name)
+        try:
+            backend = get_backend(name)
+        except ImportError as exc:  # a broken install: report it instead of crashing the listing
+            rows.append(
+                {
+                    "name": name,
+                    "available": False,
+                    "reason": f"backend module failed to import: {exc}",
+                    "capabilities": Capabilities().as_dict(),
+                }
+            )
+            continue
         availability = backend.available()
         rows.append(
             {

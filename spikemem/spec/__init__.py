@@ -20,13 +20,15 @@ from spikemem.spec.plasticity import (
     ThreeFactor,
     trace_decay,
 )
+from spikemem.spec.serialize import load, save
 from spikemem.spec.validation import validate
 
 __all__ = [
+    "LIF",
+    "RULE_TYPES",
     "CurrentInput",
     "Hebb",
     "Input",
-    "LIF",
     "ModulatorInput",
     "Monitor",
     "Network",
@@ -37,10 +39,11 @@ __all__ = [
     "PoissonInput",
     "Population",
     "Projection",
-    "RULE_TYPES",
     "SpecError",
     "SpikeInput",
     "ThreeFactor",
+    "load",
+    "save",
     "trace_decay",
     "validate",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 
 from spikemem.spec.errors import SpecError
 from spikemem.spec.inputs import (
+    INPUT_TYPES,
     CurrentInput,
     ModulatorInput,
     PoissonInput,
@@ -56,6 +57,8 @@ def _int_at_least(field: str, value: Any, minimum: int) -> int:
 
 
 def _finite_array(field: str, value: Any) -> np.ndarray:
+    if np.iscomplexobj(value):
+        raise SpecError(field, "must be real; got complex values")
     try:
         array = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -202,6 +205,12 @@ def _validate_monitor(field: str, monitor: Monitor, network: Network) -> None:
     projections = {proj.name for proj in network.projections}
     populations = {pop.name for pop in network.populations}
     spike_inputs = {inp.name for inp in network.inputs if isinstance(inp, (SpikeInput, PoissonInput))}
+    if monitor.target in projections and monitor.target in populations | spike_inputs:
+        raise SpecError(
+            f"{field}.target",
+            f"{monitor.target!r} names both a projection and a population or spike input, so the monitor is "
+            "ambiguous; rename the projection",
+        )
     if monitor.target in projections:
         allowed: tuple[str, ...] = PROJECTION_VARIABLES
     elif monitor.target in populations:
@@ -239,11 +248,24 @@ def _unique(kind: str, names: list[str]) -> None:
         seen.add(name)
 
 
+def _items(field: str, items: Any, types: tuple[type, ...]) -> None:
+    if not isinstance(items, (list, tuple)):
+        raise SpecError(field, f"must be a list, got {type(items).__name__}")
+    for index, item in enumerate(items):
+        if not isinstance(item, types):
+            names = " or ".join(t.__name__ for t in types)
+            raise SpecError(f"{field}[{index}]", f"expected a {names}, got {type(item).__name__}")
+
+
 def validate(network: Network) -> None:
     """Check every field of ``network``; raise :class:`SpecError` on the first problem."""
     if not isinstance(network, Network):
         raise SpecError("network", f"expected a spikemem.spec.Network, got {type(network).__name__}")
     dt = _positive("dt", network.dt)
+    _items("populations", network.populations, (Population,))
+    _items("inputs", network.inputs, INPUT_TYPES)
+    _items("projections", network.projections, (Projection,))
+    _items("monitors", network.monitors, (Monitor,))
     if not network.populations:
         raise SpecError("populations", "a network needs at least one population")
     _unique("populations+inputs", [p.name for p in network.populations] + [i.name for i in network.inputs])
