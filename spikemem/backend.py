@@ -134,7 +134,8 @@ class Simulation(ABC):
         """Run independent trials, each from the reset state, and stack their records.
 
         Every array in ``inputs`` has a leading trial axis of the same length
-        ``B``; every recorded array gets that leading axis. Needs static
+        ``B``; every recorded array gets that leading axis, except weights,
+        which are the same for every trial (static). Needs static
         weights (plasticity would make trials depend on each other). The
         simulation is left reset. Backends with ``native_batch`` run the
         trials in parallel; the others run them one by one.
@@ -209,7 +210,10 @@ class Simulation(ABC):
         for window in windows:
             self._reset(False)
             records.append(self._run(window))
-        return {key: np.stack([rec[key] for rec in records]) for key in records[0]}
+        static = {m.key for m in self.network.monitors if m.variable == "weights"}
+        return {
+            key: records[0][key] if key in static else np.stack([rec[key] for rec in records]) for key in records[0]
+        }
 
     @abstractmethod
     def _reset(self, weights: bool) -> None:

@@ -7,6 +7,7 @@ so the reference backend and the snnTorch backend run literally the same code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,7 +49,9 @@ class LIFParams:
         )
 
 
-def lif_step(v: Any, refractory: Any, current: Any, params: LIFParams) -> tuple[Any, Any, Any]:
+def lif_step(
+    v: Any, refractory: Any, current: Any, params: LIFParams, spike_fn: Callable[[Any], Any] | None = None
+) -> tuple[Any, Any, Any]:
     r"""One canonical LIF step.
 
     .. math::
@@ -67,20 +70,35 @@ def lif_step(v: Any, refractory: Any, current: Any, params: LIFParams) -> tuple[
         Total input of this step, :math:`I_{syn}[t] + I_{ext}[t]`.
     params
         The population's constants.
+    spike_fn
+        Optional differentiable Heaviside of :math:`v - v_{th}` returning 0/1
+        in ``v``'s dtype (a surrogate-gradient spike, e.g. built from
+        ``snntorch.surrogate``). ``None`` (default): the plain comparison
+        :math:`v > v_{th}`. Both give the same values; with ``spike_fn`` the
+        spikes are floats and the reset is written
+        :math:`v (1 - s) + v_{reset} s` (or :math:`v - v_{th} s`), so that
+        gradients flow through the spike into the reset, as in snnTorch.
 
     Returns
     -------
     spikes, v, refractory
-        Boolean spikes of this step and the updated state.
+        Spikes of this step (boolean, or floats with ``spike_fn``) and the
+        updated state.
     """
     xp = namespace(v)
     active = refractory == 0
     v = xp.where(active, params.beta * v + current, v)
-    spikes = active & (v > params.v_th)
+    if spike_fn is None:
+        spikes = fired = active & (v > params.v_th)
+    else:
+        spikes = spike_fn(v - params.v_th) * active
+        fired = spikes > 0
     if params.subtract:
         v = v - params.v_th * spikes
-    else:
+    elif spike_fn is None:
         v = xp.where(spikes, xp.full_like(v, params.v_reset), v)
+    else:
+        v = v * (1 - spikes) + params.v_reset * spikes
     if params.refractory_steps:
-        refractory = xp.where(spikes, params.refractory_steps, xp.where(active, refractory, refractory - 1))
+        refractory = xp.where(fired, params.refractory_steps, xp.where(active, refractory, refractory - 1))
     return spikes, v, refractory

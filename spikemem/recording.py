@@ -21,7 +21,8 @@ class Recording:
         Step index (since the last reset) of the run's first step.
     data
         Arrays keyed ``"target.variable"`` (see :class:`~spikemem.spec.Monitor`
-        for shapes). A batched run adds a leading batch axis to every array.
+        for shapes). A batched run adds a leading batch axis to every array
+        but the (static) weights.
     backend
         Name of the backend that produced it.
     numeric
