@@ -74,8 +74,7 @@ def weight_change(
     if isinstance(rule, Oja):
         return rule.eta * y[:, None] * (x[None, :] - y[:, None] * weights)
     if isinstance(rule, OjaSubspace):
-        reconstruction = y @ weights
-        return rule.eta * y[:, None] * (x - reconstruction)[None, :]
+        return oja_subspace_change(rule.eta, weights, x, y)
     if isinstance(rule, PairSTDP):
         return rule.a_plus * s_post[:, None] * x[None, :] - rule.a_minus * y[:, None] * s_pre[None, :]
     if isinstance(rule, ThreeFactor):
@@ -84,6 +83,35 @@ def weight_change(
         # (1,) broadcasts as a global signal, (n_post,) as one value per neuron
         return rule.eta * modulator.reshape(-1)[:, None] * state.eligibility
     raise TypeError(f"no reference implementation for {type(rule).__name__}")
+
+
+def oja_subspace_change(eta: float, weights: Any, x: Any, y: Any) -> Any:
+    r"""The :class:`~spikemem.spec.OjaSubspace` update, for one sample or the mean of a batch.
+
+    .. math::
+
+        \Delta W = \eta\, y\,(x - W^\top y)^\top
+        \qquad\text{or}\qquad
+        \Delta W = \frac{\eta}{B} \sum_{b} y_b\,(x_b - W^\top y_b)^\top
+
+    Parameters
+    ----------
+    eta
+        Learning rate.
+    weights
+        ``W``, ``(k, n)``: one row per lateral (postsynaptic) neuron.
+    x
+        Presynaptic activity, ``(n,)`` or a batch ``(B, n)``.
+    y
+        Lateral activity, ``(k,)`` or ``(B, k)``; usually ``W x``, but passed
+        explicitly so that a caller can update a block of rows of a larger
+        ``W`` (HLOP's new lateral neurons, with the fixed rows' reconstruction
+        already subtracted from ``x``: see :mod:`spikemem.continual.subspace`).
+    """
+    if x.ndim == 1:
+        reconstruction = y @ weights
+        return eta * y[:, None] * (x - reconstruction)[None, :]
+    return eta * (y.T @ (x - y @ weights)) / x.shape[0]
 
 
 def rule_step(
