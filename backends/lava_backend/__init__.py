@@ -1,0 +1,301 @@
+"""Lava (lava-nc 0.10) backend: the network as Lava processes, in float or Loihi fixed point.
+
+Translation (details in :mod:`._plan`): spike inputs -> ``SpikeSource``,
+populations -> ``SpecLIF`` (the spec's neuron as a Lava Process with
+``floating_pt`` and ``fixed_pt`` models), projections -> Lava's ``Dense``
+(delay 1: Dense's built-in one-step delay), ``DelayDense`` (delay 2..64) or
+``LearningDense`` with Lava's learning engine (Hebb, Oja, PairSTDP in float;
+ThreeFactor through ``Loihi3FLearningRule``; all within 1e-12 of the
+reference). OjaSubspace is refused (its reconstruction term is not local to a
+synapse). In fixed point, Lava's "bit-approximate" learning engine (7-bit
+stochastic traces, stochastic weight rounding) runs PairSTDP, within 15% of
+the exact weight change for the same spikes (measured 7-8%); Hebb, Oja and
+ThreeFactor are refused there (see ``_plan.FIXED_REFUSAL``).
+
+Running: the Lava runtime lives in a worker process (:mod:`._worker`), started
+at ``compile`` and kept until ``close``; each ``run`` is a few Lava ``run``
+calls of many steps (never one per step). Lava forks one process per
+ProcessModel; doing that from a separate worker keeps it safe when the caller
+has already initialised CUDA (a forked CUDA context is unusable) and lets a
+hung runtime be killed as a whole. Every request has a deadline
+(``timeout_s``); a failed Lava process raises :class:`LavaRunError` with its
+traceback at once. Inputs and monitors travel through shared-memory buffers,
+not Lava's per-element ``Var.get``/``Monitor``.
+
+Options
+-------
+timeout_s : float, default 120
+    Longest wait for one ``run``, ``reset`` or weight update; then the runtime
+    is killed and :class:`LavaRunError` raised.
+build_timeout_s : float, default 120
+    Longest wait for ``compile`` (worker start, Lava import, Lava compiler,
+    process start).
+chunk_steps : int, optional
+    Steps per Lava ``run`` call (default: as many as fit ``buffer_mb``).
+buffer_mb : float, default 64
+    Budget of the shared input/record buffers of one chunk.
+headroom_bits : int, default 2
+    Fixed point: bits of ``v`` kept above the threshold (see
+    :func:`spikemem.fixed_point.quantize`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import shutil
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
+from spikemem.fixed_point import FixedPointArithmetic, FixedPointModel, quantize, quantize_weights
+from spikemem.spec import Network, OjaSubspace, SpecError
+from spikemem.stimulus import InputWindow
+
+from ._client import LavaRunError, Worker
+from ._plan import Plan, build_plan
+
+__all__ = ["LavaBackend", "LavaRunError", "LavaSimulation"]
+
+DEFAULT_OPTIONS: dict[str, Any] = {
+    "timeout_s": 120.0,
+    "build_timeout_s": 120.0,
+    "chunk_steps": None,
+    "buffer_mb": 64.0,
+    "headroom_bits": 2,
+}
+
+
+@functools.lru_cache(maxsize=1)
+def _availability() -> Availability:
+    """Import Lava for real (once per process) and say why it cannot run if it fails."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    try:
+        import lava.magma.core.learning.learning_rule
+        import lava.magma.core.run_configs
+        import lava.proc.dense.process  # noqa: F401
+    except Exception as exc:  # ImportError, or lava's dataclass ValueError on Python 3.11+
+        hint = (
+            f" lava-nc 0.10 supports Python 3.10 only (this is Python {version}; on 3.11 its import fails "
+            "with a dataclass 'mutable default' ValueError)."
+            if version != "3.10"
+            else ""
+        )
+        return Availability(
+            False,
+            f"lava-nc cannot be imported ({type(exc).__name__}: {exc}).{hint} "
+            "Install spikemem[lava] under Python 3.10.",
+        )
+    if not hasattr(__import__("os"), "fork"):
+        return Availability(False, "Lava's CPU runtime needs os.fork (Linux or macOS)")
+    return Availability(True)
+
+
+def _options(options: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
+    if unknown:
+        raise UnsupportedFeatureError("options", f"unknown Lava option(s) {unknown}; known: {sorted(DEFAULT_OPTIONS)}")
+    merged = {**DEFAULT_OPTIONS, **options}
+    for name in ("timeout_s", "build_timeout_s"):
+        value = merged[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise SpecError(f"options.{name}", f"must be a positive number of seconds, got {value!r}")
+    chunk = merged["chunk_steps"]
+    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
+        raise SpecError("options.chunk_steps", f"must be an integer >= 1 or None, got {chunk!r}")
+    return merged
+
+
+def check_fixed_point(model: FixedPointModel, network: Network) -> None:
+    """Refuse fixed-point setups Loihi cannot represent, before any Lava process starts."""
+    for proj in network.projections:
+        fw = model.projections[proj.name]
+        weights = np.asarray(proj.weights, dtype=np.float64)
+        if np.any(weights) and not np.any(fw.mantissa):
+            raise UnsupportedFeatureError(
+                f"projections[{proj.name!r}].weights",
+                f"every weight rounds to 0 in fixed point (largest |w| = {np.abs(weights).max():.3g}, one weight "
+                f"step = {fw.unit:.3g}); weights this small next to the threshold need more than the 8-bit mantissa "
+                "and 24-bit potential Loihi has: scale weights and thresholds up together, or run numeric='float'",
+            )
+    for pop in network.populations:
+        neuron = model.populations[pop.name]
+        if neuron.vth == 0:
+            raise UnsupportedFeatureError(
+                f"populations[{pop.name!r}].neuron.v_th", "rounds to 0 in fixed point; use a larger threshold"
+            )
+        if neuron.dv == 0:
+            raise UnsupportedFeatureError(
+                f"populations[{pop.name!r}].neuron.tau_mem",
+                f"tau_mem / dt = {pop.neuron.tau_mem / network.dt:g} is too long for Loihi's 12-bit decay "
+                "(1 - beta < 1/8192 rounds to no leak at all); shorten tau_mem or run numeric='float'",
+            )
+        if neuron.input_overflow_possible:
+            warnings.warn(
+                f"population {pop.name!r}: the worst-case synaptic input of one step can exceed Loihi's 24-bit "
+                "current register (Loihi would wrap it; spikemem's integer model saturates v instead)",
+                stacklevel=3,
+            )
+
+
+class LavaSimulation(Simulation):
+    """A network running in a Lava worker process (see the module docstring)."""
+
+    backend_name = "lava"
+
+    def __init__(
+        self,
+        network: Network,
+        numeric: str,
+        plan: Plan,
+        arithmetic: FixedPointArithmetic | None,
+        options: dict[str, Any],
+    ) -> None:
+        super().__init__(network, numeric)
+        self._plan = plan
+        self._arith = arithmetic
+        self._initial = {conn.name: self._to_float(conn.name, conn.weights) for conn in plan.connections}
+        self._weights = {name: w.copy() for name, w in self._initial.items()}
+        self._plastic = {conn.name for conn in plan.connections if conn.rule is not None}
+        self._worker = Worker(float(options["timeout_s"]))
+        try:
+            self._worker.request("build", plan, timeout_s=float(options["build_timeout_s"]))
+        except BaseException:
+            self._worker.kill()
+            raise
+
+    # -- unit conversion ---------------------------------------------------------------------
+    def _to_float(self, projection: str, lava_weights: np.ndarray) -> np.ndarray:
+        if self._arith is None:
+            return np.array(lava_weights, dtype=np.float64)
+        return np.asarray(lava_weights, dtype=np.float64) * self._arith.model.projections[projection].unit
+
+    def _to_lava(self, projection: str, weights: np.ndarray) -> np.ndarray:
+        if self._arith is None:
+            return np.array(weights, dtype=np.float64)
+        fw = self._arith.model.projections[projection]
+        return quantize_weights(weights, fw.exponent, fw.sign_mode, fw.scale)
+
+    # -- Simulation protocol -----------------------------------------------------------------
+    def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
+        currents = window.currents
+        if self._arith is not None:
+            currents = {name: self._arith.external(name, value) for name, value in currents.items()}
+        sources = {src.name for src in self._plan.sources}
+        arrays = {
+            "spikes": {name: value for name, value in window.spikes.items() if name in sources},
+            "currents": currents,
+            "modulators": window.modulators,
+        }
+        request = self._worker.save_inputs(window.steps, arrays)
+        try:
+            data = self._worker.request("run", request)
+        finally:
+            shutil.rmtree(request["dir"], ignore_errors=True)
+        for name in self._plastic:
+            self._weights[name] = self._to_float(name, data[f"{name}.learned"])
+        out: dict[str, np.ndarray] = {}
+        for monitor in self.network.monitors:
+            key = monitor.key
+            if monitor.target in window.spikes and key not in data:  # spike inputs: the input itself
+                spikes = window.spikes[monitor.target]
+                out[key] = spikes.copy() if monitor.variable == "spikes" else spikes.sum(axis=0).astype(np.int64)
+            elif monitor.variable == "weights":
+                out[key] = self._weight_record(monitor.target, monitor.every, window.steps, data)
+            else:
+                out[key] = data[key]
+        return out
+
+    def _weight_record(self, name: str, every: int | None, steps: int, data: dict[str, np.ndarray]) -> np.ndarray:
+        if every is None:
+            return self._weights[name].copy()
+        if name in self._plastic:
+            return self._to_float(name, data[f"{name}.snapshots"])
+        return np.repeat(self._weights[name][None], steps // every, axis=0)
+
+    def _reset(self, weights: bool) -> None:
+        restore = None
+        if weights:
+            self._weights = {name: w.copy() for name, w in self._initial.items()}
+            restore = {conn.name: conn.weights for conn in self._plan.connections}
+        self._worker.request("reset", restore)
+
+    def _get_weights(self, projection: str) -> np.ndarray:
+        return self._weights[projection].copy()
+
+    def _set_weights(self, projection: str, weights: np.ndarray) -> None:
+        lava_weights = self._to_lava(projection, weights)
+        self._worker.request("set_weights", projection, lava_weights)
+        self._weights[projection] = self._to_float(projection, lava_weights)
+
+    def _close(self) -> None:
+        self._worker.close()
+
+    @property
+    def worker_pid(self) -> int:
+        """Process id (= process group) of the worker that owns the Lava runtime."""
+        return self._worker.pid
+
+    @property
+    def fixed_point(self) -> FixedPointModel | None:
+        """The quantization in use (fixed point), with its error report."""
+        return None if self._arith is None else self._arith.model
+
+
+class LavaBackend(Backend):
+    """Lava's Python simulation of Loihi, float (``floating_pt``) or fixed point (``fixed_pt``)."""
+
+    name = "lava"
+    capabilities = Capabilities(
+        numeric=("float", "fixed"),
+        rules=("Hebb", "Oja", "PairSTDP", "ThreeFactor"),
+        gradient_training=False,
+        devices=("cpu",),
+        native_batch=False,
+        notes=(
+            "Lava 0.10 (Python 3.10 only); rules on Lava's learning engine in float (OjaSubspace refused: "
+            "non-local term); fixed point bit-exact with spikemem.fixed_point, learning there PairSTDP only "
+            "(~8% of dW); delays 1..64; runtime in a worker process with a timeout"
+        ),
+    )
+
+    def available(self) -> Availability:
+        return _availability()
+
+    def check_supported(self, network: Network, numeric: str) -> None:
+        for proj in network.projections:
+            if isinstance(proj.plasticity, OjaSubspace):
+                raise UnsupportedFeatureError(
+                    f"projections[{proj.name!r}].plasticity",
+                    "Lava cannot run OjaSubspace: its reconstruction term sum_k W_kj y_k needs every "
+                    "postsynaptic neuron's activity at each synapse, and Lava's learning engine gives a synapse "
+                    "only its own pre/post traces. Use Oja (local) on Lava, or another backend for OjaSubspace",
+                )
+        super().check_supported(network, numeric)
+
+    def _check_supported(self, network: Network, numeric: str) -> None:
+        for proj in network.projections:
+            field = f"projections[{proj.name!r}]"
+            if proj.delay > 64:
+                raise UnsupportedFeatureError(f"{field}.delay", f"Lava/Loihi 2 delays are 1..64, not {proj.delay}")
+            if proj.plasticity is None:
+                continue
+            if proj.delay != 1:
+                raise UnsupportedFeatureError(
+                    f"{field}.delay",
+                    f"Lava's LearningDense has no delays; plastic projections need delay 1, got {proj.delay}",
+                )
+
+    def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
+        opts = _options(options)
+        arithmetic = None
+        fixed = None
+        if numeric == "fixed":
+            fixed = quantize(network, headroom_bits=int(opts["headroom_bits"]))
+            check_fixed_point(fixed, network)
+            arithmetic = FixedPointArithmetic(network, fixed)
+        plan = build_plan(network, numeric, fixed, opts["chunk_steps"], int(opts["buffer_mb"] * 2**20))
+        return LavaSimulation(network, numeric, plan, arithmetic, opts)

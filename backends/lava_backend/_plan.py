@@ -1,0 +1,455 @@
+r"""Translation of a :class:`~spikemem.spec.Network` into a picklable plan of Lava processes.
+
+Numpy only: the plan is built in the calling process (so that every refusal
+and every fixed-point check happens before Lava starts) and executed by the
+worker (:mod:`._worker`), which turns each entry into Lava processes
+(:mod:`._lava.processes`).
+
+Mapping
+-------
+- spike input (and materialised Poisson input) -> ``SpikeSource`` (reads its
+  raster from a shared buffer, one row per step);
+- population -> ``SpecLIF``, the spec's neuron (both reset modes, ``v_reset``,
+  refractoriness, external current read from a shared buffer, monitors
+  written straight into shared buffers);
+- projection, delay 1 -> Lava ``Dense`` (its built-in one-step delay *is*
+  the spec's delay 1); delay ``d > 1`` -> ``DelayDense`` with ``delays = d - 1``;
+  plastic -> ``LearningDense`` with a ``Loihi2FLearningRule`` (or
+  ``Loihi3FLearningRule`` plus a ``ModulatorSource`` for :class:`ThreeFactor`).
+
+Plasticity in Lava's sum-of-products language (float)
+-----------------------------------------------------
+Lava keeps traces :math:`x_1 \leftarrow e^{-1/\tau} x_1 + I_{x1} s` (``tau`` in
+steps, impulse ``I``), like the spec's traces times the impulse; products
+with ``u0`` are evaluated every step with the traces of this step, ``y0``/``x0``
+products only at post/pre spikes. Scaling factors must be ``m * 2^e``
+(``|m| <= 8``), so every learning rate goes into a trace impulse instead:
+
+- ``PairSTDP``: ``dw = y0*x1 - x0*y1`` with :math:`I_{x1} = A_+`, :math:`I_{y1} = A_-`.
+- ``Hebb``: :math:`\eta(y-\theta_{post})(x-\theta_{pre})` expanded:
+  ``dw = ±u0*x1*y1 ± u0*y2 ± u0*x2 + u0*t`` with :math:`I_{x1}=|\eta|`,
+  :math:`I_{y1}=1`, :math:`I_{y2}=|\eta\theta_{pre}|`,
+  :math:`I_{x2}=|\eta\theta_{post}|` and the constant
+  :math:`\eta\theta_{pre}\theta_{post}` held in the synaptic tag ``t``
+  (no ``dt`` rule, so the tag is a per-synapse constant).
+- ``Oja``: ``dw = ±(u0*x1*y1 - u0*y1*y2*w)`` with :math:`I_{x1}=|\eta|`,
+  :math:`I_{y1}=1`, :math:`I_{y2}=|\eta|`.
+- ``ThreeFactor``: the eligibility trace is the tag ``t``:
+  ``dt = y0*x1 - u0*t*y3`` (:math:`e \leftarrow \alpha_e e + s_{post} x`) and
+  ``dw = u0*t*y2 + y0*x1*y1`` with the third-factor inputs
+  :math:`y_1 = \eta M`, :math:`y_2 = \eta M \alpha_e`, :math:`y_3 = 1-\alpha_e`
+  sent every step by a ``ModulatorSource`` (Lava's ``Loihi3FLearningRule``
+  graded third factor), so that :math:`\Delta W = \eta M (\alpha_e e + s_{post} x)`
+  uses the eligibility of this step, as the spec does.
+- ``OjaSubspace`` is refused: its reconstruction term :math:`(W^\top y)_j`
+  sums over every postsynaptic neuron, and Lava's learning engine gives a
+  synapse only its own pre/post traces.
+
+Weight bounds and the synapse mask are applied where Lava saturates weights
+after each update, and the new weights act on the spikes of the same step
+(the spec's order), see :mod:`._lava.processes`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from spikemem.backend import UnsupportedFeatureError
+from spikemem.dynamics import LIFParams
+from spikemem.fixed_point import FixedNeuron, FixedPointModel
+from spikemem.spec import Hebb, Network, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor
+from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
+
+LAVA_MAX_DELAY = 64
+"""Loihi 2 delays are 6-bit (0..63 in Lava, spec delay 1..64)."""
+THIRD_FACTOR_TAU = float(np.iinfo(np.uint16).max)
+"""Lava's ``Loihi3FLearningRule`` decays the third-factor inputs with this time constant."""
+THIRD_FACTOR_DECAY = math.exp(-1.0 / THIRD_FACTOR_TAU)
+ZERO_TAU = 1e-9
+"""Stand-in for ``tau = 0`` (the trace is the spike): ``exp(-1 / 1e-9)`` is exactly 0."""
+
+
+@dataclass
+class RulePlan:
+    """A plasticity rule in Lava's terms (see the module docstring)."""
+
+    rule: str
+    dw: str
+    dt: str | None = None
+    impulses: dict[str, float] = field(default_factory=dict)
+    taus: dict[str, float] = field(default_factory=dict)
+    tag_init: float = 0.0
+    three_factor: bool = False
+    modulator: str | None = None
+    eta: float = 0.0
+    alpha_e: float = 0.0
+    rng_seed: int = 1
+    coefficient_errors: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class NeuronPlan:
+    """One population -> one ``SpecLIF`` process."""
+
+    name: str
+    size: int
+    v_init: np.ndarray
+    float_params: LIFParams | None = None
+    fixed: FixedNeuron | None = None
+    has_current: bool = False
+    record: tuple[str, ...] = ()
+
+
+@dataclass
+class SourcePlan:
+    """One spike input -> one ``SpikeSource`` process."""
+
+    name: str
+    size: int
+
+
+@dataclass
+class ConnectionPlan:
+    """One projection -> Dense, DelayDense or LearningDense."""
+
+    name: str
+    pre: str
+    post: str
+    weights: np.ndarray
+    delay: int = 1
+    exponent: int = 0
+    sign_mode: str = "mixed"
+    rule: RulePlan | None = None
+    w_min: float | None = None
+    w_max: float | None = None
+    mask: np.ndarray | None = None
+    snapshot_every: int | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"learning"``, ``"delay"`` or ``"dense"``."""
+        if self.rule is not None:
+            return "learning"
+        return "delay" if self.delay > 1 else "dense"
+
+
+@dataclass
+class Plan:
+    """Everything the worker needs to build and run the Lava network."""
+
+    numeric: str
+    neurons: list[NeuronPlan]
+    sources: list[SourcePlan]
+    connections: list[ConnectionPlan]
+    chunk: int
+
+    def connection(self, name: str) -> ConnectionPlan:
+        """The connection called ``name``."""
+        return next(conn for conn in self.connections if conn.name == name)
+
+
+def _steps(tau: float, dt: float) -> float:
+    return ZERO_TAU if tau == 0 else tau / dt
+
+
+def _term(coefficient: float, product: str) -> str:
+    """`` + product`` or `` - product`` (empty for a zero coefficient)."""
+    if coefficient == 0:
+        return ""
+    return f" {'+' if coefficient > 0 else '-'} {product}"
+
+
+def _sum(terms: list[str]) -> str:
+    text = "".join(terms).strip()
+    return text[2:] if text.startswith("+ ") else "-" + text[2:] if text.startswith("- ") else text
+
+
+def float_rule(rule: PlasticityRule, dt: float, field_name: str) -> RulePlan:
+    """Express ``rule`` in Lava's float learning engine (equations in the module docstring)."""
+    if isinstance(rule, PairSTDP):
+        dw = _sum([_term(rule.a_plus, "y0 * x1"), _term(-rule.a_minus, "x0 * y1")])
+        return RulePlan(
+            rule.name,
+            dw or "0 * u0",
+            impulses={"x1": rule.a_plus, "y1": rule.a_minus},
+            taus={"x1": _steps(rule.tau_pre, dt), "y1": _steps(rule.tau_post, dt)},
+        )
+    if isinstance(rule, Hebb):
+        eta = rule.eta
+        dw = _sum(
+            [
+                _term(eta, "u0 * x1 * y1"),
+                _term(-eta * rule.pre_offset, "u0 * y2"),
+                _term(-eta * rule.post_offset, "u0 * x2"),
+                _term(eta * rule.pre_offset * rule.post_offset, "u0 * t"),
+            ]
+        )
+        tau_x, tau_y = _steps(rule.tau_pre, dt), _steps(rule.tau_post, dt)
+        return RulePlan(
+            rule.name,
+            dw or "0 * u0",
+            impulses={"x1": abs(eta), "y1": 1.0, "x2": abs(eta * rule.post_offset), "y2": abs(eta * rule.pre_offset)},
+            taus={"x1": tau_x, "x2": tau_x, "y1": tau_y, "y2": tau_y},
+            tag_init=eta * rule.pre_offset * rule.post_offset,
+        )
+    if isinstance(rule, Oja):
+        sign = "-" if rule.eta < 0 else ""
+        dw = f"{sign}u0 * x1 * y1 {'+' if sign else '-'} u0 * y1 * y2 * w" if rule.eta else "0 * u0"
+        tau_y = _steps(rule.tau_post, dt)
+        return RulePlan(
+            rule.name,
+            dw,
+            impulses={"x1": abs(rule.eta), "y1": 1.0, "y2": abs(rule.eta)},
+            taus={"x1": _steps(rule.tau_pre, dt), "y1": tau_y, "y2": tau_y},
+        )
+    if isinstance(rule, ThreeFactor):
+        alpha_e = 0.0 if rule.tau_eligibility == 0 else math.exp(-dt / rule.tau_eligibility)
+        return RulePlan(
+            rule.name,
+            "u0 * t * y2 + y0 * x1 * y1",
+            dt="y0 * x1 - u0 * t * y3",
+            impulses={"x1": 1.0},
+            taus={"x1": _steps(rule.tau_pre, dt)},
+            three_factor=True,
+            modulator=rule.modulator,
+            eta=rule.eta,
+            alpha_e=alpha_e,
+        )
+    if isinstance(rule, OjaSubspace):
+        raise UnsupportedFeatureError(
+            field_name,
+            "OjaSubspace needs the reconstruction sum_k W_kj y_k over all postsynaptic neurons, and Lava's "
+            "learning engine gives each synapse only its own pre/post traces; use Oja (local), or run "
+            "OjaSubspace on the reference, Brian2 or snnTorch backend",
+        )
+    raise UnsupportedFeatureError(field_name, f"no Lava translation for {type(rule).__name__}")
+
+
+# -- fixed point -----------------------------------------------------------------------------
+IMPULSE_RANGE = (4, 32)
+"""Integer trace impulses tried: a spike adds ``I`` to a 7-bit trace (at most 127), i.e. ~127/I spikes' worth."""
+
+
+def _scaling(target: float) -> tuple[int, int, float]:
+    """Best ``m * 2^e`` (``m`` in -8..7, not 0; ``e`` in -7..8) for ``target``: ``(m, e, relative error)``."""
+    best = (1, 0, math.inf)
+    for e in range(-7, 9):
+        m = max(-8, min(7, round(target / 2.0**e)))
+        if m == 0:
+            continue
+        error = abs(m * 2.0**e - target) / abs(target)
+        if error < best[2] - 1e-12:
+            best = (m, e, error)
+    return best
+
+
+def _fit(target: float) -> tuple[int, int, int, float]:
+    """Scaling ``m 2^e`` and integer impulse ``I`` with ``m 2^e I = target``, impulse near 16: ``(m, e, I, error)``."""
+    best = (1, 0, 1, math.inf)
+    for impulse in range(IMPULSE_RANGE[0], IMPULSE_RANGE[1] + 1):
+        m, e, error = _scaling(target / impulse)
+        if error < best[3] - 1e-9 or (abs(error - best[3]) <= 1e-9 and abs(impulse - 16) < abs(best[2] - 16)):
+            best = (m, e, impulse, error)
+    return best
+
+
+FIXED_REFUSAL = {
+    "Hebb": "its every-step (u0) products of 7-bit traces are shifted right by 3 bits and its offset terms are "
+    "below the engine's smallest coefficient (2^-7 weight steps): measured 54% error in the weight change",
+    "Oja": "its every-step (u0) products of 7-bit traces saturate at 127 and lose 12 bits in the y1*y2*w "
+    "product: measured >100% error in the weight change",
+    "ThreeFactor": "its eligibility trace would live in Lava's 8-bit synaptic tag and its modulator in 7-bit "
+    "third-factor inputs",
+}
+
+
+def fixed_rule(rule: PlasticityRule, dt: float, unit: float, field_name: str) -> RulePlan:
+    r"""Express ``rule`` in Lava's fixed-point ("bit-approximate") learning engine: PairSTDP only.
+
+    Weights are mantissas (``unit`` float per step), traces 7-bit integers
+    with an integer impulse ``I`` per spike (the trace holds :math:`\approx I x`),
+    and a spike-triggered product ``m 2^e y0 x1`` adds :math:`m 2^e x_1`
+    mantissa steps, rounded stochastically. ``m, e, I`` are chosen so that
+    :math:`m 2^e I = A_\pm / \text{unit}`; the relative error of each
+    coefficient is kept in ``RulePlan.coefficient_errors``. The engine's
+    stochastic trace decay and weight rounding add noise on top (measured:
+    about 7% of the weight change, for the same spike trains).
+    """
+    if not isinstance(rule, PairSTDP):
+        if rule.name in FIXED_REFUSAL:
+            raise UnsupportedFeatureError(
+                field_name,
+                f"{rule.name} is not offered in fixed point on Lava: {FIXED_REFUSAL[rule.name]}; run it with "
+                "numeric='float' (fixed point runs PairSTDP)",
+            )
+        float_rule(rule, dt, field_name)  # raises the float refusal (OjaSubspace, unknown rules)
+    plan = RulePlan(rule.name, "", rng_seed=1, taus={"x1": _steps(rule.tau_pre, dt), "y1": _steps(rule.tau_post, dt)})
+    terms = []
+    pairs = (("a_plus", rule.a_plus, "x1", "y0 * x1"), ("a_minus", -rule.a_minus, "y1", "x0 * y1"))
+    for name, amplitude, trace, product in pairs:
+        target = amplitude / unit
+        if target == 0:
+            continue
+        if abs(target) > 7 * 2.0**8 * IMPULSE_RANGE[1]:
+            raise UnsupportedFeatureError(
+                field_name, f"{name} = {abs(target):.3g} weight steps per pair is beyond Lava's fixed-point engine"
+            )
+        m, e, impulse, error = _fit(target)
+        plan.impulses[trace] = float(impulse)
+        plan.coefficient_errors[name] = error
+        terms.append(f" {'-' if m < 0 else '+'} {abs(m)}*2^{e} * {product}")
+    plan.dw = _sum(terms) or "0*2^0 * u0"
+    return plan
+
+
+def third_factor_inputs(rule: RulePlan, modulator: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The ``y1, y2, y3`` a ``ModulatorSource`` sends for modulator values ``M``.
+
+    Lava decays third-factor inputs by :data:`THIRD_FACTOR_DECAY` before use,
+    so the values are divided by it here.
+    """
+    scaled = rule.eta * np.asarray(modulator, dtype=np.float64) / THIRD_FACTOR_DECAY
+    y3 = np.full_like(scaled, (1.0 - rule.alpha_e) / THIRD_FACTOR_DECAY)
+    return scaled, scaled * rule.alpha_e, y3
+
+
+def _monitors_by_target(network: Network) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for monitor in network.monitors:
+        out.setdefault(monitor.target, []).append(monitor)
+    return out
+
+
+def build_plan(
+    network: Network, numeric: str, fixed: FixedPointModel | None, chunk_steps: int | None, buffer_bytes: int
+) -> Plan:
+    """The Lava plan of a validated, supported ``network``.
+
+    Parameters
+    ----------
+    network
+        The network.
+    numeric
+        ``"float"`` or ``"fixed"``.
+    fixed
+        Its quantization (fixed point only).
+    chunk_steps
+        Steps per Lava ``run`` call inside one :meth:`Simulation.run`; ``None``
+        picks the largest that keeps the shared buffers under ``buffer_bytes``.
+    buffer_bytes
+        Budget for the shared input/record buffers of one chunk.
+    """
+    monitors = _monitors_by_target(network)
+    neurons = []
+    current_targets = {inp.target for inp in network.inputs if getattr(inp, "target", None)}
+    for pop in network.populations:
+        record = tuple(m.variable for m in monitors.get(pop.name, []))
+        v_init = np.broadcast_to(np.asarray(pop.v_init, dtype=np.float64), (pop.size,)).copy()
+        plan = NeuronPlan(pop.name, pop.size, v_init, has_current=pop.name in current_targets, record=record)
+        if numeric == "fixed":
+            assert fixed is not None
+            plan.fixed = fixed.populations[pop.name]
+            plan.v_init = plan.fixed.v_init.copy()
+        else:
+            plan.float_params = LIFParams.from_neuron(pop.neuron, network.dt)
+        neurons.append(plan)
+    used_sources = {proj.pre for proj in network.projections}
+    sources = [
+        SourcePlan(inp.name, inp.size)
+        for inp in network.inputs
+        if isinstance(inp, SPIKE_SOURCE_TYPES) and inp.name in used_sources
+    ]
+    connections = []
+    for proj in network.projections:
+        field_name = f"projections[{proj.name!r}]"
+        every = next((m.every for m in monitors.get(proj.name, []) if m.variable == "weights"), None)
+        conn = ConnectionPlan(proj.name, proj.pre, proj.post, np.array(proj.weights, dtype=np.float64), proj.delay)
+        conn.snapshot_every = every
+        if proj.mask is not None:
+            conn.mask = np.asarray(proj.mask, dtype=bool)
+        if numeric == "fixed":
+            assert fixed is not None
+            fw = fixed.projections[proj.name]
+            conn.weights, conn.exponent, conn.sign_mode = fw.mantissa.copy(), fw.exponent, fw.sign_mode
+        rule = proj.plasticity
+        if rule is not None:
+            if numeric == "fixed":
+                assert fixed is not None
+                unit = fixed.projections[proj.name].unit
+                conn.rule = fixed_rule(rule, network.dt, unit, f"{field_name}.plasticity")
+                conn.w_min = None if rule.w_min is None else math.ceil(rule.w_min / unit - 1e-9)
+                conn.w_max = None if rule.w_max is None else math.floor(rule.w_max / unit + 1e-9)
+            else:
+                conn.rule = float_rule(rule, network.dt, f"{field_name}.plasticity")
+                conn.w_min, conn.w_max = rule.w_min, rule.w_max
+        connections.append(conn)
+    plan = Plan(numeric, neurons, sources, connections, chunk=1)
+    plan.chunk = chunk_length(plan, chunk_steps, buffer_bytes)
+    validate_plan(plan)
+    return plan
+
+
+_FIXED_RANGE = {"excitatory": (0, 255), "inhibitory": (-255, 0), "mixed": (-256, 254)}
+
+
+def validate_plan(plan: Plan) -> None:
+    """Check what would make a Lava process fail (and the runtime hang) before any process starts.
+
+    Fixed point: weights must be integer mantissas in their sign mode's range
+    (even for mixed signs), exponents in ``0..7``, neuron constants integers.
+    Float: weights finite. Both: delays within Lava's range.
+    """
+    for conn in plan.connections:
+        field_name = f"projections[{conn.name!r}]"
+        if not 1 <= conn.delay <= LAVA_MAX_DELAY:
+            raise UnsupportedFeatureError(f"{field_name}.delay", f"must be 1..{LAVA_MAX_DELAY}, not {conn.delay}")
+        if plan.numeric == "fixed":
+            if not np.issubdtype(conn.weights.dtype, np.integer):
+                raise UnsupportedFeatureError(
+                    f"{field_name}.weights",
+                    f"a fixed_pt run needs integer weight mantissas, got dtype {conn.weights.dtype} (Lava's "
+                    "fixed-point Dense would fail inside its process); quantize with spikemem.fixed_point.quantize",
+                )
+            low, high = _FIXED_RANGE[conn.sign_mode]
+            if conn.weights.size and (conn.weights.min() < low or conn.weights.max() > high):
+                raise UnsupportedFeatureError(
+                    f"{field_name}.weights", f"mantissas must lie in [{low}, {high}] for sign mode {conn.sign_mode!r}"
+                )
+            if conn.sign_mode == "mixed" and np.any(conn.weights % 2):
+                raise UnsupportedFeatureError(
+                    f"{field_name}.weights", "mixed-sign mantissas must be even (Loihi stores 8 signed bits, doubled)"
+                )
+            if not 0 <= conn.exponent <= 7:
+                raise UnsupportedFeatureError(f"{field_name}.weights", f"weight exponent {conn.exponent} outside 0..7")
+        elif not np.all(np.isfinite(conn.weights)):
+            raise UnsupportedFeatureError(f"{field_name}.weights", "contains NaN or infinite values")
+    for neuron in plan.neurons:
+        if plan.numeric == "fixed" and (neuron.fixed is None or not np.issubdtype(neuron.v_init.dtype, np.integer)):
+            raise UnsupportedFeatureError(
+                f"populations[{neuron.name!r}]", "a fixed_pt run needs the integer constants of spikemem.fixed_point"
+            )
+
+
+def chunk_length(plan: Plan, requested: int | None, buffer_bytes: int) -> int:
+    """Steps per Lava run call: a multiple of every weight-snapshot interval, within the buffer budget."""
+    period = 1
+    for conn in plan.connections:
+        if conn.snapshot_every:
+            period = math.lcm(period, conn.snapshot_every)
+    if requested is not None:
+        return max(period, requested - requested % period)
+    per_step = sum(src.size for src in plan.sources)
+    for neuron in plan.neurons:
+        per_step += 8 * neuron.size * neuron.has_current
+        per_step += neuron.size * ("spikes" in neuron.record) + 8 * neuron.size * ("v" in neuron.record)
+    for conn in plan.connections:
+        if conn.rule is not None and conn.rule.three_factor:
+            per_step += 3 * 8 * conn.weights.shape[0]
+        if conn.snapshot_every:
+            per_step += 8 * conn.weights.size / conn.snapshot_every
+    steps = int(min(10_000, max(1, buffer_bytes // max(per_step, 1))))
+    return max(period, steps - steps % period)

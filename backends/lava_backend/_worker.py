@@ -1,0 +1,293 @@
+"""The process that owns the Lava runtime of one simulation.
+
+Started by :class:`~spikemem.backends.lava_backend._client.Worker` as
+``python -m spikemem.backends.lava_backend._worker FD_IN FD_OUT SHM_DIR`` in a
+session of its own: Lava forks one process per ProcessModel from here, never
+from the caller (whose CUDA context, threads or locks would not survive a
+fork), and the caller can end the worker and every Lava process with one
+``killpg`` when something hangs.
+
+Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
+``("error", message)`` on ``FD_OUT``):
+
+- ``("build", plan)``: create the Lava processes and buffers, start the runtime;
+- ``("run", inputs)``: run one window in chunks; ``inputs`` names the ``.npy``
+  files the caller wrote into the shared directory (no large pickles through
+  the pipe, so a request never blocks on a worker that stopped reading);
+  reply with the monitored data;
+- ``("reset", weights)``: clear the dynamic state; ``weights``: name -> array to load;
+- ``("set_weights", name, array)``;
+- ``("close",)``: stop the runtime and exit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import threading
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from ._client import group_members
+from ._plan import Plan, third_factor_inputs
+
+
+class LavaNetwork:
+    """The Lava processes of a plan and the shared buffers around them."""
+
+    def __init__(self, plan: Plan, shm_dir: str) -> None:
+        from lava.magma.core.learning.learning_rule import Loihi2FLearningRule, Loihi3FLearningRule
+        from lava.magma.core.run_configs import Loihi2SimCfg
+        from lava.proc.dense.process import DelayDense, Dense, LearningDense
+        from lava.utils.weightutils import SignMode
+
+        from ._lava import processes as lp
+
+        self.plan = plan
+        self.buffers = lp.SharedBuffers(shm_dir)
+        self.lava_t = 0
+        chunk = plan.chunk
+        buf = self.buffers
+        buf.create("ctrl", (lp.CTRL_SIZE,), np.int64)
+        buf.create("wgen", (max(1, len(plan.connections)),), np.int64)
+        self.procs: dict[str, Any] = {}
+        for src in plan.sources:
+            buf.create(f"in.{src.name}", (chunk, src.size), bool)
+            key = f"in.{src.name}"
+            self.procs[src.name] = lp.SpikeSource(shape=(src.size,), name=src.name, shm_dir=shm_dir, key=key)
+        for neuron in plan.neurons:
+            params = neuron.fixed if plan.numeric == "fixed" else neuron.float_params
+            v_dtype = np.int64 if plan.numeric == "fixed" else np.float64
+            if neuron.has_current:
+                buf.create(f"cur.{neuron.name}", (chunk, neuron.size), v_dtype)
+            if "spikes" in neuron.record:
+                buf.create(f"rec.spikes.{neuron.name}", (chunk, neuron.size), bool)
+            if "v" in neuron.record:
+                buf.create(f"rec.v.{neuron.name}", (chunk, neuron.size), v_dtype)
+            if "count" in neuron.record:
+                buf.create(f"rec.count.{neuron.name}", (neuron.size,), np.int64)
+            self.procs[neuron.name] = lp.SpecLIF(
+                shape=(neuron.size,),
+                v_init=neuron.v_init,
+                name=neuron.name,
+                shm_dir=shm_dir,
+                params=params,
+                record=neuron.record,
+                has_current=neuron.has_current,
+            )
+        self.connections: dict[str, Any] = {}
+        self.modulators: dict[str, str] = {}
+        sign_modes = {"mixed": SignMode.MIXED, "excitatory": SignMode.EXCITATORY, "inhibitory": SignMode.INHIBITORY}
+        for index, conn in enumerate(plan.connections):
+            buf.create(f"win.{conn.name}", conn.weights.shape, conn.weights.dtype)
+            common: dict[str, Any] = {"name": conn.name, "shm_dir": shm_dir, "index": index}
+            if plan.numeric == "fixed":
+                common.update(weight_exp=conn.exponent, num_weight_bits=8, sign_mode=sign_modes[conn.sign_mode])
+            weights = conn.weights.copy()
+            if conn.kind == "learning":
+                rule = conn.rule
+                assert rule is not None
+                kwargs = {f"{trace}_impulse": value for trace, value in rule.impulses.items()}
+                kwargs.update({f"{trace}_tau": value for trace, value in rule.taus.items()})
+                rule_cls = Loihi3FLearningRule if rule.three_factor else Loihi2FLearningRule
+                if rule.three_factor:
+                    kwargs = {k: v for k, v in kwargs.items() if k.startswith("x")}
+                learning_rule = rule_cls(dw=rule.dw, dt=rule.dt, t_epoch=1, rng_seed=rule.rng_seed, **kwargs)
+                buf.create(f"wout.{conn.name}", conn.weights.shape, np.float64)
+                if conn.snapshot_every:
+                    rows = plan.chunk // conn.snapshot_every
+                    buf.create(f"snap.{conn.name}", (rows, *conn.weights.shape), np.float64)
+                proc = LearningDense(
+                    weights=weights,
+                    tag_1=np.full(weights.shape, rule.tag_init),
+                    learning_rule=learning_rule,
+                    w_min=conn.w_min,
+                    w_max=conn.w_max,
+                    mask=conn.mask,
+                    snapshot_every=conn.snapshot_every,
+                    tag_init=rule.tag_init,
+                    **common,
+                )
+                post = self.procs[conn.post]
+                post.s_out.connect(proc.s_in_bap)
+                if rule.three_factor:
+                    key = f"mod.{conn.name}"
+                    buf.create(key, (chunk, 3, conn.weights.shape[0]), np.float64)
+                    source = lp.ModulatorSource(
+                        shape=(conn.weights.shape[0],), name=f"{conn.name}.modulator", shm_dir=shm_dir, key=key
+                    )
+                    source.y1.connect(proc.s_in_y1)
+                    source.y2.connect(proc.s_in_y2)
+                    source.y3.connect(proc.s_in_y3)
+                    self.modulators[conn.name] = key
+            elif conn.kind == "delay":
+                proc = DelayDense(weights=weights, delays=int(conn.delay - 1), **common)
+            else:
+                proc = Dense(weights=weights, **common)
+            self.procs[conn.pre].s_out.connect(proc.s_in)
+            proc.a_out.connect(self.procs[conn.post].a_in)
+            self.connections[conn.name] = proc
+        tag = "fixed_pt" if plan.numeric == "fixed" else "floating_pt"
+        self.run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=lp.MODELS[tag])
+        self.anchor = self._connect_components()
+        for anchor in self.anchor:  # compile and start the Lava processes now, not in the first run
+            anchor.create_runtime(run_cfg=self.run_cfg)
+
+    def _connect_components(self) -> list[Any]:
+        """One process per connected component: Lava runs whatever is connected to the process it is asked to run."""
+        parent: dict[str, str] = {name: name for name in self.procs}
+
+        def find(name: str) -> str:
+            while parent[name] != name:
+                parent[name] = parent[parent[name]]
+                name = parent[name]
+            return name
+
+        for conn in self.plan.connections:
+            parent[find(conn.pre)] = find(conn.post)
+        roots: dict[str, Any] = {}
+        for name, proc in self.procs.items():
+            roots.setdefault(find(name), proc)
+        return list(roots.values())
+
+    # -- requests --------------------------------------------------------------------------
+    def run(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
+        """Run ``inputs["steps"]`` steps on the input files ``inputs[kind][name]`` (see ``save_inputs``)."""
+        from lava.magma.core.run_conditions import RunSteps
+
+        from ._lava import processes as lp
+
+        spikes, currents, modulators = (
+            {name: np.load(path, mmap_mode="r") for name, path in inputs[kind].items()}
+            for kind in ("spikes", "currents", "modulators")
+        )
+        steps = int(inputs["steps"])
+        plan, buf = self.plan, self.buffers
+        out: dict[str, np.ndarray] = {}
+        for neuron in plan.neurons:
+            if "spikes" in neuron.record:
+                out[f"{neuron.name}.spikes"] = np.zeros((steps, neuron.size), dtype=bool)
+            if "v" in neuron.record:
+                out[f"{neuron.name}.v"] = np.zeros((steps, neuron.size), dtype=buf[f"rec.v.{neuron.name}"].dtype)
+            if "count" in neuron.record:
+                buf[f"rec.count.{neuron.name}"][:] = 0
+        snapshots: dict[str, list[np.ndarray]] = {c.name: [] for c in plan.connections if c.snapshot_every}
+        ctrl = buf["ctrl"]
+        for start in range(0, steps, plan.chunk):
+            length = min(plan.chunk, steps - start)
+            for src in plan.sources:
+                buf[f"in.{src.name}"][:length] = spikes[src.name][start : start + length]
+            for neuron in plan.neurons:
+                if neuron.has_current:
+                    buf[f"cur.{neuron.name}"][:length] = currents[neuron.name][start : start + length]
+            for conn in plan.connections:
+                if conn.name in self.modulators:
+                    assert conn.rule is not None and conn.rule.modulator is not None
+                    values = modulators[conn.rule.modulator][start : start + length]
+                    values = np.broadcast_to(values, (length, conn.weights.shape[0]))
+                    buf[self.modulators[conn.name]][:length] = np.stack(third_factor_inputs(conn.rule, values), axis=1)
+            ctrl[lp.CTRL_BASE] = self.lava_t
+            ctrl[lp.CTRL_LENGTH] = length
+            for anchor in self.anchor:
+                anchor.run(condition=RunSteps(num_steps=length))
+            self.lava_t += length
+            for neuron in plan.neurons:
+                if "spikes" in neuron.record:
+                    out[f"{neuron.name}.spikes"][start : start + length] = buf[f"rec.spikes.{neuron.name}"][:length]
+                if "v" in neuron.record:
+                    out[f"{neuron.name}.v"][start : start + length] = buf[f"rec.v.{neuron.name}"][:length]
+            for name, chunks in snapshots.items():
+                every = plan.connection(name).snapshot_every
+                assert every is not None
+                chunks.append(np.array(buf[f"snap.{name}"][: length // every]))
+        for neuron in plan.neurons:
+            if "count" in neuron.record:
+                out[f"{neuron.name}.count"] = np.array(buf[f"rec.count.{neuron.name}"])
+        for conn in plan.connections:
+            if conn.kind == "learning":
+                out[f"{conn.name}.learned"] = np.array(buf[f"wout.{conn.name}"])
+        for name, chunks in snapshots.items():
+            shape = plan.connection(name).weights.shape
+            out[f"{name}.snapshots"] = np.concatenate(chunks) if chunks else np.zeros((0, *shape))
+        return out
+
+    def reset(self, weights: dict[str, np.ndarray] | None) -> None:
+        from ._lava import processes as lp
+
+        self.buffers["ctrl"][lp.CTRL_RESET] += 1
+        for name, value in (weights or {}).items():
+            self.set_weights(name, value)
+
+    def set_weights(self, name: str, weights: np.ndarray) -> None:
+        index = next(i for i, conn in enumerate(self.plan.connections) if conn.name == name)
+        self.buffers[f"win.{name}"][:] = weights
+        if f"wout.{name}" in self.buffers:
+            self.buffers[f"wout.{name}"][:] = weights
+        self.buffers["wgen"][index] += 1
+
+    def close(self) -> None:
+        for anchor in self.anchor:
+            anchor.stop()
+
+
+def serve(conn_in: Connection, conn_out: Connection, shm_dir: str) -> LavaNetwork | None:
+    """Answer requests until ``close``; return the network if the caller went away without closing it."""
+    network: LavaNetwork | None = None
+    while True:
+        try:
+            request = conn_in.recv()
+        except EOFError:
+            return network
+        command, *args = request
+        try:
+            if command == "build":
+                network = LavaNetwork(args[0], shm_dir)
+                reply: Any = None
+            elif command == "close":
+                if network is not None:
+                    network.close()
+                conn_out.send(("ok", None))
+                return None
+            elif network is None:
+                raise RuntimeError(f"{command!r} before 'build'")
+            elif command == "run":
+                reply = network.run(args[0])
+            elif command == "reset":
+                network.reset(args[0])
+                reply = None
+            elif command == "set_weights":
+                network.set_weights(args[0], args[1])
+                reply = None
+            else:
+                raise ValueError(f"unknown request {command!r}")
+            conn_out.send(("ok", reply))
+        except Exception:
+            conn_out.send(("error", traceback.format_exc()))
+
+
+def main(argv: list[str]) -> None:
+    """Serve the caller; on the way out leave no Lava process behind."""
+    fd_in, fd_out, shm_dir = int(argv[1]), int(argv[2]), argv[3]
+    orphaned = serve(Connection(fd_in, writable=False), Connection(fd_out, readable=False), shm_dir)
+    if orphaned is not None:  # the caller died: stop the runtime, but never wait forever for it
+        stopper = threading.Thread(target=orphaned.close, daemon=True)
+        stopper.start()
+        stopper.join(10)
+        shutil.rmtree(shm_dir, ignore_errors=True)  # nobody else will
+    for pid, command in group_members(os.getpgid(0)) or []:
+        if pid != os.getpid() and "resource_tracker" not in command:  # the tracker unlinks Lava's shared memory
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    sys.stdout.flush()
+    os._exit(0)  # do not wait for Lava's helper threads
+
+
+if __name__ == "__main__":
+    main(sys.argv)

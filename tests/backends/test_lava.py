@@ -1,0 +1,370 @@
+"""The Lava backend: identical to the reference in float, bit-exact in fixed point, robust when Lava fails.
+
+Every Lava run starts a worker process (about 1-2 s); the networks are small
+so that the whole file stays well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from spikemem.backend import UnsupportedFeatureError
+from spikemem.backends import get_backend
+from spikemem.fixed_point import FixedPointArithmetic, quantize
+from spikemem.learning import initial_state, rule_step
+from spikemem.spec import (
+    LIF,
+    CurrentInput,
+    Hebb,
+    ModulatorInput,
+    Monitor,
+    Network,
+    Oja,
+    OjaSubspace,
+    PairSTDP,
+    PoissonInput,
+    Population,
+    Projection,
+    SpikeInput,
+    ThreeFactor,
+)
+
+lava_backend = pytest.importorskip("spikemem.backends.lava_backend")
+if not get_backend("lava").available():
+    pytest.skip(f"Lava unavailable: {get_backend('lava').available().reason}", allow_module_level=True)
+
+from spikemem.backends.lava_backend import LavaRunError  # noqa: E402
+from spikemem.backends.lava_backend._client import group_members  # noqa: E402
+from spikemem.backends.lava_backend._plan import build_plan, validate_plan  # noqa: E402
+
+DT = 1e-3
+STEPS = 150
+PLASTIC_TOLERANCE = 1e-12
+"""Float learning on Lava's engine vs the numpy reference: max |dW| after 200 steps (measured ~1e-15)."""
+FIXED_STDP_TOLERANCE = 0.15
+"""Fixed-point PairSTDP vs the float rule on the same spike trains: ||dW_lava - dW_exact|| / ||dW_exact||
+(measured 0.07-0.08 over 200-500 steps; 7-bit stochastic traces and stochastic weight rounding)."""
+
+
+def two_layers(variant: str) -> Network:
+    """Spike raster, Poisson noise and currents onto a layer with lateral weights, feeding a readout.
+
+    ``"value"``: reset to -0.2, 2 refractory steps, input delay 3, lateral delay 2.
+    ``"subtract"``: reset by subtraction, no refractoriness, delays 1 and a delay-2 feedback.
+    """
+    rng = np.random.default_rng(0 if variant == "value" else 1)
+    n_in, n, n_out = 20, 30, 10
+    if variant == "value":
+        layer = LIF(tau_mem=0.02, v_th=0.9, v_reset=-0.2, refractory_steps=2)
+        delay_in, delay_lat = 3, 2
+    else:
+        layer = LIF(tau_mem=0.03, reset="subtract")
+        delay_in, delay_lat = 1, 1
+    t = np.arange(STEPS)[:, None]
+    drive = 0.1 + 0.1 * np.sin(2 * np.pi * t / 40 + rng.uniform(0, 2 * np.pi, n_out))
+    return Network(
+        dt=DT,
+        populations=[
+            Population("layer", n, layer, v_init=rng.uniform(-0.2, 0.6, n)),
+            Population("readout", n_out, LIF(tau_mem=0.01, reset="subtract")),
+        ],
+        inputs=[
+            SpikeInput("in", rng.random((STEPS, n_in)) < 0.1),
+            PoissonInput("noise", 15, rate_hz=rng.uniform(20, 100, 15), seed=3),
+            CurrentInput("bias", "layer", np.full(n, 0.02)),
+            CurrentInput("drive", "readout", drive),
+        ],
+        projections=[
+            Projection("in", "layer", rng.normal(0.15, 0.1, (n, n_in)), delay=delay_in),
+            Projection("noise", "layer", rng.uniform(0.0, 0.2, (n, 15))),
+            Projection("layer", "layer", rng.normal(0, 0.15, (n, n)) * (rng.random((n, n)) < 0.3), delay=delay_lat),
+            Projection("layer", "readout", rng.uniform(0, 0.2, (n_out, n))),
+            Projection("readout", "layer", -rng.uniform(0, 0.2, (n, n_out)), delay=2),
+        ],
+        monitors=[
+            Monitor("layer", "spikes"),
+            Monitor("layer", "v"),
+            Monitor("readout", "spikes"),
+            Monitor("readout", "count"),
+            Monitor("in", "spikes"),
+            Monitor("noise", "count"),
+        ],
+    )
+
+
+def _run(backend_name: str, network: Network, numeric: str = "float", steps: int = STEPS, **options):
+    with get_backend(backend_name, **options).compile(network, numeric=numeric) as sim:
+        return sim.run(steps)
+
+
+def _assert_same(got, want, exact_v: bool) -> None:
+    assert sorted(got.data) == sorted(want.data)
+    for key, expected in want.data.items():
+        have = got.data[key]
+        assert have.shape == expected.shape and have.dtype == expected.dtype, key
+        if key.endswith(".v") and not exact_v:
+            np.testing.assert_allclose(have, expected, rtol=0, atol=1e-12, err_msg=key)
+        else:
+            mismatch = np.argwhere(have != expected)
+            assert mismatch.size == 0, f"{key}: first mismatches {mismatch[:5].tolist()}"
+
+
+@pytest.mark.parametrize("variant", ["value", "subtract"])
+def test_float_spikes_identical_to_reference(variant: str) -> None:
+    want = _run("reference", two_layers(variant))
+    assert want.spikes("layer").sum() > 50 and want.spikes("readout").sum() > 10
+    _assert_same(_run("lava", two_layers(variant)), want, exact_v=False)
+
+
+@pytest.mark.parametrize("variant", ["value", "subtract"])
+def test_fixed_point_bit_exact_to_reference(variant: str) -> None:
+    want = _run("reference", two_layers(variant), numeric="fixed")
+    assert want.spikes("layer").sum() > 50 and want.spikes("readout").sum() > 10
+    _assert_same(_run("lava", two_layers(variant), numeric="fixed"), want, exact_v=True)
+
+
+LAVA_OWN_LIF = r"""
+import json, sys
+import numpy as np
+from lava.magma.core.run_conditions import RunSteps
+from lava.magma.core.run_configs import Loihi2SimCfg
+from lava.proc.dense.process import Dense
+from lava.proc.io.source import RingBuffer
+from lava.proc.lif.process import LIF
+from lava.proc.monitor.process import Monitor
+from lava.utils.weightutils import SignMode
+spec = json.loads(sys.argv[1])
+src = RingBuffer(data=np.array(spec["spikes"], dtype=np.int32).T)
+dense = Dense(weights=np.array(spec["mantissa"]), weight_exp=spec["exponent"], num_weight_bits=8,
+              sign_mode=SignMode.MIXED)
+lif = LIF(shape=(spec["n"],), du=4095, dv=spec["dv"], vth=spec["vth"], bias_mant=spec["bias_mant"],
+          bias_exp=spec["bias_exp"])
+src.s_out.connect(dense.s_in)
+dense.a_out.connect(lif.a_in)
+mv, ms = Monitor(), Monitor()
+mv.probe(lif.v, spec["steps"])
+ms.probe(lif.s_out, spec["steps"])
+try:
+    lif.run(condition=RunSteps(num_steps=spec["steps"]), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+    v = mv.get_data()[lif.name]["v"]
+    s = ms.get_data()[lif.name]["s_out"]
+finally:
+    lif.stop()
+print(json.dumps({"v": np.asarray(v).astype(int).tolist(), "s": np.asarray(s).astype(int).tolist()}))
+"""
+
+
+def test_fixed_point_step_matches_lavas_own_lif_bit_for_bit() -> None:
+    """On what Lava's built-in PyLifModelBitAcc can express (reset to 0, no refractoriness, bias), it equals ours."""
+    rng = np.random.default_rng(4)
+    n, n_in, steps = 8, 12, 60
+    spikes = rng.random((steps, n_in)) < 0.3
+    net = Network(
+        dt=DT,
+        populations=[Population("lif", n, LIF(tau_mem=0.015, v_th=0.7))],
+        inputs=[SpikeInput("in", spikes), CurrentInput("bias", "lif", np.zeros(n))],
+        projections=[Projection("in", "lif", rng.normal(0.1, 0.2, (n, n_in)))],
+    )
+    arith = FixedPointArithmetic(net)
+    neuron, weights = arith.model.populations["lif"], arith.model.projections["in->lif"]
+    bias_mant, bias_exp = 37, 5
+    current = np.full(n, (bias_mant << bias_exp) / neuron.scale)  # exactly bias_mant << bias_exp internal units
+    spec = {
+        "spikes": spikes.astype(int).tolist(), "mantissa": weights.mantissa.tolist(), "exponent": weights.exponent,
+        "n": n, "dv": neuron.dv, "vth": neuron.vth, "bias_mant": bias_mant, "bias_exp": bias_exp, "steps": steps,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", LAVA_OWN_LIF, json.dumps(spec)], capture_output=True, text=True, timeout=120,
+        cwd=Path(__file__).parent,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lava = json.loads(done.stdout.strip().splitlines()[-1])
+    v, refractory = arith.initial_v("lif"), np.zeros(n, dtype=np.int64)
+    w, ext = arith.weights("in->lif"), arith.external("lif", current)
+    previous = np.zeros(n_in, dtype=bool)
+    trace_v, trace_s = [], []
+    for t in range(steps):  # Dense delivers the spikes of step t - 1
+        s, v, refractory = arith.neuron_step("lif", v, refractory, w @ previous + ext)
+        previous = spikes[t]
+        trace_v.append(v.copy())
+        trace_s.append(s)
+    assert np.sum(trace_s) > 5
+    np.testing.assert_array_equal(np.array(lava["v"]), np.array(trace_v))
+    np.testing.assert_array_equal(np.array(lava["s"]).astype(bool), np.array(trace_s))
+
+
+def test_runs_continue_reset_and_weights_round_trip() -> None:
+    network = two_layers("value")
+    whole = _run("reference", two_layers("value")).spikes("layer")
+    with get_backend("lava").compile(network) as sim:
+        first = sim.run(60).spikes("layer")
+        second = sim.run(90)
+        assert second.t_start == 60
+        np.testing.assert_array_equal(np.concatenate([first, second.spikes("layer")]), whole)
+        sim.reset()
+        np.testing.assert_array_equal(sim.run(STEPS).spikes("layer"), whole)
+        sim.set_weights("layer->layer", np.zeros((30, 30)))
+        np.testing.assert_array_equal(sim.weights("layer->layer"), 0)
+        sim.reset()
+        changed = sim.run(STEPS).spikes("layer")
+        assert not np.array_equal(changed, whole)
+        sim.reset(weights=True)
+        np.testing.assert_array_equal(sim.run(STEPS).spikes("layer"), whole)
+
+
+def _group_running(pgid: int) -> list[int]:
+    """Processes of a process group still running (zombies waiting for an init that does not reap do not count)."""
+    return [pid for pid, _ in group_members(pgid) or []]
+
+
+def _self_exciting(n: int = 200) -> Network:
+    """No inputs at all (so a long run costs nothing to set up): a recurrent layer started above threshold."""
+    rng = np.random.default_rng(0)
+    return Network(
+        dt=DT,
+        populations=[Population("p", n, LIF(tau_mem=0.02), v_init=1.5)],
+        projections=[Projection("p", "p", rng.normal(0.02, 0.1, (n, n)))],
+        monitors=[Monitor("p", "count")],
+    )
+
+
+def test_timeout_raises_quickly_and_stops_every_lava_process() -> None:
+    sim = get_backend("lava", timeout_s=1.0).compile(_self_exciting())
+    pgid = sim.worker_pid
+    assert len(_group_running(pgid)) >= 3  # the worker and its Lava processes
+    start = time.monotonic()
+    with pytest.raises(LavaRunError, match="timeout_s=1"):
+        sim.run(10_000_000)
+    assert time.monotonic() - start < 10
+    assert _group_running(pgid) == []
+    assert not os.path.exists(sim._worker.directory)
+    with pytest.raises(LavaRunError, match="compile the network again"):
+        sim.run(5)
+    sim.close()
+
+
+def test_a_failing_lava_process_raises_its_error_at_once() -> None:
+    sim = get_backend("lava", timeout_s=60).compile(two_layers("subtract"))
+    os.remove(os.path.join(sim._worker.directory, "cur.readout.npy"))  # the readout model will not find its input
+    start = time.monotonic()
+    with pytest.raises(LavaRunError, match="FileNotFoundError"):
+        sim.run(20)
+    assert time.monotonic() - start < 10
+    assert _group_running(sim.worker_pid) == []
+    sim.close()
+
+
+def test_bad_fixed_point_setup_is_refused_before_lava_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_worker(*args, **kwargs):
+        raise AssertionError("a Lava worker was started")
+
+    monkeypatch.setattr(lava_backend, "Worker", no_worker)
+    network = two_layers("value")
+    network.projections[1].weights = network.projections[1].weights * 1e-6  # below one mantissa step
+    with pytest.raises(UnsupportedFeatureError, match=r"projections\['noise->layer'\].weights.*rounds to 0"):
+        get_backend("lava").compile(network, numeric="fixed")
+    slow = two_layers("value")
+    slow.populations[0].neuron = LIF(tau_mem=20.0)  # 1 - beta < 1/8192: no 12-bit leak
+    with pytest.raises(UnsupportedFeatureError, match="12-bit decay"):
+        get_backend("lava").compile(slow, numeric="fixed")
+    # float weights handed to a fixed_pt plan (a child-process failure in Lava) are caught by validation
+    fine = two_layers("value")
+    plan = build_plan(fine, "fixed", quantize(fine), None, 2**20)
+    plan.connections[0].weights = plan.connections[0].weights * 0.5
+    with pytest.raises(UnsupportedFeatureError, match="integer weight mantissas"):
+        validate_plan(plan)
+
+
+def plastic(rule, n_in: int = 20, n: int = 8, steps: int = 200) -> Network:
+    rng = np.random.default_rng(2)
+    inputs: list = [PoissonInput("in", n_in, rate_hz=rng.uniform(40, 160, n_in), seed=21)]
+    if isinstance(rule, ThreeFactor):
+        inputs.append(ModulatorInput("reward", np.sin(np.arange(steps) / 15.0)))
+    return Network(
+        dt=DT,
+        populations=[Population("post", n, LIF(tau_mem=0.02, v_th=0.6))],
+        inputs=inputs,
+        projections=[Projection("in", "post", rng.uniform(0.05, 0.35, (n, n_in)), plasticity=rule, name="w")],
+        monitors=[Monitor("post", "spikes"), Monitor("w", "weights", every=50)],
+    )
+
+
+RULES = {
+    "Hebb": Hebb(eta=5e-4, tau_pre=0.01, tau_post=0.0, pre_offset=0.05, post_offset=0.1, w_min=-1.0, w_max=1.0),
+    "Oja": Oja(eta=5e-3, tau_pre=0.02, tau_post=0.02),
+    "PairSTDP": PairSTDP(a_plus=0.01, a_minus=0.012, tau_pre=0.02, tau_post=0.02, w_min=0.0, w_max=0.3),
+    "ThreeFactor": ThreeFactor(eta=1e-3, modulator="reward", tau_eligibility=0.05, tau_pre=0.02, w_max=0.5),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_plasticity_on_lavas_learning_engine_matches_reference(name: str) -> None:
+    with get_backend("reference").compile(plastic(RULES[name])) as ref:
+        want = ref.run(200)
+        want_final = ref.weights("w")
+    with get_backend("lava").compile(plastic(RULES[name])) as sim:
+        got = sim.run(200)
+        got_final = sim.weights("w")
+    initial = plastic(RULES[name]).projection("w").weights
+    assert np.abs(want_final - initial).max() > 1e-2, "the rule must change the weights"
+    np.testing.assert_array_equal(got.spikes("post"), want.spikes("post"))
+    assert got.weights("w").shape == (4, 8, 20)
+    np.testing.assert_allclose(got.weights("w"), want.weights("w"), rtol=0, atol=PLASTIC_TOLERANCE)
+    np.testing.assert_allclose(got_final, want_final, rtol=0, atol=PLASTIC_TOLERANCE)
+
+
+def test_fixed_point_pair_stdp_within_stated_tolerance() -> None:
+    network = plastic(RULES["PairSTDP"], steps=300)
+    network.monitors.append(Monitor("in", "spikes"))
+    with get_backend("lava").compile(network, numeric="fixed") as sim:
+        start = sim.weights("w")
+        got = sim.run(300)
+        learned = sim.weights("w")
+        sim.reset(weights=True)
+        np.testing.assert_array_equal(sim.weights("w"), start)
+        np.testing.assert_array_equal(sim.run(300).weights("w")[-1], got.weights("w")[-1])  # reset is reproducible
+        unit = sim.fixed_point.projections["w"].unit
+    np.testing.assert_allclose(learned / unit, np.round(learned / unit), atol=1e-9)  # whole mantissa steps
+    exact, state = start.copy(), initial_state(RULES["PairSTDP"], start)
+    for t in range(300):  # the float rule on Lava's own spike trains
+        exact = rule_step(RULES["PairSTDP"], exact, state, got.spikes("in")[t], got.spikes("post")[t], DT)
+    assert np.abs(exact - start).max() > 0.1
+    error = np.linalg.norm((learned - start) - (exact - start)) / np.linalg.norm(exact - start)
+    assert error < FIXED_STDP_TOLERANCE
+
+
+def test_refusals_name_the_field_and_the_reason() -> None:
+    lava = get_backend("lava")
+    with pytest.raises(UnsupportedFeatureError, match=r"OjaSubspace.*own pre/post traces"):
+        lava.compile(plastic(OjaSubspace(eta=1e-3)))
+    for name in ("Oja", "Hebb", "ThreeFactor"):
+        with pytest.raises(UnsupportedFeatureError, match=f"{name} is not offered in fixed point"):
+            lava.compile(plastic(RULES[name]), numeric="fixed")
+    delayed = plastic(RULES["Oja"])
+    delayed.projections[0].delay = 2
+    with pytest.raises(UnsupportedFeatureError, match="LearningDense has no delays"):
+        lava.compile(delayed)
+    far = two_layers("value")
+    far.projections[0].delay = 65
+    with pytest.raises(UnsupportedFeatureError, match=r"delay.*1\.\.64"):
+        lava.compile(far)
+    with pytest.raises(UnsupportedFeatureError, match="unknown Lava option"):
+        get_backend("lava", timeout=3).compile(two_layers("value"))
+
+
+def test_unavailable_reason_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    check = lava_backend._availability.__wrapped__
+    assert check().ok
+    monkeypatch.setitem(sys.modules, "lava.magma.core.run_configs", None)
+    monkeypatch.setattr(sys, "version_info", types.SimpleNamespace(major=3, minor=11))
+    reason = check().reason
+    assert "cannot be imported" in reason and "Python 3.10" in reason and "3.11" in reason
