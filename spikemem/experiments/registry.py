@@ -13,7 +13,9 @@ from typing import Any
 
 from spikemem.experiments.config import ConfigError
 
-KINDS: dict[str, str] = {}
+KINDS: dict[str, str] = {
+    "continual": "spikemem.continual.experiment:run",
+}
 
 
 def register_kind(name: str, target: str) -> None:

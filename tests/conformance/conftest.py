@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from spikemem.backends import get_backend
 
 from spikemem.backend import Backend
+from spikemem.backends import get_backend
 
 SIMULATORS = ["brian2", "snntorch", "lava"]
 
