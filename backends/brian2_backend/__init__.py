@@ -1,0 +1,176 @@
+r"""The Brian2 backend: the spec as an explicit ``brian2.Network`` with the canonical discrete-time update.
+
+Translation (:mod:`._plan` has the code, :mod:`._build` the objects):
+
+- each population is a ``NeuronGroup`` whose ``groups``-slot code is the
+  canonical step :math:`v \leftarrow \beta v + I_{ext}[t]` (no ODE solver, so
+  no rounding of its own), threshold :math:`v > v_{th}`, reset by value or by
+  subtraction, refractoriness as an integer countdown that holds ``v`` and
+  discards synaptic and external input;
+- each projection is a ``Synapses`` object with ``on_pre: v_post += w`` in the
+  ``before_thresholds`` slot (spikes of step ``t - 1`` arrive before the
+  threshold of step ``t``) and a Brian2 delay of ``(d - 1) dt`` for the spec's
+  ``d`` steps; static projections get synapses only where weights are nonzero
+  (``set_weights`` adds synapses for new nonzero entries), plastic ones
+  wherever the mask allows;
+- spike inputs (rasters and the seeded Poisson trains, materialised by
+  :mod:`spikemem.stimulus`) are ``NeuronGroup`` s that fire where a 0/1
+  ``TimedArray`` says so; time-varying currents and modulators are
+  ``TimedArray`` s too (refilled for each run, see :mod:`._tables`), constant
+  currents are a per-neuron constant;
+- plasticity is synapse code in the ``end`` slot with the spec's traces
+  (decay in the ``groups`` slot, ``+1`` at the spike in the ``resets`` slot),
+  OjaSubspace's reconstruction :math:`\sum_k W_{kj} y_k` a summed variable on
+  the presynaptic group: every rule of the spec runs inside Brian2, on every
+  target, with no Python code per step;
+- monitors: ``SpikeMonitor`` (spikes; counts only when only counts are
+  asked), ``StateMonitor`` of ``v`` in the ``end`` slot, weights read at the
+  end of the run; ``Monitor(projection, "weights", every=k)`` adds the only
+  per-step Python code (a ``NetworkOperation``), runtime targets only.
+
+Options (``get_backend("brian2", target="cython")``):
+
+``target``
+    ``"auto"`` (default): ``"cython"`` for networks with at least
+    ``AUTO_CYTHON_SYNAPSES`` synapses when a compiler works, else
+    ``"numpy"``. ``"numpy"``: no compiler, fine for small networks and tests.
+    ``"cython"``: compiled, cached across processes (the first compilation of
+    a network structure takes about a minute on 2 cores, later ones load from
+    the cache). ``"cpp_standalone"``: a C++ program built at the first run and
+    re-run with new inputs and weights through ``device.run(run_args=...)``;
+    see :mod:`._standalone` for what it refuses.
+``max_table_bytes``
+    Memory bound of the input tables of one run (default 64 MiB); longer runs
+    are simulated in chunks (runtime targets).
+``standalone_dir``
+    Project directory of the C++ standalone build (default: a fresh
+    temporary directory per simulation).
+
+The resolved target is the simulation's ``target`` attribute.
+
+Agreement with the reference (float64): spike trains identical; membrane
+potentials and learned weights agree to rounding (seen: <= 6e-15 and
+<= 1e-15 on the conformance cases, every target), because Brian2 adds the
+synaptic inputs one by one where the reference uses a matrix product, and
+the compiled targets use Brian2's default ``-O3 -ffast-math -march=native``
+(fused multiply-adds). A spike can therefore differ only where ``v`` lands
+within rounding of ``v_th``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
+from spikemem.spec import RULE_TYPES, Network
+
+TARGETS = ("auto", "numpy", "cython", "cpp_standalone")
+AUTO_CYTHON_SYNAPSES = 50_000
+"""``target="auto"`` compiles with cython from this many synapses on (below, numpy's
+per-step overhead is smaller than a first compilation)."""
+
+
+@dataclass(frozen=True)
+class Brian2Options:
+    """Validated options of the Brian2 backend (see the package docstring)."""
+
+    target: str = "auto"
+    max_table_bytes: int = 64 * 2**20
+    standalone_dir: str | None = None
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> Brian2Options:
+        """Check ``options``; raise :class:`UnsupportedFeatureError` naming the bad one."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise UnsupportedFeatureError("options", f"unknown brian2 option(s) {unknown}; known: {sorted(known)}")
+        parsed = cls(**options)
+        if parsed.target not in TARGETS:
+            raise UnsupportedFeatureError("options.target", f"must be one of {TARGETS}, got {parsed.target!r}")
+        if not isinstance(parsed.max_table_bytes, int) or parsed.max_table_bytes < 1:
+            raise UnsupportedFeatureError(
+                "options.max_table_bytes", f"must be a positive integer, got {parsed.max_table_bytes!r}"
+            )
+        return parsed
+
+
+def synapse_count(network: Network) -> int:
+    """Number of Brian2 synapses of ``network`` (plastic: every allowed entry; static: nonzero ones)."""
+    total = 0
+    for proj in network.projections:
+        allowed = np.size(proj.weights) if proj.mask is None else int(np.count_nonzero(proj.mask))
+        total += allowed if proj.plasticity is not None else int(np.count_nonzero(proj.weights))
+    return total
+
+
+def cython_available() -> Availability:
+    """Whether Brian2's cython target can compile here (Brian2 runs a test compilation once)."""
+    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+
+    if CythonCodeObject.is_available():
+        return Availability(True)
+    return Availability(False, "Brian2 cannot compile cython code here (no working C++ compiler or Cython)")
+
+
+class Brian2Backend(Backend):
+    """Brian2 2.x with numpy, cython or C++ standalone code generation (package docstring).
+
+    Options: ``target``, ``max_table_bytes``, ``standalone_dir``.
+    """
+
+    name = "brian2"
+    capabilities = Capabilities(
+        numeric=("float",),
+        rules=tuple(rule.__name__ for rule in RULE_TYPES),
+        gradient_training=False,
+        devices=("cpu",),
+        native_batch=False,
+        notes=(
+            "targets numpy / cython / cpp_standalone (target='auto' picks by size); cpp_standalone runs every "
+            "run() from the reset state and has no every-k weight monitors"
+        ),
+    )
+
+    def available(self) -> Availability:
+        try:
+            import brian2  # noqa: F401
+        except ImportError as exc:
+            return Availability(False, f"brian2 is not installed ({exc}); pip install 'spikemem[brian2]'")
+        return Availability(True)
+
+    def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
+        opts = Brian2Options.parse(options)
+        target = self.resolve_target(opts.target, network)
+        if target == "cpp_standalone":
+            from ._standalone import StandaloneSimulation
+
+            return StandaloneSimulation(network, numeric, opts.standalone_dir)
+        from ._runtime import Brian2Simulation
+
+        if target == "cython":
+            from brian2.codegen.runtime.cython_rt import CythonCodeObject as codeobj_class
+        else:
+            from brian2.codegen.runtime.numpy_rt import NumpyCodeObject as codeobj_class
+        return Brian2Simulation(network, numeric, codeobj_class, target, opts.max_table_bytes)
+
+    @staticmethod
+    def resolve_target(target: str, network: Network) -> str:
+        """The code-generation target ``target`` means for ``network`` (``"auto"`` resolved).
+
+        Raises
+        ------
+        UnsupportedFeatureError
+            ``"cython"`` was asked for but cannot compile here.
+        """
+        if target == "auto":
+            large = synapse_count(network) >= AUTO_CYTHON_SYNAPSES
+            return "cython" if large and cython_available() else "numpy"
+        if target == "cython":
+            availability = cython_available()
+            if not availability:
+                raise UnsupportedFeatureError("options.target", f"{availability.reason}; use target='numpy'")
+        return target

@@ -1,0 +1,260 @@
+"""Brian2 objects from a :class:`~._plan.NetworkPlan`, collected in one explicit ``brian2.Network``.
+
+Never uses Brian2's implicit global network or ``defaultclock``: every object
+runs on one ``Clock`` of the spec's ``dt``, resolves names only in its own
+namespace, and is named deterministically (``pop0``, ``syn1`` ...), so that
+compiled code is shared by every network of the same structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import brian2 as b2
+import numpy as np
+
+from spikemem.spec import Network
+from spikemem.stimulus import InputWindow
+
+from ._plan import LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan
+from ._tables import StepTable
+
+# Order of the plasticity code inside the "end" slot: OjaSubspace's summed
+# reconstruction (from the weights of step t) before the weight updates.
+SUMMED_ORDER, LEARN_ORDER, MONITOR_ORDER = 0, 1, 2
+
+
+@dataclass
+class BrianModel:
+    """The Brian2 objects of one simulation, by spec name.
+
+    Attributes
+    ----------
+    plan
+        The plan they were built from.
+    network
+        The explicit ``brian2.Network`` holding every object.
+    clock
+        The one clock of every object (the spec's ``dt``).
+    groups
+        Population or spike input name -> ``NeuronGroup``.
+    steppers
+        Population name -> its ``groups``-slot code runners by current mode
+        (``"none"``, ``"constant"``, ``"table"``; one active at a time); spike
+        input name -> ``{"none": runner}`` where it has traces.
+    synapses
+        Projection name -> ``Synapses``.
+    tables
+        TimedArray name -> :class:`StepTable`.
+    spike_monitors, v_monitors
+        Population name -> ``SpikeMonitor`` / ``StateMonitor`` of ``v``.
+    """
+
+    plan: NetworkPlan
+    network: Any
+    clock: Any
+    groups: dict[str, Any] = field(default_factory=dict)
+    steppers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    synapses: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, StepTable] = field(default_factory=dict)
+    spike_monitors: dict[str, Any] = field(default_factory=dict)
+    v_monitors: dict[str, Any] = field(default_factory=dict)
+
+    def set_initial_potentials(self, network: Network) -> None:
+        """Set every population's ``v`` to its ``v_init``."""
+        for pop in network.populations:
+            v_init = np.broadcast_to(np.asarray(pop.v_init, dtype=float), (pop.size,))
+            self.groups[pop.name].variables["v"].set_value(v_init.copy())
+
+    def use_current(self, population: str, mode: str) -> None:
+        """Activate the population's code runner for current mode ``mode``."""
+        for name, runner in self.steppers[population].items():
+            runner.active = name == mode
+
+
+def _group(plan: GroupPlan, clock: Any, tables: dict[str, StepTable], codeobj_class: Any) -> Any:
+    namespace: dict[str, Any] = dict(plan.namespace)
+    for table in plan.reads:
+        tables[table.name].attach(namespace)
+    group = b2.NeuronGroup(
+        plan.size,
+        "\n".join(plan.variables),
+        threshold=plan.threshold,
+        reset="\n".join(plan.reset),
+        clock=clock,
+        namespace=namespace,
+        name=plan.brian_name,
+        codeobj_class=codeobj_class,
+    )
+    if LAST_SPIKE in group.variables:
+        group.variables[LAST_SPIKE].set_value(NEVER)
+    return group
+
+
+def _steppers(plan: GroupPlan, group: Any, codeobj_class: Any) -> dict[str, Any]:
+    """The ``groups``-slot code of a group, one runner per current mode."""
+    if not plan.population:
+        modes = {"none": ""} if plan.step else {}
+    elif plan.current is None:
+        modes = {"none": ""}
+    else:
+        modes = {"table": plan.current.call()}
+        if plan.constant_current:
+            modes["constant"] = "I_ext"
+    runners = {}
+    for mode, drive in modes.items():
+        runners[mode] = group.run_regularly(
+            plan.step_code(drive), when="groups", name=f"{plan.brian_name}_step_{mode}", codeobj_class=codeobj_class
+        )
+        runners[mode].active = len(modes) == 1 or mode == "constant"
+    return runners
+
+
+def _synapses(plan: SynapsePlan, groups: dict[str, Any], clock: Any, dt: float, codeobj_class: Any) -> Any:
+    delay = (plan.delay_steps - 1) * dt * b2.second if plan.delay_steps > 1 else None
+    syn = b2.Synapses(
+        groups[plan.pre],
+        groups[plan.post],
+        model="\n".join(plan.model),
+        on_pre=plan.on_pre,
+        delay=delay,
+        clock=clock,
+        namespace=dict(plan.namespace),
+        name=plan.brian_name,
+        codeobj_class=codeobj_class,
+    )
+    # spikes of step t-1 (delay 0) reach v before the threshold of step t
+    syn.pre.when = "before_thresholds"
+    connect(syn, plan.index.pre, plan.index.post)
+    syn.variables["w"].set_value(plan.weights)
+    if plan.summed:
+        updater = syn.summed_updaters[plan.summed]
+        updater.when, updater.order = "end", SUMMED_ORDER
+    if plan.learn:
+        syn.run_regularly(
+            plan.learn, when="end", order=LEARN_ORDER, name=f"{plan.brian_name}_learn", codeobj_class=codeobj_class
+        )
+    return syn
+
+
+def connect(syn: Any, pre: np.ndarray, post: np.ndarray) -> None:
+    """Create synapses from index arrays.
+
+    On runtime targets the one-off creation code runs as numpy whatever the
+    network's target: compiling it with cython would cost seconds per
+    projection for a loop over arrays that numpy does as fast. A projection
+    without synapses (all weights zero) stays inactive until it gets some.
+    """
+    from brian2.codegen.runtime.cython_rt import CythonCodeObject
+    from brian2.codegen.runtime.numpy_rt import NumpyCodeObject
+
+    if len(pre) == 0:
+        syn.active = False
+        return
+    syn.active = True
+    target = syn.codeobj_class
+    if target is CythonCodeObject:
+        syn.codeobj_class = NumpyCodeObject
+    try:
+        syn.connect(i=pre, j=post)
+    finally:
+        syn.codeobj_class = target
+
+
+def build_model(
+    plan: NetworkPlan, network: Network, rows: int, codeobj_class: Any = None, exact_rows: bool = False
+) -> BrianModel:
+    """Create the Brian2 objects of ``plan`` (monitors from ``network.monitors``).
+
+    Parameters
+    ----------
+    plan
+        The translated network.
+    network
+        The spec (for its monitors and initial potentials).
+    rows
+        Initial length of the input tables (steps of the first window).
+    codeobj_class
+        Brian2 code object class (numpy or cython); ``None`` lets the active
+        device choose (C++ standalone).
+    exact_rows
+        Keep tables exactly ``rows`` long (C++ standalone).
+    """
+    clock = b2.Clock(dt=plan.dt * b2.second, name="spikemem_clock")
+    model = BrianModel(plan=plan, network=None, clock=clock)
+    model.tables = {t.name: StepTable(t, plan.dt, rows, exact=exact_rows) for t in plan.tables}
+    objects: list[Any] = []
+    for name, group_plan in plan.groups.items():
+        group = _group(group_plan, clock, model.tables, codeobj_class)
+        model.groups[name] = group
+        model.steppers[name] = _steppers(group_plan, group, codeobj_class)
+        objects.append(group)  # brings its steppers (contained objects)
+    model.set_initial_potentials(network)
+    by_brian_name = {g.brian_name: model.groups[name] for name, g in plan.groups.items()}
+    for name, syn_plan in plan.synapses.items():
+        syn = _synapses(syn_plan, by_brian_name, clock, plan.dt, codeobj_class)
+        model.synapses[name] = syn
+        objects.append(syn)
+    populations = {pop.name for pop in network.populations}
+    for monitor in network.monitors:
+        target = monitor.target
+        if target not in populations:
+            continue  # spike inputs are known from the window, weights are read directly
+        group = model.groups[target]
+        if monitor.variable in ("spikes", "count") and target not in model.spike_monitors:
+            record = any(m.target == target and m.variable == "spikes" for m in network.monitors)
+            model.spike_monitors[target] = b2.SpikeMonitor(
+                group, record=record, name=f"{group.name}_spikes", codeobj_class=codeobj_class
+            )
+            objects.append(model.spike_monitors[target])
+        elif monitor.variable == "v":
+            model.v_monitors[target] = b2.StateMonitor(
+                group,
+                "v",
+                record=True,
+                when="end",
+                order=MONITOR_ORDER,
+                name=f"{group.name}_v",
+                codeobj_class=codeobj_class,
+            )
+            objects.append(model.v_monitors[target])
+    model.network = b2.Network(*objects, name="spikemem_network")
+    return model
+
+
+def read_monitors(
+    model: BrianModel,
+    network: Network,
+    window: InputWindow,
+    first: int,
+    weights: Callable[[str], np.ndarray],
+    snapshots: Callable[[str, tuple[int, int]], np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """The monitored arrays of a run of ``window.steps`` steps that started at network step ``first``.
+
+    Spike inputs are what the window fed in; ``weights(projection)`` gives a
+    projection's current matrix, ``snapshots(key, shape)`` the every-k frames.
+    """
+    data: dict[str, np.ndarray] = {}
+    for monitor in network.monitors:
+        key, target = monitor.key, monitor.target
+        if target in window.spikes:
+            spikes = window.spikes[target]
+            data[key] = spikes.copy() if monitor.variable == "spikes" else spikes.sum(axis=0).astype(np.int64)
+        elif monitor.variable == "spikes":
+            variables = model.spike_monitors[target].variables
+            step = np.rint(variables["t"].get_value() / network.dt).astype(np.int64) - first
+            raster = np.zeros((window.steps, network.population(target).size), dtype=bool)
+            raster[step, variables["i"].get_value()] = True
+            data[key] = raster
+        elif monitor.variable == "count":
+            data[key] = model.spike_monitors[target].variables["count"].get_value().astype(np.int64)
+        elif monitor.variable == "v":
+            data[key] = np.array(model.v_monitors[target].variables["v"].get_value(), dtype=float)
+        elif monitor.every is None:
+            data[key] = weights(target)
+        else:
+            data[key] = snapshots(key, np.shape(network.projection(target).weights))
+    return data

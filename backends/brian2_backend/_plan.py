@@ -1,0 +1,482 @@
+r"""The Brian2 model of a network as plain strings and constants (no brian2 import).
+
+Every population and every spike input becomes a ``NeuronGroup`` without
+differential equations; each step of the canonical update is explicit code in
+Brian2's schedule slots:
+
+=================  ==============================================================
+slot               code
+=================  ==============================================================
+``groups``         membrane :math:`v \leftarrow \beta v + I_{ext}[t]` (held while
+                   refractory), refractory countdown, trace decays
+                   :math:`x \leftarrow \alpha x`, modulators of step ``t`` loaded
+``before_thr.``    synaptic pathways ``v_post += w`` (spikes emitted at
+                   ``t - d`` arrive: Brian2 delay ``(d - 1) dt``; discarded
+                   while the target is refractory)
+``thresholds``     :math:`v > v_{th}` (and not refractory); spike inputs fire
+                   where their table holds 1 for step ``t``
+``resets``         :math:`v \leftarrow v_{reset}` or :math:`v - v_{th}`,
+                   refractory counter, traces :math:`x \leftarrow x + 1`, the
+                   spike's step ``ls`` (rules read "spiked at ``t``" as
+                   ``ls == t``; between runs it rebuilds the last step's
+                   spikes, which Brian2 drops at the end of a run)
+``end``            plasticity: OjaSubspace's reconstruction (a summed variable),
+                   then :math:`W \leftarrow \mathrm{clip}(W + \Delta W)`
+=================  ==============================================================
+
+So a trace after the ``resets`` slot of step ``t`` is
+:math:`\alpha x[t-1] + s[t]`, exactly :mod:`spikemem.learning`'s trace, and the
+weight change of step ``t`` acts from step ``t + 1`` on.
+
+Constants are never written into the code: they live in each object's
+namespace, so that a compiled (cython) module is reused for any parameter
+values of the same structure. The arithmetic is grouped like the reference's
+(:func:`spikemem.learning.weight_change`) with temporaries, because Brian2
+(through sympy) is free to reorder the factors of one product.
+
+The refractory counter ``c`` counts down *before* the membrane update:
+after a spike it is set to ``refractory_steps + 1``, so it is zero again
+exactly ``refractory_steps`` steps later, like the reference's counter.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spikemem.spec import (
+    CurrentInput,
+    Hebb,
+    Network,
+    Oja,
+    OjaSubspace,
+    PairSTDP,
+    PlasticityRule,
+    Projection,
+    ThreeFactor,
+    trace_decay,
+)
+from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
+from spikemem.stimulus import InputWindow
+
+LAST_SPIKE = "ls"
+"""``integer`` variable of every population (and of spike inputs read by a rule): the step of the last spike."""
+NEVER = -2
+"""``LAST_SPIKE`` of a neuron that has not spiked (no step ``t - 1`` equals it)."""
+SPIKED_PRE = f"int({LAST_SPIKE}_pre == t_in_timesteps)"
+SPIKED_POST = f"int({LAST_SPIKE}_post == t_in_timesteps)"
+
+UNBOUNDED = sys.float_info.max
+"""Stands for a missing weight bound: ``clip(w, -UNBOUNDED, w_max)`` is exact for finite ``w``."""
+
+
+@dataclass
+class TablePlan:
+    """A per-step input read through a TimedArray: ``name(t - name_t0, i)``.
+
+    Attributes
+    ----------
+    name
+        TimedArray name (also its key in the namespaces that use it).
+    columns
+        Number of columns (neurons or channels).
+    kind
+        ``"spikes"`` (an input's raster as 0/1), ``"current"`` (a population's
+        summed external current) or ``"modulator"`` (one projection's third
+        factor, broadcast to its post neurons).
+    source
+        The spec name the data come from (input, population or modulator).
+    """
+
+    name: str
+    columns: int
+    kind: str
+    source: str
+
+    def call(self) -> str:
+        """The Brian2 expression of this step's value for neuron (or channel) ``i``."""
+        return f"{self.name}(t - {self.name}_t0, i)"
+
+
+@dataclass
+class GroupPlan:
+    """One ``NeuronGroup``: a population, or a spike input.
+
+    Attributes
+    ----------
+    spec_name, brian_name
+        Names in the spec and in Brian2 (``pop<i>`` / ``src<i>``).
+    size
+        Number of neurons.
+    population
+        True for an LIF population, False for a spike input.
+    variables
+        Model lines (``"v : 1"`` ...).
+    threshold
+        Threshold condition.
+    reset
+        Statements run for the neurons that spiked.
+    step
+        Statements of the ``groups`` slot other than the membrane update.
+    namespace
+        Constants used by the code.
+    refractory
+        Whether the population has refractory steps (counter ``c``).
+    reads
+        Every table the group's code reads.
+    current
+        Table of the population's external current, if it has current inputs.
+    constant_current
+        Whether every current input on it is constant in the spec (then the
+        current is a per-neuron constant ``I_ext`` unless a run's data vary).
+    spikes
+        Table of a spike input's raster.
+    """
+
+    spec_name: str
+    brian_name: str
+    size: int
+    population: bool
+    variables: list[str] = field(default_factory=list)
+    threshold: str = ""
+    reset: list[str] = field(default_factory=list)
+    step: list[str] = field(default_factory=list)
+    namespace: dict[str, float] = field(default_factory=dict)
+    refractory: bool = False
+    reads: list[TablePlan] = field(default_factory=list)
+    current: TablePlan | None = None
+    constant_current: bool = False
+    spikes: TablePlan | None = None
+
+    def membrane(self, drive: str) -> list[str]:
+        r"""The membrane update of the ``groups`` slot with external drive ``drive``.
+
+        ``drive`` is ``""`` (no current input), ``"I_ext"`` (constant) or a
+        table call. Multiplying by ``int(...)`` (exactly 0 or 1) keeps the
+        active branch bit-identical to :math:`\beta v + I`.
+        """
+        value = "beta*v" + (f" + {drive}" if drive else "")
+        if not self.refractory:
+            return [f"v = {value}"]
+        return ["c = c - int(c > 0)", f"v = int(c == 0)*({value}) + int(c > 0)*v"]
+
+    def step_code(self, drive: str) -> str:
+        """Everything this group runs in the ``groups`` slot."""
+        lines = (self.membrane(drive) if self.population else []) + self.step
+        return "\n".join(lines)
+
+
+@dataclass
+class SynapseIndex:
+    """Where a projection's Brian2 synapses sit in its ``(n_post, n_pre)`` weight matrix.
+
+    Synapse ``n`` connects pre ``pre[n]`` to post ``post[n]``.
+    """
+
+    shape: tuple[int, int]
+    post: np.ndarray
+    pre: np.ndarray
+
+    def dense(self, values: np.ndarray) -> np.ndarray:
+        """The weight matrix with ``values`` at the synapses and zeros elsewhere."""
+        weights = np.zeros(self.shape)
+        weights[self.post, self.pre] = values
+        return weights
+
+    def values(self, weights: np.ndarray) -> np.ndarray:
+        """The synapses' entries of a weight matrix."""
+        return np.asarray(weights, dtype=float)[self.post, self.pre]
+
+    def missing(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(post, pre)`` of the nonzero entries of ``weights`` that have no synapse."""
+        present = np.zeros(self.shape, dtype=bool)
+        present[self.post, self.pre] = True
+        post, pre = np.nonzero((np.asarray(weights) != 0) & ~present)
+        return post.astype(np.int32), pre.astype(np.int32)
+
+    def extend(self, post: np.ndarray, pre: np.ndarray) -> None:
+        """Record synapses appended after the existing ones."""
+        self.post = np.concatenate([self.post, post])
+        self.pre = np.concatenate([self.pre, pre])
+
+
+@dataclass
+class SynapsePlan:
+    """One ``Synapses`` object for a projection.
+
+    Attributes
+    ----------
+    spec_name, brian_name
+        Names in the spec and in Brian2 (``syn<k>``).
+    pre, post
+        Brian2 names of the source and target groups.
+    index
+        Positions of the synapses in the weight matrix.
+    weights
+        Initial weights of the synapses.
+    model
+        Synapse model lines.
+    on_pre
+        Transmission code.
+    delay_steps
+        The spec's delay ``d`` (Brian2 delay is ``(d - 1) dt``).
+    learn
+        Plasticity code of the ``end`` slot (``""`` for static weights).
+    summed
+        Name of the summed variable (OjaSubspace), or ``""``.
+    namespace
+        Constants used by the code.
+    """
+
+    spec_name: str
+    brian_name: str
+    pre: str
+    post: str
+    index: SynapseIndex
+    weights: np.ndarray
+    model: list[str]
+    on_pre: str
+    delay_steps: int
+    learn: str = ""
+    summed: str = ""
+    namespace: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def plastic(self) -> bool:
+        return bool(self.learn)
+
+
+@dataclass
+class NetworkPlan:
+    """Everything :mod:`._build` turns into Brian2 objects."""
+
+    dt: float
+    groups: dict[str, GroupPlan]
+    synapses: dict[str, SynapsePlan]
+    tables: list[TablePlan]
+
+
+@dataclass
+class _RuleCode:
+    """What a rule needs from its groups and its synapses."""
+
+    pre_traces: dict[str, float] = field(default_factory=dict)
+    post_traces: dict[str, float] = field(default_factory=dict)
+    pre_variables: list[str] = field(default_factory=list)
+    model: list[str] = field(default_factory=list)
+    summed: str = ""
+    learn: list[str] = field(default_factory=list)
+    namespace: dict[str, float] = field(default_factory=dict)
+
+
+def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str) -> _RuleCode:
+    r"""Brian2 code of projection ``k``'s rule, grouped like :func:`spikemem.learning.weight_change`.
+
+    ``x<k>_pre`` and ``y<k>_post`` are the traces, ``SPIKED_PRE`` /
+    ``SPIKED_POST`` the spikes of this step (exactly 0 or 1), ``modulator``
+    the post variable holding :math:`M[t]` (ThreeFactor).
+    """
+    x, y = f"x{k}", f"y{k}"
+    code = _RuleCode()
+    if isinstance(rule, Hebb):
+        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
+        code.post_traces[y] = trace_decay(rule.tau_post, dt)
+        code.namespace.update(eta=rule.eta, theta_pre=rule.pre_offset, theta_post=rule.post_offset)
+        code.learn = [f"dw_a = eta*({y}_post - theta_post)"]
+        change = f"dw_a*({x}_pre - theta_pre)"
+    elif isinstance(rule, Oja):
+        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
+        code.post_traces[y] = trace_decay(rule.tau_post, dt)
+        code.namespace.update(eta=rule.eta)
+        code.learn = [f"dw_a = eta*{y}_post", f"dw_b = {x}_pre - {y}_post*w"]
+        change = "dw_a*dw_b"
+    elif isinstance(rule, OjaSubspace):
+        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
+        code.post_traces[y] = trace_decay(rule.tau_post, dt)
+        recon = f"r{k}"
+        code.pre_variables.append(f"{recon} : 1")
+        code.summed = f"{recon}_pre"
+        code.model.append(f"{recon}_pre = w*{y}_post : 1 (summed)")
+        code.namespace.update(eta=rule.eta)
+        code.learn = [f"dw_a = eta*{y}_post"]
+        change = f"dw_a*({x}_pre - {recon}_pre)"
+    elif isinstance(rule, PairSTDP):
+        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
+        code.post_traces[y] = trace_decay(rule.tau_post, dt)
+        code.namespace.update(a_plus=rule.a_plus, a_minus=rule.a_minus)
+        code.learn = [f"dw_a = a_plus*{SPIKED_POST}*{x}_pre - a_minus*{y}_post*{SPIKED_PRE}"]
+        change = "dw_a"
+    elif isinstance(rule, ThreeFactor):
+        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
+        code.model.append("elig : 1")
+        code.namespace.update(eta=rule.eta, alpha_e=trace_decay(rule.tau_eligibility, dt))
+        code.learn = [f"elig = alpha_e*elig + {SPIKED_POST}*{x}_pre", f"dw_a = eta*{modulator}_post"]
+        change = "dw_a*elig"
+    else:  # pragma: no cover - capabilities list exactly these
+        raise TypeError(f"no Brian2 translation for {type(rule).__name__}")
+    if rule.w_min is None and rule.w_max is None:
+        code.learn.append(f"w = w + {change}")
+    else:
+        code.namespace.update(
+            w_lo=-UNBOUNDED if rule.w_min is None else rule.w_min,
+            w_hi=UNBOUNDED if rule.w_max is None else rule.w_max,
+        )
+        code.learn.append(f"w = clip(w + {change}, w_lo, w_hi)")
+    return code
+
+
+def _population_group(index: int, network: Network, name: str) -> GroupPlan:
+    pop = network.population(name)
+    neuron = pop.neuron
+    group = GroupPlan(spec_name=name, brian_name=f"pop{index}", size=pop.size, population=True)
+    group.refractory = neuron.refractory_steps > 0
+    group.variables.append("v : 1")
+    _add_last_spike(group)
+    group.namespace.update(beta=neuron.beta(network.dt), v_th=float(neuron.v_th))
+    group.threshold = "v > v_th"
+    if neuron.reset == "subtract":
+        group.reset.append("v = v - v_th")
+    else:
+        group.reset.append("v = v_reset")
+        group.namespace["v_reset"] = float(neuron.v_reset)
+    if group.refractory:
+        group.variables.append("c : integer")
+        group.threshold += " and c == 0"
+        group.reset.append("c = c_reset")
+        group.namespace["c_reset"] = int(neuron.refractory_steps) + 1
+    currents = [inp for inp in network.inputs if isinstance(inp, CurrentInput) and inp.target == name]
+    if currents:
+        group.variables.append("I_ext : 1")
+        group.current = TablePlan(f"cur{index}", pop.size, "current", name)
+        group.reads.append(group.current)
+        group.constant_current = all(inp.constant for inp in currents)
+    return group
+
+
+def _input_group(index: int, name: str, size: int) -> GroupPlan:
+    group = GroupPlan(spec_name=name, brian_name=f"src{index}", size=size, population=False)
+    group.spikes = TablePlan(f"spk{index}", size, "spikes", name)
+    group.reads.append(group.spikes)
+    group.threshold = f"{group.spikes.call()} > 0.5"
+    return group
+
+
+def _add_last_spike(group: GroupPlan) -> None:
+    """Record each neuron's last spike step (every population; spike inputs whose spikes a rule reads)."""
+    if f"{LAST_SPIKE} : integer" not in group.variables:
+        group.variables.append(f"{LAST_SPIKE} : integer")
+        group.reset.append(f"{LAST_SPIKE} = t_in_timesteps")
+
+
+def _add_traces(group: GroupPlan, traces: dict[str, float]) -> None:
+    for var, alpha in traces.items():
+        group.variables.append(f"{var} : 1")
+        group.namespace[f"alpha_{var}"] = alpha
+        group.step.append(f"{var} = alpha_{var}*{var}")
+        group.reset.append(f"{var} = {var} + 1")
+
+
+def _synapse_index(proj: Projection) -> SynapseIndex:
+    """Positions of the synapses Brian2 creates for ``proj``.
+
+    Plastic projections get every synapse the mask allows (all-to-all without
+    a mask: a zero weight may grow). Static ones get only their nonzero
+    weights (zeros contribute nothing), so that a sparse matrix costs what
+    its synapses cost.
+    """
+    weights = np.asarray(proj.weights, dtype=float)
+    allowed = np.ones(weights.shape, dtype=bool) if proj.mask is None else np.asarray(proj.mask, dtype=bool)
+    present = allowed if proj.plasticity is not None else allowed & (weights != 0)
+    post, pre = np.nonzero(present)
+    return SynapseIndex(weights.shape, post.astype(np.int32), pre.astype(np.int32))
+
+
+def plan_network(network: Network) -> NetworkPlan:
+    """Translate a validated ``network`` into the plan of its Brian2 objects."""
+    groups: dict[str, GroupPlan] = {}
+    for index, pop in enumerate(network.populations):
+        groups[pop.name] = _population_group(index, network, pop.name)
+    spike_inputs = [inp for inp in network.inputs if isinstance(inp, SPIKE_SOURCE_TYPES)]
+    for index, inp in enumerate(spike_inputs):
+        groups[inp.name] = _input_group(index, inp.name, inp.size)
+    synapses: dict[str, SynapsePlan] = {}
+    for k, proj in enumerate(network.projections):
+        pre, post = groups[proj.pre], groups[proj.post]
+        index = _synapse_index(proj)
+        on_pre = "v_post += w*int(c_post == 0)" if post.refractory else "v_post += w"
+        plan = SynapsePlan(
+            spec_name=proj.name,
+            brian_name=f"syn{k}",
+            pre=pre.brian_name,
+            post=post.brian_name,
+            index=index,
+            weights=index.values(proj.weights),
+            model=["w : 1"],
+            on_pre=on_pre,
+            delay_steps=int(proj.delay),
+        )
+        rule = proj.plasticity
+        if rule is not None:
+            modulator = f"m{k}"
+            code = _rule_code(rule, k, network.dt, modulator)
+            if any(SPIKED_PRE in line for line in code.learn):
+                _add_last_spike(pre)
+            _add_traces(pre, code.pre_traces)
+            _add_traces(post, code.post_traces)
+            pre.variables.extend(code.pre_variables)
+            if isinstance(rule, ThreeFactor):
+                table = TablePlan(f"mod{k}", post.size, "modulator", rule.modulator)
+                post.reads.append(table)
+                post.variables.append(f"{modulator} : 1")
+                post.step.append(f"{modulator} = {table.call()}")
+            plan.model.extend(code.model)
+            plan.summed = code.summed
+            plan.learn = "\n".join(code.learn)
+            plan.namespace.update(code.namespace)
+        synapses[proj.name] = plan
+    tables = [table for group in groups.values() for table in group.reads]
+    return NetworkPlan(dt=network.dt, groups=groups, synapses=synapses, tables=tables)
+
+
+@dataclass
+class WindowInputs:
+    """What one window (or chunk) of inputs sets in the Brian2 network.
+
+    Attributes
+    ----------
+    tables
+        TimedArray name -> ``(steps, columns)`` values. A population's current
+        table appears only when its current varies within the window.
+    constant_currents
+        Population name -> ``(size,)`` current for populations whose current
+        inputs are constant in the spec and constant in this window.
+    """
+
+    tables: dict[str, np.ndarray]
+    constant_currents: dict[str, np.ndarray]
+
+    def current_mode(self, population: str) -> str:
+        """``"constant"`` or ``"table"`` for a population with current inputs."""
+        return "constant" if population in self.constant_currents else "table"
+
+
+def window_inputs(plan: NetworkPlan, window: InputWindow, start: int, stop: int) -> WindowInputs:
+    """The inputs of rows ``start:stop`` of ``window`` as table values and constant currents."""
+    tables: dict[str, np.ndarray] = {}
+    constants: dict[str, np.ndarray] = {}
+    for name, group in plan.groups.items():
+        if group.current is not None:
+            block = window.currents[name][start:stop]
+            if group.constant_current and bool(np.all(block == block[:1])):
+                constants[name] = block[0]
+            else:
+                tables[group.current.name] = block
+        if group.spikes is not None:
+            tables[group.spikes.name] = window.spikes[name][start:stop].astype(float)
+    for table in plan.tables:
+        if table.kind == "modulator":
+            values = window.modulators[table.source][start:stop]
+            tables[table.name] = np.broadcast_to(values, (len(values), table.columns))
+    return WindowInputs(tables, constants)

@@ -1,0 +1,201 @@
+"""Brian2 runtime simulation (``numpy`` or ``cython`` code generation).
+
+State persists across :meth:`run` calls because the Brian2 objects do: the
+network clock never goes back, each window's tables are read relative to the
+window's start, and the spikes of a run's last step are put back into
+Brian2's spike buffers before the next run (Brian2 clears them after every
+run). A run longer than the table budget (``max_table_bytes``) is several
+Brian2 runs, which changes nothing. :meth:`reset` rewrites the state
+variables, drops the spikes in transit (spike queues, last step's spikes)
+and leaves the clock where it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import brian2 as b2
+import numpy as np
+
+from spikemem.backend import Simulation, UnsupportedFeatureError
+from spikemem.spec import Monitor, Network
+from spikemem.stimulus import InputWindow
+
+from ._build import MONITOR_ORDER, BrianModel, build_model, connect, read_monitors
+from ._plan import LAST_SPIKE, NEVER, NetworkPlan, plan_network, window_inputs
+from ._tables import MIN_ROWS
+
+
+def variable_names(lines: list[str]) -> list[str]:
+    """Names of the state variables declared by model lines (summed variables excluded)."""
+    return [line.split(":")[0].strip() for line in lines if "(summed)" not in line]
+
+
+class WeightSnapshots:
+    """Weights of projections every ``k`` steps of a run (``Monitor(..., every=k)``).
+
+    A Python ``NetworkOperation`` in the ``end`` slot after plasticity: it
+    exists only when such a monitor does, so no other network pays for it.
+    """
+
+    def __init__(self, monitors: list[Monitor], dense: Any, clock: Any) -> None:
+        self._monitors = monitors
+        self._dense = dense
+        self._clock = clock
+        self.first_step = 0
+        self.snapshots: dict[str, list[np.ndarray]] = {m.key: [] for m in monitors}
+
+    def record(self) -> None:
+        """Take the snapshots due after the current step."""
+        done = int(self._clock.timestep[:]) - self.first_step + 1  # steps of this run completed
+        for monitor in self._monitors:
+            if done % monitor.every == 0:
+                self.snapshots[monitor.key].append(self._dense(monitor.target))
+
+    def start(self, first_step: int) -> None:
+        self.first_step = first_step
+        for frames in self.snapshots.values():
+            frames.clear()
+
+    def result(self, key: str, shape: tuple[int, int]) -> np.ndarray:
+        return np.array(self.snapshots[key]).reshape(-1, *shape)
+
+
+class Brian2Simulation(Simulation):
+    """A network as Brian2 objects on a runtime target (see the package docstring)."""
+
+    backend_name = "brian2"
+
+    def __init__(self, network: Network, numeric: str, codeobj_class: Any, target: str, max_table_bytes: int) -> None:
+        super().__init__(network, numeric)
+        self.target = target
+        self._plan: NetworkPlan = plan_network(network)
+        self._model: BrianModel = build_model(self._plan, network, MIN_ROWS, codeobj_class)
+        self._step = 0  # Brian2 steps simulated so far (the network clock, never rewound)
+        self._last_input_spikes: dict[str, np.ndarray] = {}  # spike input -> its spikes of the last step
+        columns = sum(t.columns for t in self._plan.tables)
+        self._max_rows = max(1, max_table_bytes // (8 * columns)) if columns else None
+        every = [m for m in network.monitors if m.variable == "weights" and m.every is not None]
+        self._snapshots: WeightSnapshots | None = None
+        if every:
+            self._snapshots = WeightSnapshots(every, self._get_weights, self._model.clock)
+            self._model.network.add(
+                b2.NetworkOperation(
+                    self._snapshots.record,
+                    when="end",
+                    order=MONITOR_ORDER,
+                    clock=self._model.clock,
+                    name="spikemem_weight_snapshots",
+                )
+            )
+
+    # -- running ------------------------------------------------------------------
+    def _chunks(self, steps: int) -> list[tuple[int, int]]:
+        size = steps if self._max_rows is None else self._max_rows
+        return [(start, min(steps, start + size)) for start in range(0, steps, size)]
+
+    def _load(self, window: InputWindow, start: int, stop: int) -> None:
+        """Inputs of rows ``start:stop`` of the window, whose first row is network step ``self._step``."""
+        inputs = window_inputs(self._plan, window, start, stop)
+        t0 = self._step * self.network.dt
+        for name, group_plan in self._plan.groups.items():
+            if group_plan.current is not None:
+                mode = inputs.current_mode(name)
+                if mode == "constant":
+                    self._model.groups[name].variables["I_ext"].set_value(inputs.constant_currents[name])
+                self._model.use_current(name, mode)
+        for name, block in inputs.tables.items():
+            self._model.tables[name].fill(block, t0)
+
+    def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
+        first = self._step
+        if self._snapshots is not None:
+            self._snapshots.start(first)
+        for start, stop in self._chunks(window.steps):
+            self._load(window, start, stop)
+            self._restore_last_spikes()
+            self._model.network.run((stop - start) * self.network.dt * b2.second, namespace={})
+            self._step += stop - start
+            self._last_input_spikes = {name: spikes[stop - 1] for name, spikes in window.spikes.items()}
+        return self._collect(window, first)
+
+    def _restore_last_spikes(self) -> None:
+        """Put the spikes of the previous step back where the synapses read them.
+
+        Brian2 empties every spike buffer at the end of a run (its threshold
+        template's ``after_run`` code), which would lose the spikes of a run's
+        last step; the spec delivers them in the next step, whatever the runs.
+        """
+        for name, group in self._model.groups.items():
+            if self._plan.groups[name].population:
+                spiked = np.flatnonzero(group.variables[LAST_SPIKE].get_value() == self._step - 1)
+            else:  # a spike input: its last step is in the previous window
+                spiked = np.flatnonzero(self._last_input_spikes.get(name, False))
+            spikespace = group.variables["_spikespace"].get_value()
+            spikespace[: len(spiked)] = spiked
+            spikespace[-1] = len(spiked)
+
+    # -- reading the monitors ------------------------------------------------------
+    def _collect(self, window: InputWindow, first: int) -> dict[str, np.ndarray]:
+        snapshots = self._snapshots.result if self._snapshots is not None else None
+        data = read_monitors(self._model, self.network, window, first, self._get_weights, snapshots)
+        self._clear_monitors()
+        return data
+
+    def _clear_monitors(self) -> None:
+        for mon in self._model.spike_monitors.values():
+            if mon.record:
+                mon.resize(0)
+                mon.variables["N"].set_value(0)
+            mon.variables["count"].set_value(0)
+        for mon in self._model.v_monitors.values():
+            mon.resize(0)
+
+    # -- state ------------------------------------------------------------------------
+    def _reset(self, weights: bool) -> None:
+        self._last_input_spikes = {}
+        self._model.set_initial_potentials(self.network)
+        for name, group_plan in self._plan.groups.items():
+            group = self._model.groups[name]
+            for var in variable_names(group_plan.variables):
+                if var not in ("v", "I_ext"):
+                    group.variables[var].set_value(NEVER if var == LAST_SPIKE else 0)
+        for name, syn_plan in self._plan.synapses.items():
+            syn = self._model.synapses[name]
+            for var in variable_names(syn_plan.model):
+                if var != "w":
+                    syn.variables[var].set_value(0)
+            if weights:
+                syn.variables["w"].set_value(syn_plan.index.values(self.network.projection(name).weights))
+            syn.pre.queue._restore_from_full_state(None)  # drop spikes in transit
+        self._clear_monitors()
+
+    def _get_weights(self, projection: str) -> np.ndarray:
+        plan = self._plan.synapses[projection]
+        return plan.index.dense(self._model.synapses[projection].variables["w"].get_value())
+
+    def _set_weights(self, projection: str, weights: np.ndarray) -> None:
+        plan = self._plan.synapses[projection]
+        post, pre = plan.index.missing(weights)
+        if len(post):
+            self._add_synapses(projection, post, pre)
+        self._model.synapses[projection].variables["w"].set_value(plan.index.values(weights))
+
+    def _add_synapses(self, projection: str, post: np.ndarray, pre: np.ndarray) -> None:
+        """Create synapses for new nonzero entries of a static projection's weights."""
+        proj = self.network.projection(projection)
+        field = f"set_weights[{projection!r}]"
+        if proj.mask is not None and not np.all(np.asarray(proj.mask)[post, pre]):
+            raise UnsupportedFeatureError(field, "has nonzero weights where the projection's mask is False")
+        if proj.delay > 1 and self.t > 0:
+            raise UnsupportedFeatureError(
+                field,
+                f"adds {len(post)} synapses to a projection with delay {proj.delay} while spikes may be in transit; "
+                "call reset() first, or give the projection a mask (or nonzero initial weights) covering them",
+            )
+        connect(self._model.synapses[projection], pre, post)
+        self._plan.synapses[projection].index.extend(post, pre)
+
+    def _close(self) -> None:
+        self._model = None  # drop the Brian2 objects (and their arrays)
+        self._snapshots = None
