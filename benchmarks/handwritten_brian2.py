@@ -1,7 +1,6 @@
 """A plain hand-written Brian2 script: the baseline the spikemem Brian2 backend is measured against.
 
-The network (the same as :func:`handwritten_lava.benchmark_network` and the
-spec in ``network_throughput.py``): ``n`` LIF neurons (tau 20 ms, dt 1 ms,
+The network (:mod:`benchmark_network`, the same for spikemem and every peer): ``n`` LIF neurons (tau 20 ms, dt 1 ms,
 threshold 1, reset to 0), recurrent synapses where the weight matrix is
 nonzero (probability ``p``, normal weights with std 0.1), a constant drive of
 0.06 per step, a ``SpikeMonitor``. It runs the canonical discrete update
@@ -33,17 +32,9 @@ import time
 from typing import Any
 
 import numpy as np
+from benchmark_network import DRIVE, DT, TAU, benchmark_weights
 
-DT = 1e-3
-TAU = 0.02
-DRIVE = 0.06
 STYLES = ("discrete", "ode")
-
-
-def benchmark_weights(n: int, p: float, seed: int) -> np.ndarray:
-    """``(n, n)`` recurrent weights: normal (std 0.1) where a uniform draw is below ``p`` (as for Lava)."""
-    rng = np.random.default_rng(seed)
-    return rng.normal(0.0, 0.1, (n, n)) * (rng.random((n, n)) < p)
 
 
 def _objects(b2: Any, n: int, p: float, seed: int, style: str) -> tuple[Any, Any]:

@@ -1,6 +1,6 @@
 """A naive hand-written Lava script: the baseline the spikemem Lava backend is measured against.
 
-The network (shared with the spikemem version, :func:`benchmark_network`):
+The network (:mod:`benchmark_network`, shared with the spikemem version):
 ``n`` LIF neurons (tau 20 ms, dt 1 ms, threshold 1, reset to 0), a recurrent
 ``Dense`` with connection probability ``p`` and normal weights (std 0.1), a
 constant drive of 0.06 per step, spikes recorded for every step. The script
@@ -16,30 +16,7 @@ import time
 from typing import Any
 
 import numpy as np
-
-DT = 1e-3
-TAU = 0.02
-DRIVE = 0.06
-
-
-def benchmark_weights(n: int, p: float, seed: int) -> np.ndarray:
-    """``(n, n)`` recurrent weights: normal (std 0.1) where a uniform draw is below ``p``."""
-    rng = np.random.default_rng(seed)
-    return rng.normal(0.0, 0.1, (n, n)) * (rng.random((n, n)) < p)
-
-
-def benchmark_network(n: int = 1000, steps: int = 1000, p: float = 0.1, seed: int = 0) -> Any:
-    """The same network as a :class:`spikemem.spec.Network` (spikes monitored)."""
-    from spikemem.spec import LIF, CurrentInput, Monitor, Network, Population, Projection
-
-    return Network(
-        dt=DT,
-        populations=[Population("lif", n, LIF(tau_mem=TAU))],
-        inputs=[CurrentInput("drive", "lif", np.full(n, DRIVE))],
-        projections=[Projection("lif", "lif", benchmark_weights(n, p, seed))],
-        monitors=[Monitor("lif", "spikes")],
-        name=f"benchmark-{n}",
-    )
+from benchmark_network import DRIVE, DT, TAU, benchmark_weights
 
 
 def run_handwritten_lava(n: int = 1000, steps: int = 1000, p: float = 0.1, seed: int = 0) -> dict[str, Any]:

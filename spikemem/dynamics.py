@@ -86,19 +86,21 @@ def lif_step(
         updated state.
     """
     xp = namespace(v)
-    active = refractory == 0
-    v = xp.where(active, params.beta * v + current, v)
+    # Without refractoriness every neuron integrates every step: skip the masks (hot path).
+    active = refractory == 0 if params.refractory_steps else None
+    v = params.beta * v + current if active is None else xp.where(active, params.beta * v + current, v)
     if spike_fn is None:
-        spikes = fired = active & (v > params.v_th)
+        spikes = fired = v > params.v_th if active is None else active & (v > params.v_th)
     else:
-        spikes = spike_fn(v - params.v_th) * active
+        spikes = spike_fn(v - params.v_th)
+        spikes = spikes if active is None else spikes * active
         fired = spikes > 0
     if params.subtract:
         v = v - params.v_th * spikes
     elif spike_fn is None:
-        v = xp.where(spikes, xp.full_like(v, params.v_reset), v)
+        v = xp.where(spikes, params.v_reset, v)
     else:
         v = v * (1 - spikes) + params.v_reset * spikes
-    if params.refractory_steps:
+    if active is not None:
         refractory = xp.where(fired, params.refractory_steps, xp.where(active, refractory, refractory - 1))
     return spikes, v, refractory
