@@ -67,6 +67,10 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     print(
         format_table(["backend", "available", "numeric", "plasticity rules", "gradients", "devices", "reason"], table)
     )
+    print()
+    for row in rows:
+        if row["capabilities"]["notes"]:
+            print(f"{row['name']}: {row['capabilities']['notes']}")
     return 0
 
 

@@ -15,6 +15,12 @@ from spikemem.experiments.config import ConfigError
 
 KINDS: dict[str, str] = {
     "continual": "spikemem.continual.experiment:run",
+    "hopfield_recall": "spikemem.memory.experiments:hopfield_recall",
+    "hopfield_capacity": "spikemem.memory.experiments:hopfield_capacity",
+    "dense_memory": "spikemem.memory.experiments:dense_memory",
+    "multitask": "spikemem.memory.experiments:multitask",
+    "learn_from_examples": "spikemem.memory.experiments:learn_from_examples",
+    "stdp_storage": "spikemem.memory.experiments:stdp_storage",
 }
 
 
