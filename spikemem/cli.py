@@ -135,6 +135,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from spikemem.evaluation.compare import CompareError, compare_runs
+
+    try:
+        table, path = compare_runs(args.dirs, args.out)
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
+    print(table)
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__.splitlines()[0])
@@ -163,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value")
     p.add_argument("--out", help="result directory (running again with it resumes)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("compare", help="forgetting curves and metrics of continual-learning runs, side by side")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories (or folders of them); seeds are pooled")
+    p.add_argument("--out", required=True, help="PNG file for the figure")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("demo", help="one network on every backend: identical spikes, a raster plot")
     p.add_argument("--out", default="demo_out")
