@@ -1,0 +1,247 @@
+"""Benchmark: Hopfield recall throughput per backend against a bare matrix-vector loop of the same size.
+
+One recall (a single cue, matrix-vector, ``--updates`` synchronous updates)
+of a classical Hopfield memory of N neurons storing ``0.05 N`` patterns,
+for N from 500 up to 20,000 where memory allows. Measured in the same run:
+
+- each spikemem backend running the spiking recall network of
+  :mod:`spikemem.memory.hopfield` (the "alternating" structure on
+  reference/snnTorch/Lava, the "relay" structure on event-driven Brian2);
+  compile time is reported apart and not counted;
+- a bare numpy loop ``s = where(C @ s > 0, 1, -1)`` (float64) and the same
+  loop in torch (float64, CPU), the peers of the reference and snnTorch
+  backends.
+
+Throughput is synaptic events per second: the events of the spiking recall
+(every spike times its fan-out, wipe spikes included, counted from the
+recording) divided by the run's wall time; a bare loop is credited with the
+same events (it does the same recall). The target of the issue: reference
+and snnTorch within 3x of the bare loop of the same size, i.e. a time ratio
+``backend / bare <= 3``. Every run's final state is checked against the bare
+loop's. All computation on one thread (the machine is shared).
+
+Usage::
+
+    python benchmarks/recall_throughput.py --out benchmarks/results/recall_throughput.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np
+
+from spikemem.backends import get_backend
+from spikemem.io import write_json
+from spikemem.memory.hopfield import Dynamics, build_hopfield
+from spikemem.memory.patterns import flip_fraction, hebb_couplings, random_patterns
+from spikemem.memory.recall import recall_on
+from spikemem.tables import format_table
+
+SIZES = [500, 1000, 2000, 5000, 10000, 20000]
+MAX_N = {"reference": 20000, "snntorch": 20000, "lava": 5000, "brian2": 5000}
+"""Largest N tried per backend (Brian2 builds one synapse object per weight, Lava copies weights per process)."""
+
+DENSE_COPIES = {"reference": 4, "snntorch": 4, "lava": 5, "brian2": 6, "bare": 2}
+"""Rough number of N x N float64 matrices alive at once (spec, backend copies), for the memory check."""
+
+
+def available_memory() -> int:
+    """MemAvailable in bytes (Linux), or a large number elsewhere."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 50
+
+
+def fits(name: str, n: int, margin: float = 0.6) -> bool:
+    """Whether the dense matrices of a run at size ``n`` fit in ``margin`` of the available memory."""
+    return DENSE_COPIES[name] * 8 * n * n < margin * available_memory()
+
+
+def problem(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    patterns = random_patterns(rng, max(1, n // 20), n)
+    return hebb_couplings(patterns), flip_fraction(rng, patterns[:1], 0.10)
+
+
+def bare_numpy(couplings: np.ndarray, cue: np.ndarray, updates: int) -> tuple[float, np.ndarray]:
+    s = cue[0].astype(np.float64)
+    start = time.perf_counter()
+    for _ in range(updates):
+        s = np.where(couplings @ s > 0, 1.0, -1.0)
+    return time.perf_counter() - start, s
+
+
+def bare_torch(couplings: np.ndarray, cue: np.ndarray, updates: int) -> tuple[float, np.ndarray]:
+    import torch
+
+    c = torch.from_numpy(couplings)
+    s = torch.from_numpy(cue[0].astype(np.float64))
+    one = torch.ones((), dtype=torch.float64)
+    start = time.perf_counter()
+    for _ in range(updates):
+        s = torch.where(torch.mv(c, s) > 0, one, -one)
+    return time.perf_counter() - start, s.numpy()
+
+
+def spiking(name: str, couplings: np.ndarray, cue: np.ndarray, updates: int, options: dict) -> dict:
+    structure = "relay" if name == "brian2" else "alternating"
+    net = build_hopfield(couplings, Dynamics("sync", updates), structure=structure)
+    result = recall_on(get_backend(name, **options), net, cue)
+    return {
+        "seconds": result.wall_time_s,
+        "compile_seconds": result.extra["compile_s"],
+        "synaptic_events": result.synaptic_events,
+        "spikes": result.spikes,
+        "steps": result.steps,
+        "structure": structure,
+        "final": result.final[0],
+    }
+
+
+def best(repeats: int, func) -> dict:
+    runs = [func() for _ in range(repeats)]
+    out = min(runs, key=lambda r: r["seconds"])
+    out["all_seconds"] = [r["seconds"] for r in runs]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--backends", nargs="+", default=["lava", "reference", "snntorch", "brian2"])
+    parser.add_argument("--updates", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--brian2-target", default="cython")
+    parser.add_argument("--out", default="benchmarks/results/recall_throughput.json")
+    args = parser.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    options = {"brian2": {"target": args.brian2_target}}
+    rows, results = [], []
+    for n in args.sizes:
+        if not fits("bare", n):
+            print(f"N={n}: skipped (the couplings alone do not fit in memory)")
+            continue
+        couplings, cue = problem(n, args.seed)
+        reps = args.repeats if n <= 5000 else 1
+        entry: dict = {"n": n, "patterns": n // 20, "updates": args.updates, "runs": {}}
+        t_np = min(bare_numpy(couplings, cue, args.updates)[0] for _ in range(reps))
+        t_torch = min(bare_torch(couplings, cue, args.updates)[0] for _ in range(reps))
+        _, expected = bare_numpy(couplings, cue, args.updates)
+        entry["bare numpy"] = t_np
+        entry["bare torch"] = t_torch
+        for name in args.backends:
+            if n > MAX_N.get(name, 0) or not fits(name, n):
+                entry["runs"][name] = {"skipped": "memory or size limit"}
+                continue
+            backend = get_backend(name, **options.get(name, {}))
+            if not backend.available():
+                entry["runs"][name] = {"skipped": backend.available().reason}
+                continue
+            run = best(
+                reps,
+                lambda name=name, c=couplings, q=cue: spiking(name, c, q, args.updates, options.get(name, {})),
+            )
+            correct = bool(np.array_equal(run.pop("final"), expected))
+            peer = t_torch if name == "snntorch" else t_np
+            run.update(
+                correct=correct,
+                events_per_second=run["synaptic_events"] / run["seconds"],
+                bare_events_per_second=run["synaptic_events"] / peer,
+                ratio_to_bare=run["seconds"] / peer,
+                peer="bare torch" if name == "snntorch" else "bare numpy",
+            )
+            entry["runs"][name] = run
+            rows.append(
+                [
+                    n,
+                    name,
+                    run["structure"],
+                    f"{run['seconds']:.4f}",
+                    f"{peer:.4f}",
+                    f"{run['ratio_to_bare']:.2f}",
+                    f"{run['events_per_second']:.3g}",
+                    f"{run['compile_seconds']:.2f}",
+                    correct,
+                ]
+            )
+            print(
+                format_table(
+                    ["N", "backend", "structure", "run s", "bare s", "ratio", "events/s", "compile s", "correct"],
+                    [rows[-1]],
+                ).splitlines()[-1],
+                flush=True,
+            )
+        results.append(entry)
+    print(f"\nOne recall, {args.updates} synchronous updates, alpha = 0.05, one thread")
+    print(f"(best of {args.repeats} up to N = 5000, one run above)")
+    print(
+        format_table(
+            ["N", "backend", "structure", "run s", "bare s", "ratio", "events/s", "compile s", "correct"], rows
+        )
+    )
+    out = Path(args.out)
+    write_json(
+        out,
+        {
+            "updates": args.updates,
+            "repeats": args.repeats,
+            "machine": {"python": platform.python_version(), "processor": platform.processor(), "threads": 1},
+            "target": "reference and snntorch within 3x of the bare loop (ratio <= 3)",
+            "results": results,
+        },
+    )
+    _plot(results, out.with_suffix(".png"))
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+    return 0
+
+
+def _plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    ns = [r["n"] for r in results]
+    for label in ("bare numpy", "bare torch"):
+        axes[0].plot(ns, [r[label] for r in results], "k--" if "numpy" in label else "k:", label=label)
+    names = sorted({name for r in results for name in r["runs"]})
+    for name in names:
+        pts = [(r["n"], r["runs"][name]) for r in results if "seconds" in r["runs"].get(name, {})]
+        if not pts:
+            continue
+        axes[0].plot([p[0] for p in pts], [p[1]["seconds"] for p in pts], "o-", label=name)
+        axes[1].plot([p[0] for p in pts], [p[1]["events_per_second"] for p in pts], "o-", label=name)
+    for ax in axes:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("neurons N")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("seconds per recall")
+    axes[0].set_title("Cost of one recall against N")
+    axes[1].set_ylabel("synaptic events per second")
+    axes[1].set_title("Recall throughput")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
