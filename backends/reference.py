@@ -105,7 +105,9 @@ class _SpikeHistory:
 
 
 def _synaptic_input(weights: np.ndarray, spikes: np.ndarray) -> np.ndarray:
-    """``spikes @ weights.T`` for ``(batch, n_pre)`` bool spikes."""
+    """``spikes @ weights.T`` for ``(batch, n_pre)`` bool spikes (a matrix-vector product for one trial)."""
+    if spikes.shape[0] == 1:
+        return (weights @ spikes[0].astype(weights.dtype))[None, :]
     return spikes.astype(weights.dtype) @ weights.T
 
 
