@@ -43,7 +43,9 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import shutil
+import subprocess
 import sys
 import warnings
 from typing import Any
@@ -69,29 +71,37 @@ DEFAULT_OPTIONS: dict[str, Any] = {
 }
 
 
+_PROBE = "import lava.magma.core.learning.learning_rule, lava.magma.core.run_configs, lava.proc.dense.process"
+
+
 @functools.lru_cache(maxsize=1)
 def _availability() -> Availability:
-    """Import Lava for real (once per process) and say why it cannot run if it fails."""
+    """Import Lava for real, once per process, in a child process, and say why it cannot run if it fails.
+
+    The probe runs in a child because importing Lava calls
+    ``multiprocessing.set_start_method("fork")`` without ``force``, which fails
+    in a process whose start method is already fixed (tqdm's progress bars fix
+    it); the Lava runtime itself lives in the worker process, so this process
+    never needs Lava imported.
+    """
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
-    try:
-        import lava.magma.core.learning.learning_rule
-        import lava.magma.core.run_configs
-        import lava.proc.dense.process  # noqa: F401
-    except Exception as exc:  # ImportError, or lava's dataclass ValueError on Python 3.11+
-        hint = (
-            f" lava-nc 0.10 supports Python 3.10 only (this is Python {version}; on 3.11 its import fails "
-            "with a dataclass 'mutable default' ValueError)."
-            if version != "3.10"
-            else ""
-        )
-        return Availability(
-            False,
-            f"lava-nc cannot be imported ({type(exc).__name__}: {exc}).{hint} "
-            "Install spikemem[lava] under Python 3.10.",
-        )
-    if not hasattr(__import__("os"), "fork"):
+    if not hasattr(os, "fork"):
         return Availability(False, "Lava's CPU runtime needs os.fork (Linux or macOS)")
-    return Availability(True)
+    try:
+        probe = subprocess.run([sys.executable, "-c", _PROBE], capture_output=True, text=True, timeout=120, check=False)
+    except subprocess.TimeoutExpired:
+        return Availability(False, "importing lava-nc took over 120 s in a child process")
+    if probe.returncode == 0:
+        return Availability(True)
+    lines = probe.stderr.strip().splitlines()
+    error = lines[-1] if lines else f"exit code {probe.returncode}"
+    hint = (
+        f" lava-nc 0.10 supports Python 3.10 only (this is Python {version}; on 3.11 its import fails "
+        "with a dataclass 'mutable default' ValueError)."
+        if version != "3.10"
+        else ""
+    )
+    return Availability(False, f"lava-nc cannot be imported ({error}).{hint} Install spikemem[lava] under Python 3.10.")
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:
