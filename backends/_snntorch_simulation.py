@@ -26,6 +26,9 @@ from spikemem.spec import Monitor, Network, ThreeFactor
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 from spikemem.stimulus import InputWindow
 
+SPARSE_FRACTION = 0.1
+"""Below this fraction of active presynaptic neurons, gathering rows beats a dense product (CPU)."""
+
 
 @dataclass
 class _State:
@@ -163,23 +166,32 @@ class SnnTorchSimulation(Simulation):
         r""":math:`W s` for spikes ``(B, n_pre)``: ``(B, n_post)``.
 
         One trial on CPU through a static projection sums only the rows of
-        ``W.T`` of the neurons that spiked (a few percent of them, typically),
-        as the reference does; otherwise a dense matrix product.
+        ``W.T`` of the neurons that spiked when they are few (under
+        ``SPARSE_FRACTION`` of the presynaptic neurons); otherwise, and for
+        batches, a dense matrix product.
         """
         rows = self._rows.get(projection)
         if rows is not None and spikes.shape[0] == 1:
-            return rows.index_select(0, spikes[0].nonzero().squeeze(1)).sum(0, keepdim=True)
+            active = spikes[0].nonzero().squeeze(1)
+            if active.numel() < SPARSE_FRACTION * spikes.shape[1]:
+                return rows.index_select(0, active).sum(0, keepdim=True)
         return F.linear(spikes, self._weights[projection])
 
     def _simulate(self, state: _State, windows: list[InputWindow], learn: bool) -> dict[str, np.ndarray]:
         net = self.network
         steps, batch = windows[0].steps, len(windows)
-        spikes_in = {name: self._on_device([w.spikes[name] for w in windows]) for name in self._depth
-                     if name in windows[0].spikes}
+        spikes_in = {
+            name: self._on_device([w.spikes[name] for w in windows])
+            for name in self._depth
+            if name in windows[0].spikes
+        }
         currents = {name: self._on_device([w.currents[name] for w in windows]) for name in windows[0].currents}
         modulators = {name: self._tensor(values) for name, values in windows[0].modulators.items()}
-        zeros = {pop.name: torch.zeros((batch, pop.size), dtype=self.dtype, device=self.device)
-                 for pop in net.populations if pop.name not in currents and not self._incoming[pop.name]}
+        zeros = {
+            pop.name: torch.zeros((batch, pop.size), dtype=self.dtype, device=self.device)
+            for pop in net.populations
+            if pop.name not in currents and not self._incoming[pop.name]
+        }
         populations = [(name, layer, self._incoming[name]) for name, layer in self._layers.items()]
         plastic = self._plastic if learn else []
         recorder = _DeviceRecorder(net, steps, batch, self.device, self.dtype)

@@ -162,13 +162,13 @@ class ReferenceSimulation(Simulation):
 
     # -- running ----------------------------------------------------------------------
     def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
-        return self._simulate([window])
+        return self._simulate([window], batched=False)
 
     def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
         self._reset_state(batch=len(windows))
-        return self._simulate(windows)
+        return self._simulate(windows, batched=True)
 
-    def _simulate(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
+    def _simulate(self, windows: list[InputWindow], batched: bool) -> dict[str, np.ndarray]:
         net = self.network
         steps, batch = windows[0].steps, len(windows)
         single = batch == 1
@@ -214,7 +214,7 @@ class ReferenceSimulation(Simulation):
                 self._history[name].push(spikes)
             record.step(k, emitted, self._v, self._get_weights)
         data = record.finish(self._get_weights)
-        if single:
+        if not batched:
             data = {key: value[0] if key not in record.unbatched else value for key, value in data.items()}
         return data
 

@@ -78,8 +78,6 @@ def trial_rasters(recording: Recording, population: str, trial_steps: int, trial
     otherwise it is one time-multiplexed run of ``trials`` trials.
     """
     spikes = np.asarray(recording.spikes(population), dtype=bool)
-    if batched and spikes.ndim == 2 and trials == 1:
-        spikes = spikes[None]  # a one-trial batch recorded without its batch axis
     if batched:
         if spikes.shape[0] != trials:
             raise ValueError(f"expected {trials} batched trials, got {spikes.shape[0]}")

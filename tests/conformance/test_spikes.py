@@ -53,3 +53,13 @@ def test_run_batch_matches_single_runs(simulator: Backend, reference: Backend) -
         for b in range(len(batch)):
             ref.reset()
             np.testing.assert_array_equal(got[b], ref.run(STEPS, inputs={"drive": batch[b]}).spikes("exc"))
+
+
+def test_one_trial_batch_keeps_the_trial_axis(simulator: Backend, reference: Backend) -> None:
+    network = SPIKING_CASES["time_varying_current"]()
+    drive = network.input("drive").values[None]
+    expected = reference.compile(SPIKING_CASES["time_varying_current"]()).run_batch(STEPS, {"drive": drive})
+    with simulator.compile(network) as sim:
+        got = sim.run_batch(STEPS, {"drive": drive})
+    assert expected.spikes("exc").shape == got.spikes("exc").shape == (1, STEPS, network.population("exc").size)
+    np.testing.assert_array_equal(got.spikes("exc"), expected.spikes("exc"))
