@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from spikemem.backends import get_backend
 
+from spikemem.backends import get_backend
 from spikemem.spec import LIF, CurrentInput, Monitor, Network, Population, Projection, SpikeInput
 
 DT = 1e-3
