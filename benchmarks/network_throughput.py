@@ -4,7 +4,7 @@ The network (shared/FACTS.md): 1,000 LIF neurons (tau 20 ms, dt 1 ms, reset to
 zero), 10% random recurrent connectivity with normal weights (std 0.1), a
 constant drive of 0.06 per step, 1,000 steps, every spike recorded.
 
-Timed in the same run, each the best of ``--repeats`` runs (compile/build
+Timed in the same run, each the median of ``--repeats`` runs (compile/build
 time reported apart from run time):
 
 - spikemem's reference backend vs a bare numpy loop of the canonical update,
@@ -85,11 +85,12 @@ def spikemem_backend(name: str, n: int, steps: int, p: float, seed: int, **optio
     }
 
 
-def best_of(repeats: int, func: Callable[[], dict]) -> dict:
-    """Run ``func`` ``repeats`` times; keep the fastest run and every time measured."""
-    runs = [func() for _ in range(repeats)]
-    best = min(runs, key=lambda r: r["seconds"])
-    return {**best, "all_seconds": [r["seconds"] for r in runs]}
+def median_of(repeats: int, func: Callable[[], dict]) -> dict:
+    """Run ``func`` ``repeats`` times; report the median run (robust to a loaded machine and to a
+    first run that compiles), with every time measured."""
+    runs = sorted((func() for _ in range(repeats)), key=lambda r: r["seconds"])
+    median = runs[(len(runs) - 1) // 2]
+    return {**median, "all_seconds": [r["seconds"] for r in runs], "min_seconds": runs[0]["seconds"]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--p", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--brian2-target", default="cython")
     parser.add_argument("--out", default="benchmarks/results/network_throughput.json")
     args = parser.parse_args(argv)
@@ -109,18 +110,18 @@ def main(argv: list[str] | None = None) -> int:
 
     results: dict[str, dict] = {}
     # Lava first: it forks processes, which must happen before torch initialises threads/CUDA.
-    results["handwritten lava (Monitor)"] = best_of(1, lambda: run_handwritten_lava(n=n, steps=steps, p=p, seed=seed))
-    results["spikemem lava"] = best_of(reps, lambda: spikemem_backend("lava", n, steps, p, seed))
-    results["bare numpy loop"] = best_of(reps, lambda: bare_numpy(n, steps, p, seed))
-    results["spikemem reference"] = best_of(reps, lambda: spikemem_backend("reference", n, steps, p, seed))
+    results["handwritten lava (Monitor)"] = median_of(1, lambda: run_handwritten_lava(n=n, steps=steps, p=p, seed=seed))
+    results["spikemem lava"] = median_of(reps, lambda: spikemem_backend("lava", n, steps, p, seed))
+    results["bare numpy loop"] = median_of(reps, lambda: bare_numpy(n, steps, p, seed))
+    results["spikemem reference"] = median_of(reps, lambda: spikemem_backend("reference", n, steps, p, seed))
     target = args.brian2_target
-    results[f"handwritten brian2 ({target})"] = best_of(
+    results[f"handwritten brian2 ({target})"] = median_of(
         reps, lambda: run_handwritten_brian2(n=n, steps=steps, p=p, seed=seed, target=target)
     )
-    results[f"spikemem brian2 ({target})"] = best_of(
+    results[f"spikemem brian2 ({target})"] = median_of(
         reps, lambda: spikemem_backend("brian2", n, steps, p, seed, target=target)
     )
-    results["spikemem snntorch"] = best_of(reps, lambda: spikemem_backend("snntorch", n, steps, p, seed))
+    results["spikemem snntorch"] = median_of(reps, lambda: spikemem_backend("snntorch", n, steps, p, seed))
 
     def ratio(a: str, b: str, key: str = "seconds") -> float:
         return results[a][key] / results[b][key]
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     if "cpu_seconds" in results[brian_peer]:
         ratios["brian2 backend / handwritten brian2, CPU"] = ratio(brian_ours, brian_peer, "cpu_seconds")
     counts = {name: r["spike_count"] for name, r in results.items()}
-    print(f"Network: {n} LIF, p={p}, {steps} steps (best of {reps}; compile/build time not included)")
+    print(f"Network: {n} LIF, p={p}, {steps} steps (median of {reps}; compile/build time not included)")
     print(
         format_table(
             ["implementation", "run s", "compile s", "spikes"],
