@@ -1,0 +1,81 @@
+"""Reading and writing IDX files, the format of the MNIST distribution (``train-images-idx3-ubyte``...).
+
+Layout (big-endian): two zero bytes, one type byte, one byte with the number
+of dimensions ``d``, ``d`` 32-bit sizes, then the values in C order. Files
+ending in ``.gz`` are (de)compressed transparently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+
+from spikemem.io import atomic_write
+
+IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype("u1"),
+    0x09: np.dtype("i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+"""IDX type byte -> numpy dtype (as stored, big-endian)."""
+
+
+class IdxFormatError(ValueError):
+    """A file is not a well-formed IDX file."""
+
+
+def _open(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+
+
+def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+    """The array stored in an IDX file (native byte order).
+
+    Raises
+    ------
+    IdxFormatError
+        Bad magic number, unknown type byte, or a size that does not match the data.
+    """
+    path = Path(path)
+    with _open(path) as handle:
+        data = handle.read()
+    if len(data) < 4 or data[0] != 0 or data[1] != 0:
+        raise IdxFormatError(f"{path}: not an IDX file (magic number)")
+    type_code, ndim = data[2], data[3]
+    if type_code not in IDX_TYPES:
+        raise IdxFormatError(f"{path}: unknown IDX type byte 0x{type_code:02x}")
+    header = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}I", data[4:header])
+    dtype = IDX_TYPES[type_code]
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(data) - header != expected:
+        raise IdxFormatError(f"{path}: {len(data) - header} data bytes, shape {shape} needs {expected}")
+    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
+
+
+def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
+    """Write ``array`` as an IDX file (atomically; gzip when ``path`` ends in ``.gz``)."""
+    array = np.asarray(array)
+    codes = {dtype.newbyteorder("="): code for code, dtype in IDX_TYPES.items()}
+    native = array.dtype.newbyteorder("=")
+    if native not in codes:
+        raise IdxFormatError(f"IDX cannot store dtype {array.dtype}; use one of {sorted(map(str, codes))}")
+    code = codes[native]
+    payload = struct.pack(">BBBB", 0, 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    payload += np.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes()
+    path = Path(path)
+    if path.suffix == ".gz":
+        payload = gzip.compress(payload)
+    return atomic_write(path, lambda handle: handle.write(payload))
+
+
+__all__ = ["IDX_TYPES", "IdxFormatError", "read_idx", "write_idx"]

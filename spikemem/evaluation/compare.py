@@ -1,0 +1,138 @@
+"""Comparing continual-learning runs: seeds aggregated, a metrics table and one figure.
+
+``spikemem compare DIR... --out FILE.png`` calls :func:`compare_runs`. Each
+``DIR`` is a run directory (with ``result.json``) or a folder whose
+sub-directories are run directories. Runs whose config and backend agree in
+everything but the seed form one group (mean +/- standard deviation over the
+seeds). Each group is labelled by the parts that differ between groups:
+stream, method, backend.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikemem.evaluation.continual import METRICS, mean_matrix, summarize_seeds
+from spikemem.evaluation.continual_plots import CurveSet, comparison_figure, save_figure
+from spikemem.tables import format_table
+
+
+class CompareError(ValueError):
+    """A directory holds no usable continual-learning result."""
+
+
+@dataclass
+class RunGroup:
+    """Runs of one configuration on one backend (several seeds)."""
+
+    stream: str
+    method: str
+    backend: str
+    results: list[dict[str, Any]] = field(default_factory=list)
+    label: str = ""
+
+    @property
+    def seeds(self) -> list[int]:
+        """Seeds of the runs."""
+        return [int(r["seed"]) for r in self.results]
+
+    @property
+    def matrices(self) -> list[np.ndarray]:
+        """The accuracy matrix of every run."""
+        return [np.asarray(r["metrics"]["R"], dtype=float) for r in self.results]
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Mean and std of every scalar metric over seeds."""
+        return summarize_seeds([{k: r["metrics"][k] for k in METRICS} for r in self.results])
+
+    def curves(self) -> CurveSet:
+        """Mean and std accuracy matrix, for plotting."""
+        mean, std = mean_matrix(self.matrices)
+        return CurveSet(self.label, mean, std, seeds=len(self.results))
+
+
+def find_results(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """``result.json`` of every run directory named, or of the run directories inside each folder named."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        if (path / "result.json").is_file():
+            found.append(path / "result.json")
+            continue
+        inner = (
+            sorted(p / "result.json" for p in path.iterdir() if (p / "result.json").is_file()) if path.is_dir() else []
+        )
+        if not inner:
+            raise CompareError(f"{path}: no result.json here or in its sub-directories")
+        found.extend(inner)
+    return found
+
+
+def load_result(path: Path) -> dict[str, Any]:
+    """One run's result, checked to be a continual-learning run."""
+    result = json.loads(path.read_text())
+    metrics = result.get("metrics", {})
+    missing = [k for k in ("R", *METRICS) if k not in metrics]
+    if missing:
+        raise CompareError(f"{path}: not a continual-learning result (metrics lack {', '.join(missing)})")
+    return result
+
+
+def _identity(result: dict[str, Any]) -> str:
+    config = copy.deepcopy(result.get("config", {}))
+    config.get("experiment", {}).pop("seed", None)
+    return json.dumps({"config": config, "backend": result.get("backend")}, sort_keys=True)
+
+
+def group_runs(results: Sequence[dict[str, Any]]) -> list[RunGroup]:
+    """Runs grouped by (config without the seed, backend), in first-seen order, labelled."""
+    groups: dict[str, RunGroup] = {}
+    for result in results:
+        key = _identity(result)
+        if key not in groups:
+            metrics = result["metrics"]
+            groups[key] = RunGroup(
+                str(metrics.get("stream", "?")), str(metrics.get("method", "?")), str(result.get("backend", "?"))
+            )
+        groups[key].results.append(result)
+    ordered = list(groups.values())
+    varying = [name for name in ("stream", "method", "backend") if len({getattr(g, name) for g in ordered}) > 1]
+    parts = varying or ["method"]
+    seen: dict[str, int] = {}
+    for group in ordered:
+        label = " / ".join(getattr(group, name) for name in parts)
+        seen[label] = seen.get(label, 0) + 1
+        group.label = label if seen[label] == 1 else f"{label} #{seen[label]}"
+    return ordered
+
+
+def comparison_table(groups: Sequence[RunGroup]) -> str:
+    """ACC, BWT, FWT and forgetting (mean +/- std over seeds) of every group."""
+    rows = []
+    for group in groups:
+        summary = group.summary()
+        cells = [
+            f"{summary[m]['mean']:+.3f} ± {summary[m]['std']:.3f}"
+            if m != "ACC"
+            else f"{summary[m]['mean']:.3f} ± {summary[m]['std']:.3f}"
+            for m in METRICS
+        ]
+        rows.append([group.label, len(group.results), *cells])
+    return format_table(["run", "seeds", *METRICS], rows)
+
+
+def compare_runs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> tuple[str, Path]:
+    """Load, group and compare runs; write the figure to ``out``; return (table, figure path)."""
+    groups = group_runs([load_result(p) for p in find_results(paths)])
+    figure = comparison_figure([g.curves() for g in groups])
+    return comparison_table(groups), save_figure(figure, out)
+
+
+__all__ = ["CompareError", "RunGroup", "compare_runs", "comparison_table", "find_results", "group_runs", "load_result"]
