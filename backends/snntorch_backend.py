@@ -111,8 +111,9 @@ def resolve_device(option: str, cuda_available: bool) -> str:
         return option
     if isinstance(option, str) and (option == "cuda" or (option.startswith("cuda:") and option[5:].isdigit())):
         if not cuda_available:
-            raise UnsupportedFeatureError("options.device", f"{option!r} requested but CUDA is not available here; "
-                                          "use device='cpu' or 'auto'")
+            raise UnsupportedFeatureError(
+                "options.device", f"{option!r} requested but CUDA is not available here; use device='cpu' or 'auto'"
+            )
         return option
     raise UnsupportedFeatureError("options.device", f"must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {option!r}")
 

@@ -162,8 +162,10 @@ class LIFLayer(nn.Module):
         shape = (batch, size) if isinstance(batch, int) else (*batch, size)
         v = torch.as_tensor(v_init, dtype=dtype, device=device).expand(shape).clone()
         if self.uses_leaky and bool((v > self.params.v_th).any()):
-            raise ValueError("v_init above v_th: snntorch.Leaky would reset it before integrating; build the "
-                             "layer with leaky=False for this initial state")
+            raise ValueError(
+                "v_init above v_th: snntorch.Leaky would reset it before integrating; build the "
+                "layer with leaky=False for this initial state"
+            )
         return LIFState(v, torch.zeros(shape, dtype=torch.int64, device=device))
 
     def _surrogate_spike(self, x: torch.Tensor) -> torch.Tensor:

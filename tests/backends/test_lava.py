@@ -179,11 +179,21 @@ def test_fixed_point_step_matches_lavas_own_lif_bit_for_bit() -> None:
     bias_mant, bias_exp = 37, 5
     current = np.full(n, (bias_mant << bias_exp) / neuron.scale)  # exactly bias_mant << bias_exp internal units
     spec = {
-        "spikes": spikes.astype(int).tolist(), "mantissa": weights.mantissa.tolist(), "exponent": weights.exponent,
-        "n": n, "dv": neuron.dv, "vth": neuron.vth, "bias_mant": bias_mant, "bias_exp": bias_exp, "steps": steps,
+        "spikes": spikes.astype(int).tolist(),
+        "mantissa": weights.mantissa.tolist(),
+        "exponent": weights.exponent,
+        "n": n,
+        "dv": neuron.dv,
+        "vth": neuron.vth,
+        "bias_mant": bias_mant,
+        "bias_exp": bias_exp,
+        "steps": steps,
     }
     done = subprocess.run(
-        [sys.executable, "-c", LAVA_OWN_LIF, json.dumps(spec)], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", LAVA_OWN_LIF, json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=120,
         cwd=Path(__file__).parent,
     )
     assert done.returncode == 0, done.stderr[-2000:]

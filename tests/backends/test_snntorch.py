@@ -135,8 +135,13 @@ def test_leaky_subtract_is_not_the_spec() -> None:
     params = LIFParams(beta=0.9, v_th=1.0, v_reset=0.0, subtract=True, refractory_steps=0)
     inputs = [2.5, 0.2, 0.0]
     f64 = torch.float64
-    leaky = snntorch.Leaky(beta=torch.tensor(0.9, dtype=f64), threshold=torch.tensor(1.0, dtype=f64),
-                           reset_mechanism="subtract", reset_delay=False, surrogate_disable=True)
+    leaky = snntorch.Leaky(
+        beta=torch.tensor(0.9, dtype=f64),
+        threshold=torch.tensor(1.0, dtype=f64),
+        reset_mechanism="subtract",
+        reset_delay=False,
+        surrogate_disable=True,
+    )
     mem, v, refractory = torch.zeros(1, dtype=torch.float64), np.zeros(1), np.zeros(1, dtype=np.int64)
     leaky_spikes, spec_spikes = [], []
     for current in inputs:
@@ -144,7 +149,7 @@ def test_leaky_subtract_is_not_the_spec() -> None:
         spikes, v, refractory = lif_step(v, refractory, np.array([current]), params)
         leaky_spikes.append(int(spk.item()))
         spec_spikes.append(int(spikes[0]))
-    assert spec_spikes == [1, 1, 0]   # 2.5 -> 1.5 (spike); 0.9*1.5+0.2 = 1.55 -> 0.55 (spike)
+    assert spec_spikes == [1, 1, 0]  # 2.5 -> 1.5 (spike); 0.9*1.5+0.2 = 1.55 -> 0.55 (spike)
     assert leaky_spikes == [1, 0, 0]  # Leaky computes 1.55 - 1 for the second spike and stays at 1.55
 
 
@@ -296,8 +301,12 @@ def test_cuda_matches_reference() -> None:
 
 @pytest.mark.parametrize(
     ("options", "field"),
-    [({"dtype": "float16"}, "options.dtype"), ({"surrogate": "nope"}, "options.surrogate"),
-     ({"colour": 1}, "options"), ({"leaky": "yes"}, "options.leaky")],
+    [
+        ({"dtype": "float16"}, "options.dtype"),
+        ({"surrogate": "nope"}, "options.surrogate"),
+        ({"colour": 1}, "options"),
+        ({"leaky": "yes"}, "options.leaky"),
+    ],
 )
 def test_bad_options_refused_at_compile(options: dict, field: str) -> None:
     with pytest.raises(UnsupportedFeatureError) as info:

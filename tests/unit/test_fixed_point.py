@@ -65,8 +65,14 @@ def test_decay_truncates_toward_zero_like_lava() -> None:
 
 def _neuron(**changes) -> FixedNeuron:
     base = {
-        "scale": 2.0**20, "dv": 200, "vth": 1000, "v_reset": -500, "subtract": False, "refractory_steps": 2,
-        "v_init": np.zeros(1, dtype=np.int64), "beta": 0.95,
+        "scale": 2.0**20,
+        "dv": 200,
+        "vth": 1000,
+        "v_reset": -500,
+        "subtract": False,
+        "refractory_steps": 2,
+        "v_init": np.zeros(1, dtype=np.int64),
+        "beta": 0.95,
     }
     return FixedNeuron(**{**base, **changes})
 

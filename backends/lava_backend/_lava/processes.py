@@ -213,7 +213,12 @@ class SpecLIF(AbstractProcess):
         has_current: bool,
     ) -> None:
         super().__init__(
-            shape=shape, name=name, shm_dir=shm_dir, params=params, record=record, has_current=has_current,
+            shape=shape,
+            name=name,
+            shm_dir=shm_dir,
+            params=params,
+            record=record,
+            has_current=has_current,
             v_init=v_init,
         )
         self.a_in = InPort(shape=shape)
