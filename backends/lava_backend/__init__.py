@@ -76,15 +76,25 @@ _PROBE = "import lava.magma.core.learning.learning_rule, lava.magma.core.run_con
 
 @functools.lru_cache(maxsize=1)
 def _availability() -> Availability:
-    """Import Lava for real, once per process, in a child process, and say why it cannot run if it fails.
+    """Whether Lava runs here, probed once per process (see :func:`probe_lava`)."""
+    return probe_lava(sys.version_info[:2])
+
+
+def probe_lava(python_version: tuple[int, int]) -> Availability:
+    """Import Lava for real in a child process and say why it cannot run if that fails.
 
     The probe runs in a child because importing Lava calls
     ``multiprocessing.set_start_method("fork")`` without ``force``, which fails
     in a process whose start method is already fixed (tqdm's progress bars fix
     it); the Lava runtime itself lives in the worker process, so this process
     never needs Lava imported.
+
+    Parameters
+    ----------
+    python_version
+        ``(major, minor)`` of this interpreter, for the hint in the reason.
     """
-    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    version = "{}.{}".format(*python_version)
     if not hasattr(os, "fork"):
         return Availability(False, "Lava's CPU runtime needs os.fork (Linux or macOS)")
     try:

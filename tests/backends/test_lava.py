@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -372,9 +371,9 @@ def test_refusals_name_the_field_and_the_reason() -> None:
 
 
 def test_unavailable_reason_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
-    check = lava_backend._availability.__wrapped__
-    assert check().ok
-    monkeypatch.setitem(sys.modules, "lava.magma.core.run_configs", None)
-    monkeypatch.setattr(sys, "version_info", types.SimpleNamespace(major=3, minor=11))
-    reason = check().reason
-    assert "cannot be imported" in reason and "Python 3.10" in reason and "3.11" in reason
+    assert lava_backend.probe_lava((3, 10)).ok
+    monkeypatch.setattr(lava_backend, "_PROBE", "import lava.no_such_module")
+    failed = lava_backend.probe_lava((3, 11))
+    assert not failed.ok
+    assert "cannot be imported" in failed.reason and "no_such_module" in failed.reason
+    assert "Python 3.10" in failed.reason and "3.11" in failed.reason
