@@ -14,7 +14,7 @@ cores; later runs load the cached modules), one the C++ standalone target
 
 from __future__ import annotations
 
-import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +29,10 @@ from spikemem.spec import LIF, Monitor, Network, PairSTDP, Population, Projectio
 pytest.importorskip("brian2")
 
 
-def _load_cases():
-    """The conformance suite's networks (one definition for every backend's tests)."""
-    path = Path(__file__).parents[1] / "conformance" / "cases.py"
-    spec = importlib.util.spec_from_file_location("spikemem_conformance_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# The conformance suite's networks, defined once for every backend's tests (same module object as there).
+sys.path.insert(0, str(Path(__file__).parents[1] / "conformance"))
+import cases
 
-
-cases = _load_cases()
 STEPS = cases.STEPS
 V_TOL = 1e-12
 W_TOL = 1e-12

@@ -8,7 +8,6 @@ these cases (not guaranteed in general), v within 1e-4, weights within 1e-5.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -26,17 +25,10 @@ from spikemem.backends.snntorch_layers import LIFLayer  # noqa: E402
 from spikemem.dynamics import LIFParams, lif_step  # noqa: E402
 from spikemem.spec import LIF, Monitor  # noqa: E402
 
+# The conformance suite's networks, defined once for every backend's tests (same module object as there).
+sys.path.insert(0, str(Path(__file__).parents[1] / "conformance"))
+import cases  # noqa: E402
 
-def _load_cases():
-    """The conformance suite's networks (one definition for every backend's tests)."""
-    path = Path(__file__).parents[1] / "conformance" / "cases.py"
-    spec = importlib.util.spec_from_file_location("spikemem_conformance_cases", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cases = _load_cases()
 STEPS = cases.STEPS
 V_TOL = {"float64": 1e-12, "float32": 1e-4}
 W_TOL = {"float64": 1e-12, "float32": 1e-5}
