@@ -68,7 +68,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
+from spikemem.backend import (
+    Availability,
+    Backend,
+    Capabilities,
+    Simulation,
+    UnsupportedFeatureError,
+    import_availability,
+)
 from spikemem.spec import RULE_TYPES, Network
 
 DTYPES = ("float64", "float32")
@@ -135,12 +142,7 @@ class SnnTorchBackend(Backend):
     )
 
     def available(self) -> Availability:
-        try:
-            import snntorch  # noqa: F401
-            import torch  # noqa: F401
-        except ImportError as exc:
-            return Availability(False, f"{exc}; install with `pip install 'spikemem[snntorch]'`")
-        return Availability(True)
+        return import_availability(("torch", "snntorch"), "snntorch")
 
     def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
         import torch

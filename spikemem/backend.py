@@ -83,6 +83,18 @@ class Availability:
         return self.ok
 
 
+def import_availability(modules: tuple[str, ...], extra: str) -> Availability:
+    """Available when every module in ``modules`` imports; otherwise why, and the extra that installs it."""
+    import importlib
+
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            return Availability(False, f"{exc}; install with `pip install 'spikemem[{extra}]'`")
+    return Availability(True)
+
+
 class Simulation(ABC):
     """A compiled network, ready to run; owned by one backend.
 

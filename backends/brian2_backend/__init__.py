@@ -64,7 +64,14 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
+from spikemem.backend import (
+    Availability,
+    Backend,
+    Capabilities,
+    Simulation,
+    UnsupportedFeatureError,
+    import_availability,
+)
 from spikemem.spec import RULE_TYPES, Network
 
 TARGETS = ("auto", "numpy", "cython", "cpp_standalone")
@@ -136,11 +143,7 @@ class Brian2Backend(Backend):
     )
 
     def available(self) -> Availability:
-        try:
-            import brian2  # noqa: F401
-        except ImportError as exc:
-            return Availability(False, f"brian2 is not installed ({exc}); pip install 'spikemem[brian2]'")
-        return Availability(True)
+        return import_availability(("brian2",), "brian2")
 
     def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
         opts = Brian2Options.parse(options)
