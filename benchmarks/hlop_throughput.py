@@ -1,11 +1,12 @@
 """Benchmark: training throughput of HLOP against plain training of the same spiking MLP, same run.
 
-The network of the HLOP paper (784-800-800-10 LIF MLP, T = 6, batch 64, SGD,
-surrogate-gradient BPTT on snnTorch) trains on one permuted MNIST-5k task in
-the middle of a stream: HLOP's lateral neurons already hold the subspaces of
-``--tasks-before`` finished tasks (the reference code's sizes: 80/200/100 +
-70 per task, the increment shrinking by 20 every 3 tasks) and grow for the
-current one. Variants, each timed through ``Trainer.train_task`` (the code the
+The network, encoding, batch size and HLOP settings are those of ``--config``
+(default ``experiments/pmnist_hlop.toml``: the HLOP paper's 784-800-800-10 LIF
+MLP, T = 6, batch 64, SGD, surrogate-gradient BPTT on snnTorch). It trains on
+one permuted MNIST-5k task in the middle of a stream: HLOP's lateral neurons
+already hold the subspaces of ``--tasks-before`` finished tasks (random
+orthonormal rows of the config's sizes) and grow for the current one.
+Variants, each timed through ``Trainer.train_task`` (the code the
 experiments run), alternated ``--repeats`` times, best run kept:
 
 - ``plain``: fine-tuning (no projection, no lateral neurons);
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import platform
 import time
 from pathlib import Path
@@ -35,26 +37,34 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from spikemem.continual.encoding import Encoder, EncodingConfig
+from spikemem.continual.config import parse_section
+from spikemem.continual.encoding import Encoder
+from spikemem.continual.experiment import Settings
 from spikemem.continual.methods import HLOP, Method
 from spikemem.continual.methods.hlop import HLOPConfig
-from spikemem.continual.model import ModelConfig, SpikingMLP
-from spikemem.continual.streams import StreamConfig, build_stream
-from spikemem.continual.training import Trainer, TrainingConfig, generator_from, resolve_device
+from spikemem.continual.model import SpikingMLP
+from spikemem.continual.streams import build_stream
+from spikemem.continual.training import Trainer, generator_from, resolve_device
+from spikemem.experiments import load_config
 from spikemem.io import write_json
 from spikemem.tables import format_table
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def parse_args() -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--hidden", type=int, nargs="+", default=[800, 800])
-    parser.add_argument("--steps", type=int, default=6, help="time steps T")
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=EXPERIMENTS / "pmnist_hlop.toml",
+        help="experiment config whose [model], [encoding], [training] and [hlop] tables are used",
+    )
     parser.add_argument("--samples", type=int, default=2048, help="training samples per timed run")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tasks-before", type=int, default=3, help="finished tasks held by the lateral neurons")
-    parser.add_argument("--iterations", type=int, default=5, help="Hebbian steps per batch")
+    parser.add_argument("--iterations", type=int, help="Hebbian steps per batch (default: the config's)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
@@ -68,26 +78,27 @@ def main() -> int:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
     device = resolve_device(args.device)
+    settings = Settings.from_config(load_config(args.config))
+    hlop_config = parse_section(HLOPConfig, settings.raw.get("hlop"), "hlop")
+    if args.iterations is not None:
+        hlop_config = dataclasses.replace(hlop_config, iterations=args.iterations)
     stream = build_stream(
-        StreamConfig(source="mnist5k", kind="permuted", tasks=args.tasks_before + 1, max_train=args.samples),
+        dataclasses.replace(settings.stream, tasks=args.tasks_before + 1, max_train=args.samples),
         np.random.default_rng(0),
     )
     task_index = args.tasks_before
     task = stream.tasks[task_index]
-    encoder = Encoder.fit(EncodingConfig(kind="direct", steps=args.steps), stream.tasks[0].x_train)
+    encoder = Encoder.fit(settings.encoding, stream.tasks[0].x_train)
     model = SpikingMLP(
-        stream.n_inputs,
-        stream.head_sizes,
-        ModelConfig(hidden=tuple(args.hidden)),
-        args.steps,
-        generator_from(np.random.default_rng(1)),
+        stream.n_inputs, stream.head_sizes, settings.model, encoder.steps, generator_from(np.random.default_rng(1))
     )
-    trainer = Trainer(model, encoder, TrainingConfig(epochs=1, batch_size=args.batch), device)
+    training = dataclasses.replace(settings.training, epochs=1)
+    trainer = Trainer(model, encoder, training, device)
     generator = generator_from(np.random.default_rng(2))
     initial_weights = copy.deepcopy(trainer.model.state_dict())
 
     def hlop(iterations: int) -> HLOP:
-        method = HLOP(trainer.model, stream, HLOPConfig(iterations=iterations, eta=(0.01, 0.1, 0.1)))
+        method = HLOP(trainer.model, stream, dataclasses.replace(hlop_config, iterations=iterations))
         for earlier in range(task_index):  # subspaces of the finished tasks (random orthonormal rows)
             method.begin_task(earlier, stream.tasks[earlier], trainer, generator)
             for subspace in method.subspaces:
@@ -96,7 +107,7 @@ def main() -> int:
 
     variants: dict[str, Method] = {
         "plain": Method(trainer.model, stream),
-        "hlop": hlop(args.iterations),
+        "hlop": hlop(hlop_config.iterations),
         "hlop-projection-only": hlop(0),
     }
     saved = {name: copy.deepcopy(m.state_dict()) for name, m in variants.items()}
@@ -122,7 +133,8 @@ def main() -> int:
         for name in variants
     ]
     print(
-        f"HLOP throughput: {args.hidden} hidden, T={args.steps}, batch {args.batch}, {args.samples} samples, "
+        f"HLOP throughput ({args.config.name}): hidden {list(settings.model.hidden)}, T={encoder.steps}, "
+        f"batch {training.batch_size}, {hlop_config.iterations} Hebbian steps per batch, {args.samples} samples, "
         f"device {device}, torch threads {torch.get_num_threads()}, lateral neurons after this task {lateral}"
     )
     print(format_table(["variant", "samples/s (best)", "cost vs plain", "end_task_s"], rows))
