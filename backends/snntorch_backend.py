@@ -75,6 +75,7 @@ from spikemem.backend import (
     Simulation,
     UnsupportedFeatureError,
     import_availability,
+    reject_unknown_options,
 )
 from spikemem.spec import RULE_TYPES, Network
 
@@ -93,10 +94,7 @@ class SnnTorchOptions:
     @classmethod
     def parse(cls, options: dict[str, Any]) -> SnnTorchOptions:
         """Check ``options``; raise :class:`UnsupportedFeatureError` naming the bad one."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise UnsupportedFeatureError("options", f"unknown snntorch option(s) {unknown}; known: {sorted(known)}")
+        reject_unknown_options(set(cls.__dataclass_fields__), options, "snntorch")
         parsed = cls(**options)
         dtype = str(parsed.dtype).removeprefix("torch.")
         if dtype not in DTYPES:

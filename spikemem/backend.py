@@ -83,6 +83,13 @@ class Availability:
         return self.ok
 
 
+def reject_unknown_options(known: set[str], options: dict[str, Any], backend: str) -> None:
+    """Raise :class:`UnsupportedFeatureError` naming every option ``backend`` does not know."""
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise UnsupportedFeatureError("options", f"unknown {backend} option(s) {unknown}; known: {sorted(known)}")
+
+
 def import_availability(modules: tuple[str, ...], extra: str) -> Availability:
     """Available when every module in ``modules`` imports; otherwise why, and the extra that installs it."""
     import importlib

@@ -71,6 +71,7 @@ from spikemem.backend import (
     Simulation,
     UnsupportedFeatureError,
     import_availability,
+    reject_unknown_options,
 )
 from spikemem.spec import RULE_TYPES, Network
 
@@ -91,10 +92,7 @@ class Brian2Options:
     @classmethod
     def parse(cls, options: dict[str, Any]) -> Brian2Options:
         """Check ``options``; raise :class:`UnsupportedFeatureError` naming the bad one."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise UnsupportedFeatureError("options", f"unknown brian2 option(s) {unknown}; known: {sorted(known)}")
+        reject_unknown_options(set(cls.__dataclass_fields__), options, "brian2")
         parsed = cls(**options)
         if parsed.target not in TARGETS:
             raise UnsupportedFeatureError("options.target", f"must be one of {TARGETS}, got {parsed.target!r}")

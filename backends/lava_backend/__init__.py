@@ -52,7 +52,14 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
+from spikemem.backend import (
+    Availability,
+    Backend,
+    Capabilities,
+    Simulation,
+    UnsupportedFeatureError,
+    reject_unknown_options,
+)
 from spikemem.fixed_point import FixedPointArithmetic, FixedPointModel, quantize, quantize_weights
 from spikemem.spec import Network, OjaSubspace, SpecError
 from spikemem.stimulus import InputWindow
@@ -115,9 +122,7 @@ def probe_lava(python_version: tuple[int, int]) -> Availability:
 
 
 def _options(options: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(options) - set(DEFAULT_OPTIONS))
-    if unknown:
-        raise UnsupportedFeatureError("options", f"unknown Lava option(s) {unknown}; known: {sorted(DEFAULT_OPTIONS)}")
+    reject_unknown_options(set(DEFAULT_OPTIONS), options, "Lava")
     merged = {**DEFAULT_OPTIONS, **options}
     for name in ("timeout_s", "build_timeout_s"):
         value = merged[name]
