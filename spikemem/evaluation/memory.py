@@ -188,6 +188,14 @@ def pyplot() -> Any:
     return plt
 
 
+def _save(fig, path: str | Path) -> Path:
+    """Lay out, write (PNG, 120 dpi) and close a figure; return its path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    pyplot().close(fig)
+    return Path(path)
+
+
 def plot_capacity_curve(
     points: Sequence[Mapping[str, Any]],
     path: str | Path,
@@ -214,10 +222,7 @@ def plot_capacity_curve(
     ax.set_ylim(min(-0.05, float(low.min()) - 0.05), 1.05)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def plot_basin(initial: np.ndarray, final: np.ndarray, path: str | Path, title: str = "Basin of attraction") -> Path:
@@ -235,10 +240,7 @@ def plot_basin(initial: np.ndarray, final: np.ndarray, path: str | Path, title: 
     ax.set_ylabel("final overlap $m$")
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def plot_bars(
@@ -260,10 +262,7 @@ def plot_bars(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
 
 
 def plot_lines(
@@ -291,7 +290,4 @@ def plot_lines(
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return Path(path)
+    return _save(fig, path)
