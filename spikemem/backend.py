@@ -229,6 +229,10 @@ class Simulation(ABC):
         for window in windows:
             self._reset(False)
             records.append(self._run(window))
+        return self._stack_trials(records)
+
+    def _stack_trials(self, records: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """Per-trial records -> arrays with a leading trial axis (weights, the same in every trial, once)."""
         static = {m.key for m in self.network.monitors if m.variable == "weights"}
         return {
             key: records[0][key] if key in static else np.stack([rec[key] for rec in records]) for key in records[0]

@@ -147,6 +147,62 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress():
+    from tqdm.auto import tqdm
+
+    def progress(iterable, desc, total):
+        return tqdm(iterable, desc=desc, total=total, leave=False)
+
+    return progress
+
+
+def _lava_options(args: argparse.Namespace) -> dict[str, object]:
+    return {"timeout_s": args.timeout} if args.timeout is not None else {}
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from spikemem.continual.evaluate import evaluate_run, print_evaluation
+    from spikemem.io import write_json
+
+    _backend(args.backend)
+    if args.against not in ("source", "none"):
+        _backend(args.against)
+    options = _lava_options(args) if args.backend == "lava" else {}
+    try:
+        report = evaluate_run(
+            args.run_dir,
+            args.backend,
+            args.numeric,
+            None if args.against == "none" else args.against,
+            options,
+            args.max_test,
+            _progress(),
+        )
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    print_evaluation(report)
+    out = Path(args.out) if args.out else Path(args.run_dir) / f"evaluation-{args.backend}-{args.numeric}.json"
+    write_json(out, report)
+    print(f"wrote {out}")
+    return 0
+
+
+def _cmd_deploy(args: argparse.Namespace) -> int:
+    from spikemem.continual.deployment import deploy, print_report
+
+    availability = _backend(args.to).available()
+    if not availability:
+        raise UsageError(f"--to {args.to}: not available here: {availability.reason}")
+    out = Path(args.out) if args.out else Path(args.run_dir) / "deploy"
+    try:
+        report = deploy(args.run_dir, out, args.fixed_point, _lava_options(args), args.max_test, _progress())
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    print_report(report)
+    print(f"wrote {out / 'deploy_report.json'} and the deployment folder {report['deployment']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__.splitlines()[0])
@@ -180,6 +236,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories (or folders of them); seeds are pooled")
     p.add_argument("--out", required=True, help="PNG file for the figure")
     p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("evaluate", help="evaluate a trained continual-learning run on any backend, through the spec")
+    p.add_argument("run_dir", help="--out directory of a finished continual-learning `spikemem run`")
+    p.add_argument("--backend", required=True, help="reference, brian2, snntorch or lava")
+    p.add_argument("--numeric", choices=["float", "fixed"], default="float")
+    p.add_argument(
+        "--against", default="source", help="backend to compare with ('source': the one that trained it; 'none')"
+    )
+    p.add_argument("--max-test", type=int, default=0, help="evaluate only the first N test samples of each task")
+    p.add_argument("--timeout", type=float, help="Lava: seconds allowed per worker request")
+    p.add_argument("--out", help="JSON report (default RUN_DIR/evaluation-BACKEND-NUMERIC.json)")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("deploy", help="deploy a trained run to the Lava simulator, with a fixed-point parity report")
+    p.add_argument("run_dir", help="--out directory of a finished continual-learning `spikemem run` (any backend)")
+    p.add_argument("--to", choices=["lava"], default="lava", help="target simulator")
+    p.add_argument("--fixed-point", action="store_true", help="also run Loihi fixed point (8-bit weights)")
+    p.add_argument("--max-test", type=int, default=0, help="evaluate only the first N test samples of each task")
+    p.add_argument("--timeout", type=float, help="seconds allowed per Lava worker request")
+    p.add_argument("--out", help="report and deployment folder (default RUN_DIR/deploy)")
+    p.set_defaults(func=_cmd_deploy)
 
     p = sub.add_parser("demo", help="one network on every backend: identical spikes, a raster plot")
     p.add_argument("--out", default="demo_out")

@@ -37,6 +37,10 @@ buffer_mb : float, default 64
 headroom_bits : int, default 2
     Fixed point: bits of ``v`` kept above the threshold (see
     :func:`spikemem.fixed_point.quantize`).
+batch_trials : int, default 64
+    ``run_batch``: trials per worker request (each request has the
+    ``timeout_s`` deadline); all trials run in the same runtime, the state
+    reset before each.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "chunk_steps": None,
     "buffer_mb": 64.0,
     "headroom_bits": 2,
+    "batch_trials": 64,
 }
 
 
@@ -128,6 +133,9 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
         value = merged[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             raise SpecError(f"options.{name}", f"must be a positive number of seconds, got {value!r}")
+    trials = merged["batch_trials"]
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
+        raise SpecError("options.batch_trials", f"must be an integer >= 1, got {trials!r}")
     chunk = merged["chunk_steps"]
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise SpecError("options.chunk_steps", f"must be an integer >= 1 or None, got {chunk!r}")
@@ -152,7 +160,7 @@ def check_fixed_point(model: FixedPointModel, network: Network) -> None:
             raise UnsupportedFeatureError(
                 f"populations[{pop.name!r}].neuron.v_th", "rounds to 0 in fixed point; use a larger threshold"
             )
-        if neuron.dv == 0:
+        if neuron.dv == 0 and not math.isinf(pop.neuron.tau_mem):
             raise UnsupportedFeatureError(
                 f"populations[{pop.name!r}].neuron.tau_mem",
                 f"tau_mem / dt = {pop.neuron.tau_mem / network.dt:g} is too long for Loihi's 12-bit decay "
@@ -185,6 +193,7 @@ class LavaSimulation(Simulation):
         self._initial = {conn.name: self._to_float(conn.name, conn.weights) for conn in plan.connections}
         self._weights = {name: w.copy() for name, w in self._initial.items()}
         self._plastic = {conn.name for conn in plan.connections if conn.rule is not None}
+        self._batch_trials = int(options["batch_trials"])
         self._worker = Worker(float(options["timeout_s"]))
         try:
             self._worker.request("build", plan, timeout_s=float(options["build_timeout_s"]))
@@ -205,21 +214,46 @@ class LavaSimulation(Simulation):
         return quantize_weights(weights, fw.exponent, fw.sign_mode, fw.scale)
 
     # -- Simulation protocol -----------------------------------------------------------------
-    def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
-        currents = window.currents
+    def _input_arrays(self, windows: list[InputWindow], stacked: bool) -> dict[str, dict[str, np.ndarray]]:
+        """The Lava-side input arrays of one window, or of several on a leading trial axis (``stacked``)."""
+        sources = {src.name for src in self._plan.sources}
+
+        def gather(kind: str) -> dict[str, np.ndarray]:
+            named = getattr(windows[0], kind)
+            keep = [name for name in named if kind != "spikes" or name in sources]
+            if not stacked:
+                return {name: named[name] for name in keep}
+            return {name: np.stack([getattr(w, kind)[name] for w in windows]) for name in keep}
+
+        currents = gather("currents")
         if self._arith is not None:
             currents = {name: self._arith.external(name, value) for name, value in currents.items()}
-        sources = {src.name for src in self._plan.sources}
-        arrays = {
-            "spikes": {name: value for name, value in window.spikes.items() if name in sources},
-            "currents": currents,
-            "modulators": window.modulators,
-        }
-        request = self._worker.save_inputs(window.steps, arrays)
+        return {"spikes": gather("spikes"), "currents": currents, "modulators": gather("modulators")}
+
+    def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
+        request = self._worker.save_inputs(window.steps, self._input_arrays([window], stacked=False))
         try:
             data = self._worker.request("run", request)
         finally:
             shutil.rmtree(request["dir"], ignore_errors=True)
+        return self._records(window, data)
+
+    def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
+        """Trials in one runtime: requests of up to ``batch_trials`` trials, the state reset before each trial."""
+        records = []
+        size = int(self._batch_trials)
+        for start in range(0, len(windows), size):
+            part = windows[start : start + size]
+            request = self._worker.save_inputs(part[0].steps, self._input_arrays(part, stacked=True))
+            request["trials"] = len(part)
+            try:
+                replies = self._worker.request("run_batch", request)
+            finally:
+                shutil.rmtree(request["dir"], ignore_errors=True)
+            records += [self._records(window, data) for window, data in zip(part, replies, strict=True)]
+        return self._stack_trials(records)
+
+    def _records(self, window: InputWindow, data: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         for name in self._plastic:
             self._weights[name] = self._to_float(name, data[f"{name}.learned"])
         out: dict[str, np.ndarray] = {}

@@ -15,6 +15,9 @@ Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
   files the caller wrote into the shared directory (no large pickles through
   the pipe, so a request never blocks on a worker that stopped reading);
   reply with the monitored data;
+- ``("run_batch", inputs)``: the same with a leading trial axis on every
+  input file; each trial starts from the reset state (one runtime, no restart);
+  reply with one record per trial;
 - ``("reset", weights)``: clear the dynamic state; ``weights``: name -> array to load;
 - ``("set_weights", name, array)``;
 - ``("close",)``: stop the runtime and exit.
@@ -158,15 +161,39 @@ class LavaNetwork:
     # -- requests --------------------------------------------------------------------------
     def run(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
         """Run ``inputs["steps"]`` steps on the input files ``inputs[kind][name]`` (see ``save_inputs``)."""
+        spikes, currents, modulators = _load_inputs(inputs)
+        return self._run_arrays(int(inputs["steps"]), spikes, currents, modulators)
+
+    def run_batch(self, inputs: dict[str, Any]) -> list[dict[str, np.ndarray]]:
+        """Run ``inputs["trials"]`` independent trials in this runtime, resetting the state before each.
+
+        The input files hold one leading trial axis; the reply is one record per trial.
+        """
+        spikes, currents, modulators = _load_inputs(inputs)
+        records = []
+        for trial in range(int(inputs["trials"])):
+            self.reset(None)
+            records.append(
+                self._run_arrays(
+                    int(inputs["steps"]),
+                    {name: value[trial] for name, value in spikes.items()},
+                    {name: value[trial] for name, value in currents.items()},
+                    {name: value[trial] for name, value in modulators.items()},
+                )
+            )
+        return records
+
+    def _run_arrays(
+        self,
+        steps: int,
+        spikes: dict[str, np.ndarray],
+        currents: dict[str, np.ndarray],
+        modulators: dict[str, np.ndarray],
+    ) -> dict[str, np.ndarray]:
         from lava.magma.core.run_conditions import RunSteps
 
         from ._lava import processes as lp
 
-        spikes, currents, modulators = (
-            {name: np.load(path, mmap_mode="r") for name, path in inputs[kind].items()}
-            for kind in ("spikes", "currents", "modulators")
-        )
-        steps = int(inputs["steps"])
         plan, buf = self.plan, self.buffers
         out: dict[str, np.ndarray] = {}
         for neuron in plan.neurons:
@@ -235,6 +262,14 @@ class LavaNetwork:
             anchor.stop()
 
 
+def _load_inputs(inputs: dict[str, Any]) -> tuple[dict[str, np.ndarray], ...]:
+    """Memory-map the spike, current and modulator files of a run request."""
+    return tuple(
+        {name: np.load(path, mmap_mode="r") for name, path in inputs[kind].items()}
+        for kind in ("spikes", "currents", "modulators")
+    )
+
+
 def serve(conn_in: Connection, conn_out: Connection, shm_dir: str) -> LavaNetwork | None:
     """Answer requests until ``close``; return the network if the caller went away without closing it."""
     network: LavaNetwork | None = None
@@ -257,6 +292,8 @@ def serve(conn_in: Connection, conn_out: Connection, shm_dir: str) -> LavaNetwor
                 raise RuntimeError(f"{command!r} before 'build'")
             elif command == "run":
                 reply = network.run(args[0])
+            elif command == "run_batch":
+                reply = network.run_batch(args[0])
             elif command == "reset":
                 network.reset(args[0])
                 reply = None

@@ -8,7 +8,9 @@ other methods are ignored, so one file can carry several). See
 
 Writes into the run directory: ``R.csv`` (the accuracy matrix),
 ``forgetting_curves.png``, ``accuracy_matrix.png``, per-task state files
-(resume) and, through the runner, ``result.json`` whose ``metrics`` hold
+(resume), ``trained_model.npz`` (the final weights and constants as numpy
+data, :class:`~spikemem.continual.trained.TrainedMLP`: what ``spikemem
+evaluate`` and ``spikemem deploy`` load) and, through the runner, ``result.json`` whose ``metrics`` hold
 ``R``, ``ACC``, ``BWT``, ``FWT``, ``forgetting``, the untrained model's
 accuracies (``baseline``), timings and per-task diagnostics.
 """
@@ -26,6 +28,7 @@ from spikemem.continual.config import ConfigError, parse_section, require
 from spikemem.continual.encoding import EncodingConfig
 from spikemem.continual.model import ModelConfig
 from spikemem.continual.streams import StreamConfig
+from spikemem.continual.trained import MODEL_FILE, TrainedMLP, from_settings
 from spikemem.continual.training import TrainingConfig
 from spikemem.experiments.runner import ExperimentContext
 from spikemem.io import atomic_write
@@ -142,6 +145,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
             stats = trainer.train_task(method, index, tasks[index], generator_from(ctx.rng("train", index)))
             store.save(index, trainer.model, method, {"accuracy": evaluate(index), **stats})
     model.release()
+    trained_model(model, settings, encoder, ctx.backend).save(ctx.out / MODEL_FILE)
     baseline = ctx.checkpoint.get("baseline")
 
     records = store.records()
@@ -164,6 +168,13 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         "train_samples_per_s": sum(r["samples"] for r in records) / train_seconds if train_seconds else None,
         "per_task": [{k: v for k, v in r.items() if k != "accuracy"} for r in records],
     }
+
+
+def trained_model(model: Any, settings: Settings, encoder: Any, backend: str) -> TrainedMLP:
+    """The trained :class:`~spikemem.continual.model.SpikingMLP` as backend-independent numpy data."""
+    layers = [w.detach().cpu().double().numpy() for w in model.layers]
+    heads = [h.detach().cpu().double().numpy() for h in model.heads]
+    return from_settings(layers, heads, settings, encoder.mean, encoder.std, backend)
 
 
 def print_summary(label: str, matrix: np.ndarray, metrics: dict[str, float]) -> None:

@@ -101,14 +101,19 @@ class ExperimentContext:
 
     def rng(self, *stream: int | str) -> np.random.Generator:
         """An independent generator for a named stream, derived from the run's seed."""
-        key = [abs(hash_text(str(s))) if isinstance(s, str) else int(s) for s in stream]
-        return np.random.default_rng([self.seed, *key])
+        return derived_rng(self.seed, *stream)
 
     def progress(self, iterable: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
         """A tqdm progress bar (silent when disabled)."""
         from tqdm.auto import tqdm
 
         yield from tqdm(iterable, desc=desc, total=total, disable=not self.show_progress, leave=False)
+
+
+def derived_rng(seed: int, *stream: int | str) -> np.random.Generator:
+    """The generator of a named stream of a run with ``seed`` (what :meth:`ExperimentContext.rng` returns)."""
+    key = [abs(hash_text(str(s))) if isinstance(s, str) else int(s) for s in stream]
+    return np.random.default_rng([seed, *key])
 
 
 def hash_text(text: str) -> int:

@@ -38,7 +38,8 @@ class LIF:
     Parameters
     ----------
     tau_mem
-        Membrane time constant in seconds, > 0 and larger than ``dt``.
+        Membrane time constant in seconds, larger than ``dt``; ``math.inf``
+        for no leak (:math:`\beta = 1`: a non-leaky integrate-and-fire neuron).
     v_th
         Firing threshold (strict inequality ``v > v_th``), > 0.
     v_reset

@@ -216,6 +216,14 @@ def _population_node(nir: Any, pop: Population, dt: float, losses: _Losses) -> A
         "v_init": v_init,
         "lost": "; ".join(lost) or None,
     }
+    if math.isinf(neuron.tau_mem):  # no leak: v += dt * R * I with R = 1 / dt
+        size = pop.size
+        return nir.IF(
+            r=np.full(size, 1.0 / float(dt)),
+            v_threshold=np.full(size, float(neuron.v_th)),
+            v_reset=np.full(size, float(neuron.v_reset)),
+            metadata={"spikemem": _plain(metadata)},
+        )
     return nir.LIF(**lif_parameters(neuron, dt, pop.size), metadata={"spikemem": _plain(metadata)})
 
 

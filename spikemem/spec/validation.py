@@ -48,6 +48,11 @@ def _positive(field: str, value: Any) -> float:
     return number
 
 
+def _is_inf(value: Any) -> bool:
+    """True for ``math.inf`` (a float, not a bool)."""
+    return isinstance(value, (float, np.floating)) and value == math.inf
+
+
 def _int_at_least(field: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise SpecError(field, f"expected an integer >= {minimum}, got {value!r}")
@@ -83,7 +88,7 @@ def validate_neuron(field: str, neuron: Any, dt: float) -> None:
     """Check a neuron model against the network's time step."""
     if not isinstance(neuron, LIF):
         raise SpecError(field, f"expected a spikemem.spec.LIF, got {type(neuron).__name__}")
-    tau = _positive(f"{field}.tau_mem", neuron.tau_mem)
+    tau = math.inf if _is_inf(neuron.tau_mem) else _positive(f"{field}.tau_mem", neuron.tau_mem)
     if dt >= tau:
         raise SpecError(f"{field}.tau_mem", f"must be larger than dt = {dt} s, got {tau} s")
     v_th = _positive(f"{field}.v_th", neuron.v_th)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from backend_selection import require
 from cases import SPIKING_CASES, STEPS
-from conftest import require
 
 from spikemem.backend import Backend
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SIMULATORS, require
+from backend_selection import SIMULATORS, require
 
 from spikemem.backend import Availability, Backend, Capabilities
 from spikemem.backends import _REGISTRY, backend_names
