@@ -99,6 +99,7 @@ def quantization_report(model: TrainedMLP) -> tuple[dict[str, Any], Any, Quantiz
         input_layer = quantize_input_layer(model.layers[0])
         layers["layer_1"] = {
             "kind": "input current (bias) from 8-bit weights",
+            "population_scale": report["populations"]["hidden_1"]["scale"],
             "unit": input_layer.unit,
             "mantissa_bits": 8,
             **weight_errors(model.layers[0], input_layer.weights),

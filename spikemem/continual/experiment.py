@@ -100,7 +100,8 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     require(
         ctx.backend in BACKENDS,
         "--backend",
-        f"continual learning trains by surrogate-gradient BPTT; use --backend snntorch (got {ctx.backend!r})",
+        f"continual learning trains by surrogate-gradient BPTT; use --backend snntorch (got {ctx.backend!r}), "
+        "then `spikemem evaluate RUN_DIR --backend NAME` or `spikemem deploy RUN_DIR` for the other backends",
     )
     import torch
 
