@@ -77,7 +77,9 @@ def _checked_override(inp: Input, value: np.ndarray, network: Network) -> Input:
         replaced = PoissonInput(inp.name, inp.size, value, inp.seed)
     else:  # pragma: no cover - validated network has only these
         raise SpecError(f"run.inputs[{inp.name!r}]", "cannot be replaced")
-    probe = Network(dt=network.dt, populations=network.populations, inputs=[replaced])
+    # one population is enough to check the input: its target, or any (a network needs one)
+    target = network.population(replaced.target) if isinstance(replaced, CurrentInput) else network.populations[0]
+    probe = Network(dt=network.dt, populations=[target], inputs=[replaced])
     try:
         validate(probe)
     except SpecError as exc:
