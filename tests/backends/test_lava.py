@@ -33,6 +33,7 @@ from spikemem.spec import (
     PoissonInput,
     Population,
     Projection,
+    SpecError,
     SpikeInput,
     ThreeFactor,
 )
@@ -259,6 +260,33 @@ def test_timeout_raises_quickly_and_stops_every_lava_process() -> None:
     with pytest.raises(LavaRunError, match="compile the network again"):
         sim.run(5)
     sim.close()
+
+
+def test_a_batch_runs_in_one_runtime_under_the_request_timeout() -> None:
+    network = _self_exciting()
+    size, steps, trials = network.populations[0].size, 30, 10
+    network.inputs.append(CurrentInput("kick", "p", np.zeros(size)))
+    levels = np.linspace(0.0, 0.08, trials)[:, None] * np.linspace(0.0, 1.0, size)[None, :]
+    currents = np.repeat(levels[:, None, :], steps, axis=1)  # (trials, steps, size): one current per trial
+    with get_backend("lava", batch_trials=4).compile(network) as sim:
+        pid = sim.worker_pid
+        batch = sim.run_batch(steps, {"kick": currents})  # 3 requests of <= 4 trials
+        assert sim.worker_pid == pid  # one worker, one runtime for every trial
+        singles = []
+        for trial in range(trials):
+            sim.reset()
+            singles.append(sim.run(steps, {"kick": currents[trial]}).count("p"))
+    np.testing.assert_array_equal(batch.count("p"), np.stack(singles))
+    assert len({int(c.sum()) for c in singles}) > 1, "the trials must differ"
+    with pytest.raises(SpecError, match=r"options\.batch_trials"):
+        get_backend("lava", batch_trials=0).compile(network)
+    slow = get_backend("lava", timeout_s=1.0, batch_trials=2).compile(network)
+    start = time.monotonic()
+    with pytest.raises(LavaRunError, match="timeout_s=1"):
+        slow.run_batch(200_000, {"kick": np.zeros((2, 200_000, size))})
+    assert time.monotonic() - start < 30
+    assert _group_running(slow.worker_pid) == []
+    slow.close()
 
 
 def test_a_failing_lava_process_raises_its_error_at_once() -> None:
