@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.continual.evaluate import BackendEvaluation, agreement, evaluate_model, load_run
+from spikemem.continual.evaluate import BackendEvaluation, agreement, evaluate_model, load_run, print_subset_note
 from spikemem.continual.inference import InferenceSession, Progress, mlp_network
 from spikemem.continual.trained import TrainedMLP
 from spikemem.io import write_json
@@ -161,6 +161,7 @@ def deploy(
         "tasks": [task.name for task in tasks],
         "test_samples": [len(task.y_test) for task in tasks],
         "trained_accuracy": run.trained_accuracy,
+        "max_test": max_test,
         "source": source.summary(),
         "targets": [parity(model, tasks, source, target) for target in targets],
         "quantization": quantization,
@@ -188,7 +189,11 @@ def print_report(report: dict[str, Any]) -> None:
     from spikemem.tables import format_table
 
     runs = [report["source"], *report["targets"]]
-    header = ["task", "trained", *(f"{r['backend']} {r['numeric']}" for r in runs)]
+    header = [
+        "task",
+        "trained*" if report.get("max_test") else "trained",
+        *(f"{r['backend']} {r['numeric']}" for r in runs),
+    ]
     trained = report["trained_accuracy"] or [float("nan")] * len(report["tasks"])
     rows = [
         [name, f"{trained[j]:.4f}", *(f"{r['accuracy'][j]:.4f}" for r in runs)]
@@ -196,6 +201,7 @@ def print_report(report: dict[str, Any]) -> None:
     ]
     rows.append(["mean", f"{np.mean(trained):.4f}", *(f"{r['mean_accuracy']:.4f}" for r in runs)])
     print(format_table(header, rows))
+    print_subset_note(report)
     agree = [
         [
             f"{t['backend']} {t['numeric']}",

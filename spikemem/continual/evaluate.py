@@ -39,6 +39,7 @@ class TrainedRun:
     model: TrainedMLP
     tasks: list[Task]
     result: dict[str, Any]
+    max_test: int = 0
 
     @property
     def seed(self) -> int:
@@ -75,7 +76,7 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
     tasks = list(stream.tasks)
     if max_test > 0:
         tasks = [_first(task, max_test) for task in tasks]
-    return TrainedRun(directory, model, tasks, result)
+    return TrainedRun(directory, model, tasks, result, max_test)
 
 
 def _first(task: Task, count: int) -> Task:
@@ -220,6 +221,7 @@ def evaluate_run(
         "tasks": [task.name for task in run.tasks],
         "test_samples": [len(task.y_test) for task in run.tasks],
         "trained_accuracy": run.trained_accuracy,
+        "max_test": max_test,
         "evaluation": target.summary(),
     }
     if against is not None:
@@ -236,12 +238,17 @@ def print_evaluation(report: dict[str, Any]) -> None:
 
     runs = [report["evaluation"], *([report["against"]] if "against" in report else [])]
     trained = report["trained_accuracy"] or [float("nan")] * len(report["tasks"])
-    header = ["task", f"trained ({report['source_backend']})", *(f"{r['backend']} {r['numeric']}" for r in runs)]
+    header = [
+        "task",
+        f"trained ({report['source_backend']}){_subset_mark(report)}",
+        *(f"{r['backend']} {r['numeric']}" for r in runs),
+    ]
     rows = [
         [name, f"{trained[j]:.4f}", *(f"{r['accuracy'][j]:.4f}" for r in runs)]
         for j, name in enumerate(report["tasks"])
     ]
     print(format_table(header, rows))
+    print_subset_note(report)
     if "agreement" in report:
         agree = report["agreement"]
         print(
@@ -252,4 +259,14 @@ def print_evaluation(report: dict[str, Any]) -> None:
         )
 
 
-__all__ += ["evaluate_run", "print_evaluation"]
+def _subset_mark(report: dict[str, Any]) -> str:
+    return "*" if report.get("max_test") else ""
+
+
+def print_subset_note(report: dict[str, Any]) -> None:
+    """Explain the ``trained`` column when only the first test samples were evaluated."""
+    if report.get("max_test"):
+        print(f"* over the whole test set; the other columns use the first {report['max_test']} samples of each task")
+
+
+__all__ += ["evaluate_run", "print_evaluation", "print_subset_note"]

@@ -72,10 +72,21 @@ def window_counts(model: TrainedMLP, layer: int, spikes: np.ndarray) -> np.ndarr
 
 
 def readout_threshold(model: TrainedMLP) -> float:
-    r"""A threshold the readout never crosses: :math:`1.05\, T \max_i \sum_j |W_{ij}|` (at least 1)."""
+    r"""A threshold the readout never crosses, as small as that allows (it sets the fixed-point scale).
+
+    Spikes are 0 or 1, so after T steps readout neuron ``i`` lies in
+    :math:`[-T N_i, T P_i]` with :math:`P_i, N_i` the sums of its positive and
+    of its negative weights' magnitudes. The threshold is
+    :math:`1.05\, T \max_i \max(P_i, N_i / 4)` (at least 1e-3): never crossed
+    from below, and Loihi's ``v`` register, which
+    :func:`spikemem.fixed_point.quantize` sizes for 4 thresholds (2 headroom
+    bits), holds the negative side too.
+    """
     stacked = np.vstack(model.heads)
-    bound = model.steps * float(np.abs(stacked).sum(axis=1).max())
-    return max(1.0, READOUT_MARGIN * bound)
+    positive = np.clip(stacked, 0.0, None).sum(axis=1)
+    negative = np.clip(-stacked, 0.0, None).sum(axis=1)
+    bound = model.steps * float(np.maximum(positive, negative / 4.0).max())
+    return max(1e-3, READOUT_MARGIN * bound)
 
 
 def mlp_network(model: TrainedMLP, layers: list[np.ndarray] | None = None) -> Network:

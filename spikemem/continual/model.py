@@ -12,6 +12,11 @@ layer ``l-1`` (or the encoded input) of the *same* step and runs the spec's
     s_l[t] &= H(v_l[t] - v_{th}), \quad v_l[t] \leftarrow v_l[t] - v_{th}\, s_l[t]
     \ \text{(reset by subtraction, or to } v_{reset})
 
+With ``detach_reset`` the reset term is a constant for backpropagation (the
+gradient flows through the spike output but not through the reset, as in
+spikingjelly's ``detach_reset=True``, which the HLOP reference uses); the
+forward values are the same either way.
+
 The readout of head ``h`` is the time-averaged current of a non-spiking
 linear layer, :math:`z = W_h\, \bar s_L`, :math:`\bar s_L = \frac1T \sum_t
 s_L[t]` (the HLOP reference's readout). Layers are layer-synchronous (no
@@ -29,6 +34,7 @@ depends only on the time average, so that is the subspace to protect).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,13 +43,12 @@ from typing import Literal
 import torch
 from torch import nn
 
-from spikemem.backends.snntorch_layers import SURROGATES, LIFLayer, make_surrogate, sigmoid_surrogate
+from spikemem.backends.snntorch_layers import SURROGATES, LIFLayer, LIFState, make_surrogate, sigmoid_surrogate
 from spikemem.continual.config import require
 from spikemem.continual.projection import projected_linear
+from spikemem.continual.trained import DT
+from spikemem.dynamics import LIFParams
 from spikemem.spec import LIF
-
-DT = 1e-3
-"""Time step (s) used to express ``beta`` as the spec's ``tau_mem = -dt / ln(beta)``."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,9 @@ class ModelConfig:
         name of ``spikemem.backends.snntorch_layers.SURROGATES``.
     surrogate_slope
         Slope of the ``sigmoid`` and ``fast_sigmoid`` surrogates.
+    detach_reset
+        No gradient through the reset (the HLOP reference's ``detach_reset=True``);
+        ``False``: the reset is differentiated too, as in snnTorch.
     """
 
     hidden: tuple[int, ...] = (800, 800)
@@ -73,6 +81,7 @@ class ModelConfig:
     reset: Literal["subtract", "value"] = "subtract"
     surrogate: str = "sigmoid"
     surrogate_slope: float = 4.0
+    detach_reset: bool = False
 
     def check(self, table: str) -> None:
         """Raise ConfigError for values out of range."""
@@ -149,6 +158,7 @@ class SpikingMLP(nn.Module):
         )
         self.heads = nn.ParameterList(nn.Parameter(_uniform((c, sizes[-1]), generator)) for c in head_sizes)
         neuron, spike_fn = config.neuron(), config.spike_function()
+        self._spike_fn = spike_fn
         # leaky=False: the shared step, identical values and faster than snntorch.Leaky (backend docs)
         self.neurons = nn.ModuleList(LIFLayer(neuron, DT, surrogate=spike_fn, leaky=False) for _ in config.hidden)
 
@@ -199,8 +209,10 @@ class SpikingMLP(nn.Module):
             residuals.append(residual)
             state = neuron.initial_state(batch, weight.shape[0], dtype=current.dtype, device=current.device)
             spikes = []
+            detached = self.config.detach_reset and torch.is_grad_enabled()
+            step = functools.partial(self._detached_step, neuron.params) if detached else neuron
             for t in range(self.steps):
-                s, state = neuron(current if static else current[t], state)
+                s, state = step(current if static else current[t], state)
                 spikes.append(s)
             layer_input, static = torch.stack(spikes), False
         features = layer_input.mean(dim=0)
@@ -212,6 +224,16 @@ class SpikingMLP(nn.Module):
         else:
             logits = self._multi_head(features, heads)
         return Forward(logits, inputs if record else None, residuals)
+
+    def _detached_step(
+        self, params: LIFParams, current: torch.Tensor, state: LIFState
+    ) -> tuple[torch.Tensor, LIFState]:
+        """:func:`~spikemem.dynamics.lif_step` (no refractoriness) with a reset that carries no gradient."""
+        v = params.beta * state.v + current
+        spikes = self._spike_fn(v - params.v_th).to(v.dtype)
+        fired = spikes.detach()
+        v = v - params.v_th * fired if params.subtract else v * (1.0 - fired) + params.v_reset * fired
+        return spikes, LIFState(v, state.refractory)
 
     def _multi_head(self, features: torch.Tensor, heads: torch.Tensor | int) -> torch.Tensor:
         if isinstance(heads, int):
