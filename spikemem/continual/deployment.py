@@ -13,7 +13,8 @@ exponent per projection. With the direct encoding, layer 1 is driven by the
 current :math:`W_1 I` (Loihi's bias input); its weights are quantized the same
 way, to mantissas :math:`m` with one power-of-two step :math:`u` for the layer
 (even values in :math:`[-256, 254]`, Loihi's mixed-sign 8-bit weights),
-:math:`W_1 \approx u\, m`, and the drive is computed from them.
+:math:`W_1 \approx u\, m`, and the drive is computed from them
+(:func:`~spikemem.continual.inference.quantize_input_layer`).
 
 The deployment folder (``OUT/deployment``) loads back without the training
 code (:func:`load_deployment`, numpy + spikemem's spec and Lava backend):
@@ -25,7 +26,6 @@ exponents, integer weights), ``network.nir`` (the static graph, NIR) and
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,45 +34,11 @@ from typing import Any
 import numpy as np
 
 from spikemem.continual.evaluate import BackendEvaluation, agreement, evaluate_model, load_run, print_subset_note
-from spikemem.continual.inference import InferenceSession, Progress, mlp_network
+from spikemem.continual.inference import InferenceSession, Progress, QuantizedLayer, mlp_network, quantize_input_layer
 from spikemem.continual.trained import TrainedMLP
 from spikemem.io import write_json
 
-INPUT_MANTISSA_LIMIT = 254
-"""Largest input-layer mantissa magnitude (Loihi mixed-sign weights: even values in [-256, 254])."""
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class QuantizedLayer:
-    r"""8-bit weights of the input layer: :math:`W \approx u\, m`.
-
-    Attributes
-    ----------
-    mantissa
-        int32 even values in ``[-256, 254]``.
-    unit
-        Power-of-two step :math:`u`.
-    """
-
-    mantissa: np.ndarray
-    unit: float
-
-    @property
-    def weights(self) -> np.ndarray:
-        """The float weights the mantissas stand for."""
-        return self.mantissa.astype(np.float64) * self.unit
-
-
-def quantize_input_layer(weights: np.ndarray) -> QuantizedLayer:
-    """Smallest power-of-two step at which every weight fits an even mantissa in ``[-256, 254]``."""
-    weights = np.asarray(weights, dtype=np.float64)
-    largest = float(np.abs(weights).max(initial=0.0))
-    if largest == 0.0:
-        return QuantizedLayer(np.zeros(weights.shape, dtype=np.int32), 1.0)
-    unit = 2.0 ** math.ceil(math.log2(largest / INPUT_MANTISSA_LIMIT))
-    mantissa = 2 * np.rint(weights / unit / 2)
-    return QuantizedLayer(np.clip(mantissa, -256, INPUT_MANTISSA_LIMIT).astype(np.int32), unit)
 
 
 def weight_errors(exact: np.ndarray, quantized: np.ndarray) -> dict[str, float]:
@@ -152,9 +118,8 @@ def deploy(
 
     source = evaluate_model(model, tasks, run.seed, model.source_backend, progress=progress)
     targets = [evaluate_model(model, tasks, run.seed, "lava", "float", options, progress=progress)]
-    if fixed_point:
-        first = input_layer.weights if input_layer is not None else None
-        targets.append(evaluate_model(model, tasks, run.seed, "lava", "fixed", options, first, progress))
+    if fixed_point:  # the session drives layer 1 through the same 8-bit weights (quantize_input_layer)
+        targets.append(evaluate_model(model, tasks, run.seed, "lava", "fixed", options, progress=progress))
     report = {
         "run": str(Path(run_dir)),
         "source_backend": model.source_backend,
@@ -321,11 +286,9 @@ def load_deployment(directory: str | Path) -> Deployment:
 
 __all__ = [
     "Deployment",
-    "QuantizedLayer",
     "deploy",
     "load_deployment",
     "print_report",
     "quantization_report",
-    "quantize_input_layer",
     "save_deployment",
 ]

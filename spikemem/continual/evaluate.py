@@ -139,12 +139,11 @@ def evaluate_model(
     backend: str,
     numeric: str = "float",
     options: dict[str, Any] | None = None,
-    first_layer: np.ndarray | None = None,
     progress: Progress | None = None,
 ) -> BackendEvaluation:
     """Classify every task's test set on ``backend`` (one compiled network for all tasks)."""
     accuracies, outputs, seconds, samples = [], [], 0.0, 0
-    with InferenceSession(model, backend, numeric, options, first_layer) as session:
+    with InferenceSession(model, backend, numeric, options) as session:
         for index, task in enumerate(tasks):
             encoded = encoded_test_set(model, task, index, seed)
             start = time.perf_counter()

@@ -46,6 +46,42 @@ READOUT_MARGIN = 1.05
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
 
 
+INPUT_MANTISSA_LIMIT = 254
+"""Largest input-layer mantissa magnitude (Loihi mixed-sign weights: even values in [-256, 254])."""
+
+
+@dataclass(frozen=True)
+class QuantizedLayer:
+    r"""8-bit weights of the input layer: :math:`W \approx u\, m`.
+
+    Attributes
+    ----------
+    mantissa
+        int32 even values in ``[-256, 254]``.
+    unit
+        Power-of-two step :math:`u`.
+    """
+
+    mantissa: np.ndarray
+    unit: float
+
+    @property
+    def weights(self) -> np.ndarray:
+        """The float weights the mantissas stand for."""
+        return self.mantissa.astype(np.float64) * self.unit
+
+
+def quantize_input_layer(weights: np.ndarray) -> QuantizedLayer:
+    """Smallest power-of-two step at which every weight fits an even mantissa in ``[-256, 254]``."""
+    weights = np.asarray(weights, dtype=np.float64)
+    largest = float(np.abs(weights).max(initial=0.0))
+    if largest == 0.0:
+        return QuantizedLayer(np.zeros(weights.shape, dtype=np.int32), 1.0)
+    unit = 2.0 ** math.ceil(math.log2(largest / INPUT_MANTISSA_LIMIT))
+    mantissa = 2 * np.rint(weights / unit / 2)
+    return QuantizedLayer(np.clip(mantissa, -256, INPUT_MANTISSA_LIMIT).astype(np.int32), unit)
+
+
 def hidden_name(index: int) -> str:
     """Population name of hidden layer ``index`` (0-based)."""
     return f"hidden_{index + 1}"
@@ -163,8 +199,9 @@ class InferenceSession:
     options
         Backend options (e.g. ``{"timeout_s": 300}`` for Lava).
     first_layer
-        Hidden weights used for the drive of layer 1 in the direct encoding
-        (default ``model.layers[0]``; a deployment passes its 8-bit version).
+        Weights of the drive of layer 1 in the direct encoding (default
+        ``model.layers[0]``; in fixed point their 8-bit version,
+        :func:`quantize_input_layer`).
     batch
         Samples per ``run_batch`` call.
     network
@@ -185,7 +222,10 @@ class InferenceSession:
 
         self.model = model
         self.network = mlp_network(model) if network is None else network
-        self.first_layer = model.layers[0] if first_layer is None else np.asarray(first_layer, dtype=np.float64)
+        if first_layer is None:
+            fixed_drive = numeric == "fixed" and model.encoding == "direct"
+            first_layer = quantize_input_layer(model.layers[0]).weights if fixed_drive else model.layers[0]
+        self.first_layer = np.asarray(first_layer, dtype=np.float64)
         self.batch = int(batch)
         self.backend = backend
         self.numeric = numeric
@@ -236,11 +276,14 @@ class InferenceSession:
 
 
 __all__ = [
+    "INPUT_MANTISSA_LIMIT",
     "Inference",
     "InferenceSession",
+    "QuantizedLayer",
     "hidden_name",
     "input_offset",
     "mlp_network",
+    "quantize_input_layer",
     "readout_threshold",
     "run_steps",
     "window_counts",

@@ -15,10 +15,10 @@ pytest.importorskip("snntorch")
 import torch
 
 from spikemem.cli import main
-from spikemem.continual.deployment import deploy, load_deployment, quantize_input_layer
+from spikemem.continual.deployment import deploy, load_deployment
 from spikemem.continual.encoding import Encoder, EncodingConfig
 from spikemem.continual.evaluate import encoded_test_set, load_run
-from spikemem.continual.inference import InferenceSession, mlp_network
+from spikemem.continual.inference import InferenceSession, mlp_network, quantize_input_layer
 from spikemem.continual.model import ModelConfig, SpikingMLP
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP, from_settings
 from spikemem.experiments import run_experiment
@@ -97,10 +97,10 @@ def test_lava_fixed_point_is_bit_exact_with_the_integer_reference() -> None:
     require("lava")
     _, model, pixels = _trained("direct", seed=7)
     encoded = model.encode(pixels)
-    first = quantize_input_layer(model.layers[0]).weights
-    with InferenceSession(model, "reference", "fixed", first_layer=first) as session:
+    with InferenceSession(model, "reference", "fixed") as session:
         expected = session.run(encoded)
-    with InferenceSession(model, "lava", "fixed", first_layer=first, batch=16) as session:
+        np.testing.assert_array_equal(session.first_layer, quantize_input_layer(model.layers[0]).weights)
+    with InferenceSession(model, "lava", "fixed", batch=16) as session:
         got = session.run(encoded)
     for have, want in zip(got.counts, expected.counts, strict=True):
         np.testing.assert_array_equal(have, want)
