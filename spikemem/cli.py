@@ -203,6 +203,13 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _trained_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Arguments shared by the commands that load a trained run: the directory, a test subset, the Lava timeout."""
+    parser.add_argument("run_dir", help="--out directory of a finished continual-learning `spikemem run`")
+    parser.add_argument("--max-test", type=int, default=0, help="evaluate only the first N test samples of each task")
+    parser.add_argument("--timeout", type=float, help="Lava: seconds allowed per worker request")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="spikemem", description=__doc__.splitlines()[0])
@@ -238,23 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("evaluate", help="evaluate a trained continual-learning run on any backend, through the spec")
-    p.add_argument("run_dir", help="--out directory of a finished continual-learning `spikemem run`")
+    _trained_run_arguments(p)
     p.add_argument("--backend", required=True, help="reference, brian2, snntorch or lava")
     p.add_argument("--numeric", choices=["float", "fixed"], default="float")
     p.add_argument(
         "--against", default="source", help="backend to compare with ('source': the one that trained it; 'none')"
     )
-    p.add_argument("--max-test", type=int, default=0, help="evaluate only the first N test samples of each task")
-    p.add_argument("--timeout", type=float, help="Lava: seconds allowed per worker request")
     p.add_argument("--out", help="JSON report (default RUN_DIR/evaluation-BACKEND-NUMERIC.json)")
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("deploy", help="deploy a trained run to the Lava simulator, with a fixed-point parity report")
-    p.add_argument("run_dir", help="--out directory of a finished continual-learning `spikemem run` (any backend)")
+    _trained_run_arguments(p)
     p.add_argument("--to", choices=["lava"], default="lava", help="target simulator")
     p.add_argument("--fixed-point", action="store_true", help="also run Loihi fixed point (8-bit weights)")
-    p.add_argument("--max-test", type=int, default=0, help="evaluate only the first N test samples of each task")
-    p.add_argument("--timeout", type=float, help="seconds allowed per Lava worker request")
     p.add_argument("--out", help="report and deployment folder (default RUN_DIR/deploy)")
     p.set_defaults(func=_cmd_deploy)
 
