@@ -12,6 +12,7 @@ Every state tensor has a leading batch axis ``B`` (1 for :meth:`run`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ import torch.nn.functional as F
 
 from spikemem.backend import Simulation
 from spikemem.backends.snntorch_layers import LIFLayer, LIFState, SurrogateSpec
+from spikemem.dynamics import lif_step
 from spikemem.learning import RuleState, initial_state, rule_step
 from spikemem.spec import Monitor, Network, ThreeFactor
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
@@ -72,8 +74,8 @@ class SnnTorchSimulation(Simulation):
         self._static = {proj.name for proj in network.projections if proj.plasticity is None}
         self._weights: dict[str, torch.Tensor] = {}
         self._rows: dict[str, torch.Tensor] = {}
-        for proj in network.projections:
-            self._store_weights(proj.name, proj.weights)
+        self._all_active: dict[str, torch.Tensor] = {}
+        self._store_spec_weights()
         # masks as 0/1 floats: rule_step multiplies by them, and float x float needs no cast each step
         self._masks = {p.name: None if p.mask is None else self._tensor(p.mask) for p in network.projections}
         self._incoming = {
@@ -92,18 +94,40 @@ class SnnTorchSimulation(Simulation):
         """Execution path of each population: ``"snntorch.Leaky"`` or ``"lif_step"``."""
         return {name: "snntorch.Leaky" if layer.uses_leaky else "lif_step" for name, layer in self._layers.items()}
 
-    def _store_weights(self, projection: str, weights: Any) -> None:
+    def _store_spec_weights(self) -> None:
+        """Store every projection's spec weights; static projections sharing one spec array share one tensor."""
+        shared: dict[int, torch.Tensor] = {}
+        for proj in self.network.projections:
+            self._store_weights(proj.name, proj.weights, shared)
+
+    def _store_weights(self, projection: str, weights: Any, shared: dict[int, torch.Tensor] | None = None) -> None:
         """Keep a projection's weights on the device.
 
         Static projections on CPU are stored as ``W.T`` (one contiguous row
         per presynaptic neuron, for :meth:`_synaptic_input`) and exposed as
-        its transposed view, so that the matrix is held once.
+        its transposed view, so that the matrix is held once; static
+        projections built from the same spec array (``shared``: spec array id
+        -> stored tensor) hold it once between them. A static projection on
+        CPU also keeps its input for a fully active source
+        (:meth:`_synaptic_input`).
         """
-        tensor = self._tensor(weights)
-        if self.device.type == "cpu" and projection in self._static:
-            self._rows[projection] = tensor.T.contiguous()
-            tensor = self._rows[projection].T
-        self._weights[projection] = tensor
+        self._all_active.pop(projection, None)
+        static_cpu = self.device.type == "cpu" and projection in self._static
+        if not static_cpu:
+            self._weights[projection] = self._tensor(weights)
+            return
+        key = id(weights)
+        if shared is not None and key in shared:
+            rows = shared[key]
+        else:
+            # one copy: the transposed spec array, made contiguous (on CPU in float64, no further copy)
+            rows = torch.from_numpy(np.array(np.asarray(weights).T, dtype=np.float64, order="C")).to(dtype=self.dtype)
+            if shared is not None:
+                shared[key] = rows
+        self._rows[projection] = rows
+        self._weights[projection] = rows.T
+        ones = torch.ones((1, rows.shape[0]), dtype=self.dtype, device=self.device)
+        self._all_active[projection] = F.linear(ones, rows.T)
 
     def _tensor(self, array: Any) -> torch.Tensor:
         return torch.from_numpy(np.array(array, dtype=np.float64)).to(device=self.device, dtype=self.dtype)
@@ -128,8 +152,7 @@ class SnnTorchSimulation(Simulation):
 
     def _reset(self, weights: bool) -> None:
         if weights:
-            for proj in self.network.projections:
-                self._store_weights(proj.name, proj.weights)
+            self._store_spec_weights()
         self._state = self._fresh_state(batch=1)
         self._rule_states = self._fresh_rule_states()
 
@@ -145,6 +168,7 @@ class SnnTorchSimulation(Simulation):
         self._layers.clear()
         self._weights.clear()
         self._rows.clear()
+        self._all_active.clear()
 
     # -- running ----------------------------------------------------------------------
     def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
@@ -162,20 +186,44 @@ class SnnTorchSimulation(Simulation):
         """``(steps, B, n)`` tensor of the trials' arrays, moved to the device once."""
         return torch.from_numpy(np.stack(arrays, axis=1)).to(device=self.device, dtype=self.dtype)
 
-    def _synaptic_input(self, spikes: torch.Tensor, projection: str) -> torch.Tensor:
-        r""":math:`W s` for spikes ``(B, n_pre)``: ``(B, n_post)``.
+    def _synaptic_input(self, spikes: torch.Tensor, projection: str) -> torch.Tensor | None:
+        r""":math:`W s` for spikes ``(B, n_pre)`` (bool or 0/1): ``(B, n_post)``, or ``None`` when it is zero.
 
-        One trial on CPU through a static projection sums only the rows of
-        ``W.T`` of the neurons that spiked when they are few (under
-        ``SPARSE_FRACTION`` of the presynaptic neurons); otherwise, and for
-        batches, a dense matrix product.
+        One trial on CPU through a static projection is dispatched on the
+        number of presynaptic neurons that spiked: none adds nothing; all of
+        them (e.g. the wipe of a clocked population) take the product
+        precomputed by the same routine; fewer than ``SPARSE_FRACTION`` of
+        them sum only their rows of ``W.T``. Otherwise, and for batches,
+        plastic projections and CUDA, a dense matrix product.
         """
-        rows = self._rows.get(projection)
-        if rows is not None and spikes.shape[0] == 1:
-            active = spikes[0].nonzero().squeeze(1)
-            if active.numel() < SPARSE_FRACTION * spikes.shape[1]:
-                return rows.index_select(0, active).sum(0, keepdim=True)
-        return F.linear(spikes, self._weights[projection])
+        full = self._all_active.get(projection)
+        if full is not None and spikes.shape[0] == 1:
+            active = int(torch.count_nonzero(spikes))
+            if active == 0:
+                return None
+            if active == spikes.shape[1]:
+                return full
+            if active < SPARSE_FRACTION * spikes.shape[1]:
+                return self._rows[projection].index_select(0, spikes[0].nonzero().squeeze(1)).sum(0, keepdim=True)
+        return F.linear(spikes.to(self.dtype), self._weights[projection])
+
+    def _neuron_step(self, layer: LIFLayer) -> Callable[[torch.Tensor, LIFState], tuple[torch.Tensor, LIFState]]:
+        """The step of one population under ``no_grad``: ``(current, state) -> (spikes, state)``.
+
+        A ``snntorch.Leaky`` layer is called as it is (0/1 spikes in the dtype); a ``lif_step`` layer
+        runs :func:`~spikemem.dynamics.lif_step` directly, as the layer would, and keeps its boolean
+        spikes (converted where a dense product needs them: one conversion per product, not per
+        population and step).
+        """
+        if layer.uses_leaky:
+            return layer
+        params = layer.params
+
+        def step(current: torch.Tensor, state: LIFState) -> tuple[torch.Tensor, LIFState]:
+            spikes, v, refractory = lif_step(state.v, state.refractory, current, params)
+            return spikes, LIFState(v, refractory)
+
+        return step
 
     def _simulate(self, state: _State, windows: list[InputWindow], learn: bool) -> dict[str, np.ndarray]:
         net = self.network
@@ -187,26 +235,33 @@ class SnnTorchSimulation(Simulation):
         }
         currents = {name: self._on_device([w.currents[name] for w in windows]) for name in windows[0].currents}
         modulators = {name: self._tensor(values) for name, values in windows[0].modulators.items()}
-        zeros = {
-            pop.name: torch.zeros((batch, pop.size), dtype=self.dtype, device=self.device)
-            for pop in net.populations
-            if pop.name not in currents and not self._incoming[pop.name]
-        }
-        populations = [(name, layer, self._incoming[name]) for name, layer in self._layers.items()]
         plastic = self._plastic if learn else []
         recorder = _DeviceRecorder(net, steps, batch, self.device, self.dtype)
         weights, history, neurons = self._weights, state.history, state.neurons
+        # per population: its layer, external current (or None), incoming (projection, source ring, delay),
+        # and zeros for a step without input
+        plan = [
+            (
+                name,
+                self._neuron_step(layer),
+                None if name not in currents else currents[name].unbind(0),  # one view per step, made at once
+                [(proj_name, history[pre], delay) for proj_name, pre, delay in self._incoming[name]],
+                torch.zeros((batch, net.population(name).size), dtype=self.dtype, device=self.device),
+            )
+            for name, layer in self._layers.items()
+        ]
+        rings = list(history.items())
         with torch.no_grad():
             for k in range(steps):
                 t = state.step
                 emitted: dict[str, torch.Tensor] = {name: spikes[k] for name, spikes in spikes_in.items()}
-                for name, layer, incoming in populations:
-                    current = currents[name][k] if name in currents else None
-                    for proj_name, pre, delay in incoming:
-                        ring = history[pre]
+                for name, neuron_step, external, incoming, zeros in plan:
+                    current = None if external is None else external[k]
+                    for proj_name, ring, delay in incoming:
                         synaptic = self._synaptic_input(ring[(t - delay) % len(ring)], proj_name)
-                        current = synaptic if current is None else current + synaptic
-                    spikes, neurons[name] = layer(zeros[name] if current is None else current, neurons[name])
+                        if synaptic is not None:
+                            current = synaptic if current is None else current + synaptic
+                    spikes, neurons[name] = neuron_step(zeros if current is None else current, neurons[name])
                     emitted[name] = spikes
                 for proj in plastic:
                     rule = proj.plasticity
@@ -220,7 +275,7 @@ class SnnTorchSimulation(Simulation):
                         modulator=modulators[rule.modulator][k] if isinstance(rule, ThreeFactor) else None,
                         mask=self._masks[proj.name],
                     )
-                for source, ring in history.items():
+                for source, ring in rings:
                     ring[t % len(ring)] = emitted[source]
                 recorder.step(k, emitted, neurons, weights)
                 state.step = t + 1
@@ -228,48 +283,68 @@ class SnnTorchSimulation(Simulation):
 
 
 class _DeviceRecorder:
-    """Monitored variables of one run, in preallocated device tensors, copied back once."""
+    """Monitored variables of one run, in preallocated device tensors, copied back once.
+
+    The spike count of a population whose spikes are also recorded is summed
+    from its raster at the end instead of being accumulated every step.
+    """
 
     def __init__(self, network: Network, steps: int, batch: int, device: torch.device, dtype: torch.dtype) -> None:
         self.network = network
         self.monitors: list[Monitor] = list(network.monitors)
         self.buffers: dict[str, torch.Tensor] = {}
         spike_inputs = {inp.name for inp in network.inputs if isinstance(inp, SPIKE_SOURCE_TYPES)}
-        self.per_step: list[Monitor] = []
+        rasters = {m.target: m.key for m in self.monitors if m.variable == "spikes" and m.target not in spike_inputs}
+        self.from_raster: dict[str, str] = {}  # count monitor key -> key of the raster it is summed from
+        # per kind of monitor: (buffer, target) pairs, so that a step does no lookups (rasters and
+        # potentials: the buffer's per-step views, made at once)
+        self._rasters: list[tuple[tuple[torch.Tensor, ...], str]] = []
+        self._potentials: list[tuple[tuple[torch.Tensor, ...], str]] = []
+        self._counts: list[tuple[torch.Tensor, str]] = []
+        self._snapshots: list[tuple[torch.Tensor, str, int]] = []
         for monitor in self.monitors:
             if monitor.target in spike_inputs:
                 continue  # read from the input window at the end
+            if monitor.variable == "count" and monitor.target in rasters:
+                self.from_raster[monitor.key] = rasters[monitor.target]
+                continue
             if monitor.variable == "weights":
                 if monitor.every is None:
                     continue
                 shape = np.shape(network.projection(monitor.target).weights)
                 buffer = torch.zeros((steps // monitor.every, *shape), dtype=dtype, device=device)
+                self._snapshots.append((buffer, monitor.target, monitor.every))
             else:
                 size = network.population(monitor.target).size
                 shapes = {"spikes": (batch, steps, size), "v": (batch, steps, size), "count": (batch, size)}
                 kind = torch.bool if monitor.variable == "spikes" else dtype
                 buffer = torch.zeros(shapes[monitor.variable], dtype=kind, device=device)
+                if monitor.variable == "count":
+                    self._counts.append((buffer, monitor.target))
+                else:
+                    per_step = self._rasters if monitor.variable == "spikes" else self._potentials
+                    per_step.append((buffer.unbind(1), monitor.target))
             self.buffers[monitor.key] = buffer
-            self.per_step.append(monitor)
 
     def step(
         self, k: int, emitted: dict[str, torch.Tensor], neurons: dict[str, LIFState], weights: dict[str, torch.Tensor]
     ) -> None:
-        for monitor in self.per_step:
-            buffer = self.buffers[monitor.key]
-            if monitor.variable == "spikes":
-                buffer[:, k] = emitted[monitor.target]
-            elif monitor.variable == "v":
-                buffer[:, k] = neurons[monitor.target].v
-            elif monitor.variable == "count":
-                buffer += emitted[monitor.target]
-            elif (k + 1) % monitor.every == 0:
-                buffer[(k + 1) // monitor.every - 1] = weights[monitor.target]
+        for views, target in self._rasters:
+            views[k].copy_(emitted[target])
+        for views, target in self._potentials:
+            views[k].copy_(neurons[target].v)
+        for buffer, target in self._counts:
+            buffer += emitted[target]
+        for buffer, target, every in self._snapshots:
+            if (k + 1) % every == 0:
+                buffer[(k + 1) // every - 1] = weights[target]
 
     def finish(self, windows: list[InputWindow], weights: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
         data: dict[str, np.ndarray] = {}
         for monitor in self.monitors:
             key = monitor.key
+            if key in self.from_raster:
+                continue
             if key in self.buffers:
                 value = self.buffers[key].cpu().numpy()
                 if monitor.variable == "count":
@@ -282,4 +357,6 @@ class _DeviceRecorder:
                 raster = np.stack([w.spikes[monitor.target] for w in windows])
                 value = raster if monitor.variable == "spikes" else raster.sum(axis=1, dtype=np.int64)
             data[key] = value
-        return data
+        for key, raster in self.from_raster.items():
+            data[key] = data[raster].sum(axis=1, dtype=np.int64)
+        return {m.key: data[m.key] for m in self.monitors}

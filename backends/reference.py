@@ -8,7 +8,11 @@ runs the integer model of :mod:`spikemem.fixed_point`, which Lava's
 
 Per step ``t``:
 
-1. each population's input :math:`I[t] = I_{ext}[t] + \\sum_p W_p s_{pre(p)}[t - d_p]`,
+1. each population's input :math:`I[t] = I_{ext}[t] + \\sum_p W_p s_{pre(p)}[t - d_p]`
+   (a silent source adds nothing; one trial of a static projection whose
+   whole source spiked, e.g. a clocked population's wipe, reuses the product
+   computed by the same routine at compile time: the values of the plain
+   product, for a cost that follows the activity),
 2. the neuron update (spikes of step ``t``),
 3. plasticity from the spikes emitted at step ``t``,
 4. the spikes of step ``t`` join each source's history (for the delays).
@@ -61,9 +65,21 @@ class FloatArithmetic:
     def __init__(self, network: Network) -> None:
         self._network = network
         self._params = {pop.name: LIFParams.from_neuron(pop.neuron, network.dt) for pop in network.populations}
+        self._static_copies: dict[int, np.ndarray] = {}
 
     def weights(self, projection: str) -> np.ndarray:
-        return np.array(self._network.projection(projection).weights, dtype=np.float64)
+        """A float64 copy of the spec's weights; static projections sharing one spec array share one copy.
+
+        A simulation never writes into a static projection's array (``set_weights`` replaces it), so the
+        copy is shared; plastic projections get their own.
+        """
+        proj = self._network.projection(projection)
+        if proj.plasticity is not None:
+            return np.array(proj.weights, dtype=np.float64)
+        key = id(proj.weights)
+        if key not in self._static_copies:
+            self._static_copies[key] = np.array(proj.weights, dtype=np.float64)
+        return self._static_copies[key]
 
     def weights_to_float(self, projection: str, weights: np.ndarray) -> np.ndarray:
         return np.array(weights, dtype=np.float64)
@@ -111,6 +127,11 @@ def _synaptic_input(weights: np.ndarray, spikes: np.ndarray) -> np.ndarray:
     return spikes.astype(weights.dtype) @ weights.T
 
 
+def _all_active_input(weights: np.ndarray) -> np.ndarray:
+    """:func:`_synaptic_input` of one trial in which every presynaptic neuron spiked (the same computation)."""
+    return _synaptic_input(weights, np.ones((1, weights.shape[1]), dtype=bool))
+
+
 class ReferenceSimulation(Simulation):
     """Step-by-step numpy execution of a network (see the module docstring)."""
 
@@ -120,6 +141,9 @@ class ReferenceSimulation(Simulation):
         super().__init__(network, numeric)
         self._arith = arithmetic
         self._weights = {proj.name: arithmetic.weights(proj.name) for proj in network.projections}
+        self._static = {proj.name for proj in network.projections if proj.plasticity is None}
+        self._all_active: dict[str, np.ndarray] = {}
+        self._refresh_all_active()
         self._masks = {
             proj.name: None if proj.mask is None else np.asarray(proj.mask, dtype=bool) for proj in network.projections
         }
@@ -152,6 +176,7 @@ class ReferenceSimulation(Simulation):
     def _reset(self, weights: bool) -> None:
         if weights:
             self._weights = {proj.name: self._arith.weights(proj.name) for proj in self.network.projections}
+            self._refresh_all_active()
         self._reset_state(batch=1)
 
     def _get_weights(self, projection: str) -> np.ndarray:
@@ -159,6 +184,26 @@ class ReferenceSimulation(Simulation):
 
     def _set_weights(self, projection: str, weights: np.ndarray) -> None:
         self._weights[projection] = self._arith.weights_from_float(projection, weights)
+        self._refresh_all_active([projection])
+
+    def _refresh_all_active(self, projections: list[str] | None = None) -> None:
+        """Input of each static projection when its whole source spiked (e.g. the wipe of a clocked population)."""
+        for name in self._static if projections is None else self._static.intersection(projections):
+            self._all_active[name] = _all_active_input(self._weights[name])
+
+    def _projection_input(self, name: str, spikes: np.ndarray, single: bool) -> np.ndarray | None:
+        """``W s`` of projection ``name`` for spikes ``(batch, n_pre)``; ``None`` when no neuron spiked.
+
+        A silent source adds nothing (``W 0 = 0``); one trial of a static projection whose every
+        presynaptic neuron spiked gets the product precomputed by the same routine; the rest is
+        :func:`_synaptic_input`. The values are those of the plain product.
+        """
+        active = np.count_nonzero(spikes)
+        if active == 0:
+            return None
+        if single and active == spikes.size and name in self._all_active:
+            return self._all_active[name]
+        return _synaptic_input(self._weights[name], spikes)
 
     # -- running ----------------------------------------------------------------------
     def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
@@ -179,22 +224,29 @@ class ReferenceSimulation(Simulation):
         }
         modulators = {name: windows[0].modulators[name] for name in windows[0].modulators}
         record = _Recorder(net, steps, batch, self._arith.v_dtype)
-        populations = [(pop.name, self._incoming[pop.name]) for pop in net.populations]
+        history, v_state, refractory, neuron_step = self._history, self._v, self._refractory, self._arith.neuron_step
+        # per population: its external current (or None) and its incoming (projection, source ring, delay)
+        plan = [
+            (
+                pop.name,
+                currents.get(pop.name),
+                [(proj.name, history[proj.pre], proj.delay) for proj in self._incoming[pop.name]],
+            )
+            for pop in net.populations
+        ]
         plastic = [proj for proj in net.projections if proj.plasticity is not None]
         for k in range(steps):
             emitted: dict[str, np.ndarray] = {name: spikes[k] for name, spikes in spikes_in.items()}
-            for name, incoming in populations:
-                current = currents[name][k] if name in currents else 0
-                for proj in incoming:
-                    current = current + _synaptic_input(
-                        self._weights[proj.name], self._history[proj.pre].emitted_ago(proj.delay)
-                    )
-                v = self._v[name]
+            for name, external, incoming in plan:
+                current = 0 if external is None else external[k]
+                for proj_name, ring, delay in incoming:
+                    synaptic = self._projection_input(proj_name, ring.emitted_ago(delay), single)
+                    if synaptic is not None:
+                        current = current + synaptic
+                v = v_state[name]
                 if np.isscalar(current):
                     current = np.full_like(v, current)
-                spikes, self._v[name], self._refractory[name] = self._arith.neuron_step(
-                    name, v, self._refractory[name], current
-                )
+                spikes, v_state[name], refractory[name] = neuron_step(name, v, refractory[name], current)
                 emitted[name] = spikes
             if single:
                 for proj in plastic:
@@ -211,8 +263,8 @@ class ReferenceSimulation(Simulation):
                         mask=self._masks[proj.name],
                     )
             for name, spikes in emitted.items():
-                self._history[name].push(spikes)
-            record.step(k, emitted, self._v, self._get_weights)
+                history[name].push(spikes)
+            record.step(k, emitted, v_state, self._get_weights)
         data = record.finish(self._get_weights)
         if not batched:
             data = {key: value[0] if key not in record.unbatched else value for key, value in data.items()}
@@ -232,32 +284,40 @@ class _Recorder:
         self.unbatched: set[str] = set()
         self.data: dict[str, Any] = {}
         self.snapshots: dict[str, list[np.ndarray]] = {}
+        # per kind of monitor: (buffer, target) pairs, so that a step does no lookups
+        self._rasters: list[tuple[np.ndarray, str]] = []
+        self._counts: list[tuple[np.ndarray, str]] = []
+        self._potentials: list[tuple[np.ndarray, str]] = []
+        self._snapshots: list[tuple[list[np.ndarray], str, int]] = []
         for monitor in self.monitors:
             key = monitor.key
             if monitor.variable in ("spikes", "count"):
                 size = network.source_size(monitor.target)
-                self.data[key] = (
-                    np.zeros((batch, steps, size), dtype=bool)
-                    if monitor.variable == "spikes"
-                    else (np.zeros((batch, size), dtype=np.int64))
-                )
+                if monitor.variable == "spikes":
+                    self.data[key] = np.zeros((batch, steps, size), dtype=bool)
+                    self._rasters.append((self.data[key], monitor.target))
+                else:
+                    self.data[key] = np.zeros((batch, size), dtype=np.int64)
+                    self._counts.append((self.data[key], monitor.target))
             elif monitor.variable == "v":
                 self.data[key] = np.zeros((batch, steps, network.population(monitor.target).size), dtype=v_dtype)
+                self._potentials.append((self.data[key], monitor.target))
             elif monitor.variable == "weights":
                 self.unbatched.add(key)
                 self.snapshots[key] = []
+                if monitor.every is not None:
+                    self._snapshots.append((self.snapshots[key], monitor.target, monitor.every))
 
     def step(self, k: int, emitted: dict[str, np.ndarray], v: dict[str, np.ndarray], weights: Any) -> None:
-        for monitor in self.monitors:
-            key = monitor.key
-            if monitor.variable == "spikes":
-                self.data[key][:, k] = emitted[monitor.target]
-            elif monitor.variable == "count":
-                self.data[key] += emitted[monitor.target]
-            elif monitor.variable == "v":
-                self.data[key][:, k] = v[monitor.target]
-            elif monitor.every is not None and (k + 1) % monitor.every == 0:
-                self.snapshots[key].append(weights(monitor.target))
+        for buffer, target in self._rasters:
+            buffer[:, k] = emitted[target]
+        for buffer, target in self._counts:
+            buffer += emitted[target]
+        for buffer, target in self._potentials:
+            buffer[:, k] = v[target]
+        for snapshots, target, every in self._snapshots:
+            if (k + 1) % every == 0:
+                snapshots.append(weights(target))
 
     def finish(self, weights: Any) -> dict[str, np.ndarray]:
         for monitor in self.monitors:

@@ -24,9 +24,12 @@ Synapses, delays and plasticity are plain tensor code:
 - ``I[t] = I_ext[t] + sum_p W_p s_pre(p)[t - d_p]`` in the network's
   projection order, with each source's past spikes in a ring of ``max d_p``
   slots (one ring per source, shared by its projections). A single trial on
-  CPU through a static projection sums only the rows of ``W.T`` of the
-  neurons that spiked (as the reference does); batches, plastic projections
-  and CUDA use a dense product;
+  CPU through a static projection is dispatched on how many presynaptic
+  neurons spiked: none adds nothing, all of them (a clocked population's
+  wipe) reuse the product computed once at compile time, fewer than 10 %
+  sum only their rows of ``W.T``; otherwise, and for batches, plastic
+  projections and CUDA, a dense product. Static projections built from the
+  same spec array share one stored matrix;
 - plasticity calls :func:`spikemem.learning.rule_step` (the reference's code)
   after the neurons of each step: every rule of the spec runs;
 - ``run_batch`` adds a batch axis to every state tensor and runs all trials
@@ -42,7 +45,9 @@ ms per step with ``leaky=False`` (numpy reference: 0.09-0.15 ms), about
 0.27-0.30 ms with ``snntorch.Leaky``, whose Python-heavy forward pass costs
 ~0.15 ms more per population and step than the shared step at this size.
 The results are identical; ``leaky=False`` is the faster choice for pure
-simulation.
+simulation (the spiking Hopfield recall of ``benchmarks/recall_throughput.py``
+at N = 500: about 0.7 ms per recall with ``leaky=False``, 2.4 ms with Leaky,
+whose module call costs about 65 us per population and step).
 
 Options (``get_backend("snntorch", device="cuda", dtype="float32")``):
 
