@@ -87,3 +87,21 @@ def test_training_step_keeps_old_currents_of_every_protected_layer() -> None:
     assert changed
     with torch.no_grad():
         assert np.array_equal(model(old).logits.argmax(1).numpy(), model(old).logits.argmax(1).numpy())
+
+
+@pytest.mark.parametrize("reset", ["subtract", "value"])
+def test_detached_reset_changes_gradients_not_values(reset: str) -> None:
+    """``detach_reset``: same spikes and logits as the plain step; the reset carries no gradient."""
+    x = torch.randn(6, 20, generator=torch.Generator().manual_seed(5), dtype=torch.float64) * 3.0
+    results = []
+    for detach in (False, True):
+        config = ModelConfig(hidden=(16, 12), reset=reset, detach_reset=detach)
+        model = SpikingMLP(20, [5], config, steps=5, generator=torch.Generator().manual_seed(6)).double()
+        logits = model(x).logits
+        logits.sum().backward()
+        results.append((logits.detach(), model.layers[0].grad.clone()))
+        with torch.no_grad():
+            assert torch.equal(model(x).logits, logits.detach())  # no-grad path: the shared LIF step
+    (plain, grad_plain), (detached, grad_detached) = results
+    assert torch.equal(plain, detached)
+    assert not torch.allclose(grad_plain, grad_detached)
