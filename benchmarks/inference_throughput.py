@@ -2,7 +2,7 @@
 
 The network comes from ``--run`` (a finished continual-learning ``spikemem
 run`` directory) or, by default, is trained here on snnTorch from ``--config``
-(``experiments/pdigits_finetune.toml``: 64-400-400-10, T = 6) for one epoch of
+(``experiments/pdigits_finetune.toml``: 64-800-800-10, T = 6) for one epoch of
 one task. Every backend then classifies the same ``--samples`` test samples
 through the spec network (:class:`spikemem.continual.inference.InferenceSession`,
 ``run_batch``: each sample from the reset state); Lava runs float and fixed
