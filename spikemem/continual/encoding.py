@@ -60,9 +60,9 @@ class Encoder:
     @classmethod
     def fit(cls, config: EncodingConfig, pixels: np.ndarray) -> Encoder:
         """Fix the constants from training pixels (the first task's)."""
-        if config.kind == "direct" and config.standardize:
-            return cls(config, float(np.mean(pixels)), float(np.std(pixels)) or 1.0)
-        return cls(config)
+        from spikemem.continual.trained import encoding_constants
+
+        return cls(config, *encoding_constants(config.kind, config.standardize, pixels))
 
     @property
     def steps(self) -> int:

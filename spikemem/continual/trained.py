@@ -206,22 +206,10 @@ def _index(key: str) -> int:
 
 
 def encoding_constants(kind: str, standardize: bool, pixels: np.ndarray) -> tuple[float, float]:
-    """:math:`\\mu, \\sigma` of the direct encoding fitted on training pixels (as ``Encoder.fit``)."""
+    """:math:`\\mu, \\sigma` of the direct encoding fitted on training pixels (what ``Encoder.fit`` uses)."""
     if kind == "direct" and standardize:
         return float(np.mean(pixels)), float(np.std(pixels)) or 1.0
     return 0.0, 1.0
 
 
-def model_summary(model: TrainedMLP) -> dict[str, Any]:
-    """Sizes and constants for reports."""
-    return {
-        "sizes": [model.n_inputs, *(w.shape[0] for w in model.layers)],
-        "heads": model.head_sizes,
-        "steps": model.steps,
-        "encoding": model.encoding,
-        "neuron": asdict(model.neuron),
-        "source_backend": model.source_backend,
-    }
-
-
-__all__ = ["DT", "MODEL_FILE", "TrainedMLP", "encoding_constants", "from_settings", "model_summary"]
+__all__ = ["DT", "MODEL_FILE", "TrainedMLP", "encoding_constants", "from_settings"]
