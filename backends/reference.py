@@ -28,7 +28,7 @@ import numpy as np
 from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
 from spikemem.dynamics import LIFParams, lif_step
 from spikemem.learning import RuleState, initial_state, rule_step
-from spikemem.spec import Network, ThreeFactor
+from spikemem.spec import RULE_TYPES, Network
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 from spikemem.stimulus import InputWindow
 
@@ -251,7 +251,7 @@ class ReferenceSimulation(Simulation):
             if single:
                 for proj in plastic:
                     rule = proj.plasticity
-                    modulator = modulators[rule.modulator][k] if isinstance(rule, ThreeFactor) else None
+                    modulator = modulators[rule.modulator][k] if hasattr(rule, "modulator") else None
                     self._weights[proj.name] = rule_step(
                         rule,
                         self._weights[proj.name],
@@ -341,7 +341,7 @@ class ReferenceBackend(Backend):
     name = "reference"
     capabilities = Capabilities(
         numeric=("float", "fixed"),
-        rules=("Hebb", "Oja", "OjaSubspace", "PairSTDP", "ThreeFactor"),
+        rules=tuple(rule.__name__ for rule in RULE_TYPES),
         gradient_training=False,
         devices=("cpu",),
         native_batch=True,

@@ -43,6 +43,9 @@ class Capabilities:
         Arithmetic modes: ``"float"`` and/or ``"fixed"`` (Loihi-style integers).
     rules
         Names of the plasticity rules it runs inside the simulator.
+    refused_options
+        Options of those rules it refuses (``"ErrorModulated.basis"``: see
+        :attr:`spikemem.spec.PlasticityRule.options`).
     gradient_training
         Whether models can be trained by backpropagation (surrogate gradients).
     devices
@@ -55,6 +58,7 @@ class Capabilities:
 
     numeric: tuple[str, ...] = ("float",)
     rules: tuple[str, ...] = ()
+    refused_options: tuple[str, ...] = ()
     gradient_training: bool = False
     devices: tuple[str, ...] = ("cpu",)
     native_batch: bool = False
@@ -65,6 +69,7 @@ class Capabilities:
         return {
             "numeric": list(self.numeric),
             "rules": list(self.rules),
+            "refused_options": list(self.refused_options),
             "gradient_training": self.gradient_training,
             "devices": list(self.devices),
             "native_batch": self.native_batch,

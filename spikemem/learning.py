@@ -20,7 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from spikemem._arrays import namespace
-from spikemem.spec import Hebb, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor, trace_decay
+from spikemem.spec import (
+    ErrorModulated,
+    Hebb,
+    Oja,
+    OjaSubspace,
+    PairSTDP,
+    PlasticityRule,
+    ThreeFactor,
+    project_out,
+    trace_decay,
+)
 
 
 @dataclass
@@ -35,18 +45,32 @@ class RuleState:
         Postsynaptic trace ``(n_post,)`` (unused by :class:`ThreeFactor`).
     eligibility
         Eligibility trace ``(n_post, n_pre)`` for :class:`ThreeFactor`, else None.
+    basis
+        The rule's ``basis`` in the weights' array library, dtype and device
+        (converted once), or None.
     """
 
     x: Any
     y: Any
     eligibility: Any = None
+    basis: Any = None
 
 
 def initial_state(rule: PlasticityRule, weights: Any) -> RuleState:
     """Zero traces shaped for ``weights`` (numpy array or torch tensor)."""
     xp = namespace(weights)
     eligibility = xp.zeros_like(weights) if isinstance(rule, ThreeFactor) else None
-    return RuleState(x=xp.zeros_like(weights[0]), y=xp.zeros_like(weights[:, 0]), eligibility=eligibility)
+    basis = getattr(rule, "basis", None)
+    if basis is not None:
+        basis = _like(basis, weights)
+    return RuleState(x=xp.zeros_like(weights[0]), y=xp.zeros_like(weights[:, 0]), eligibility=eligibility, basis=basis)
+
+
+def _like(array: Any, weights: Any) -> Any:
+    """``array`` converted to the library, dtype and device of ``weights``."""
+    if hasattr(weights, "new_tensor"):
+        return weights.new_tensor(array)
+    return namespace(weights).asarray(array, dtype=weights.dtype)
 
 
 def _tau_pre(rule: PlasticityRule) -> float:
@@ -74,7 +98,10 @@ def weight_change(
     if isinstance(rule, Oja):
         return rule.eta * y[:, None] * (x[None, :] - y[:, None] * weights)
     if isinstance(rule, OjaSubspace):
-        return oja_subspace_change(rule.eta, weights, x, y)
+        x_perp = project_out(x, state.basis)
+        if rule.activity == "graded":
+            y = weights @ x_perp
+        return oja_subspace_change(rule.eta, weights, x_perp, y)
     if isinstance(rule, PairSTDP):
         return rule.a_plus * s_post[:, None] * x[None, :] - rule.a_minus * y[:, None] * s_pre[None, :]
     if isinstance(rule, ThreeFactor):
@@ -82,6 +109,10 @@ def weight_change(
             raise ValueError("ThreeFactor needs the modulator value of this step")
         # (1,) broadcasts as a global signal, (n_post,) as one value per neuron
         return rule.eta * modulator.reshape(-1)[:, None] * state.eligibility
+    if isinstance(rule, ErrorModulated):
+        if modulator is None:
+            raise ValueError("ErrorModulated needs the modulator value of this step")
+        return rule.eta * modulator.reshape(-1)[:, None] * project_out(x, state.basis)[None, :]
     raise TypeError(f"no reference implementation for {type(rule).__name__}")
 
 
@@ -139,7 +170,7 @@ def rule_step(
     dt
         Time step in seconds.
     modulator
-        Third factor of step ``t``, ``(1,)`` or ``(n_post,)`` (ThreeFactor only).
+        Third factor of step ``t``, ``(1,)`` or ``(n_post,)`` (ThreeFactor and ErrorModulated).
     mask
         Optional boolean synapse mask: weights stay zero where False.
     """

@@ -18,12 +18,12 @@ import numpy as np
 from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
-from ._plan import LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan
+from ._plan import END_ORDER, LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan
 from ._tables import StepTable
 
-# Order of the plasticity code inside the "end" slot: OjaSubspace's summed
-# reconstruction (from the weights of step t) before the weight updates.
-SUMMED_ORDER, LEARN_ORDER, MONITOR_ORDER = 0, 1, 2
+# Order of the plasticity code inside the "end" slot (summed variables from the
+# weights of step t, then the weight updates, then the monitors): _plan.END_ORDER.
+LEARN_ORDER, MONITOR_ORDER = END_ORDER["learn"], END_ORDER["monitor"]
 
 
 @dataclass
@@ -81,8 +81,8 @@ def _group(plan: GroupPlan, clock: Any, tables: dict[str, StepTable], codeobj_cl
     group = b2.NeuronGroup(
         plan.size,
         "\n".join(plan.variables),
-        threshold=plan.threshold,
-        reset="\n".join(plan.reset),
+        threshold=plan.threshold or None,
+        reset="\n".join(plan.reset) or None,
         clock=clock,
         namespace=namespace,
         name=plan.brian_name,
@@ -118,20 +118,20 @@ def _synapses(plan: SynapsePlan, groups: dict[str, Any], clock: Any, dt: float, 
         groups[plan.pre],
         groups[plan.post],
         model="\n".join(plan.model),
-        on_pre=plan.on_pre,
+        on_pre=plan.on_pre or None,
         delay=delay,
         clock=clock,
         namespace=dict(plan.namespace),
         name=plan.brian_name,
         codeobj_class=codeobj_class,
     )
-    # spikes of step t-1 (delay 0) reach v before the threshold of step t
-    syn.pre.when = "before_thresholds"
+    if plan.on_pre:  # spikes of step t-1 (delay 0) reach v before the threshold of step t
+        syn.pre.when = "before_thresholds"
     connect(syn, plan.index.pre, plan.index.post)
     syn.variables["w"].set_value(plan.weights)
-    if plan.summed:
-        updater = syn.summed_updaters[plan.summed]
-        updater.when, updater.order = "end", SUMMED_ORDER
+    for summed, order in plan.summed:
+        updater = syn.summed_updaters[summed]
+        updater.when, updater.order = "end", order
     if plan.learn:
         syn.run_regularly(
             plan.learn, when="end", order=LEARN_ORDER, name=f"{plan.brian_name}_learn", codeobj_class=codeobj_class
@@ -197,6 +197,8 @@ def build_model(
         syn = _synapses(syn_plan, by_brian_name, clock, plan.dt, codeobj_class)
         model.synapses[name] = syn
         objects.append(syn)
+    for syn_plan in plan.helpers.values():
+        objects.append(_synapses(syn_plan, by_brian_name, clock, plan.dt, codeobj_class))
     populations = {pop.name for pop in network.populations}
     for monitor in network.monitors:
         target = monitor.target

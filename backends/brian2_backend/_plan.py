@@ -20,8 +20,12 @@ slot               code
                    spike's step ``ls`` (rules read "spiked at ``t``" as
                    ``ls == t``; between runs it rebuilds the last step's
                    spikes, which Brian2 drops at the end of a run)
-``end``            plasticity: OjaSubspace's reconstruction (a summed variable),
-                   then :math:`W \leftarrow \mathrm{clip}(W + \Delta W)`
+``end``            plasticity, in this order: a rule's ``basis`` term
+                   :math:`B^\top B x` (summed variables of a helper
+                   ``Synapses`` onto a helper group of ``k`` graded units),
+                   OjaSubspace's graded activity :math:`y = W \tilde x` and
+                   reconstruction :math:`W^\top y` (summed variables), then
+                   :math:`W \leftarrow \mathrm{clip}(W + \Delta W)`
 =================  ==============================================================
 
 So a trace after the ``resets`` slot of step ``t`` is
@@ -48,6 +52,7 @@ import numpy as np
 
 from spikemem.spec import (
     CurrentInput,
+    ErrorModulated,
     Hebb,
     Network,
     Oja,
@@ -107,11 +112,13 @@ class GroupPlan:
     Attributes
     ----------
     spec_name, brian_name
-        Names in the spec and in Brian2 (``pop<i>`` / ``src<i>``).
+        Names in the spec and in Brian2 (``pop<i>`` / ``src<i>`` / ``aux<k>``).
     size
         Number of neurons.
     population
-        True for an LIF population, False for a spike input.
+        True for an LIF population, False for a spike input (or a helper group).
+    spiking
+        False for a helper group of graded units (no threshold, no spikes).
     variables
         Model lines (``"v : 1"`` ...).
     threshold
@@ -139,6 +146,7 @@ class GroupPlan:
     brian_name: str
     size: int
     population: bool
+    spiking: bool = True
     variables: list[str] = field(default_factory=list)
     threshold: str = ""
     reset: list[str] = field(default_factory=list)
@@ -225,7 +233,8 @@ class SynapsePlan:
     learn
         Plasticity code of the ``end`` slot (``""`` for static weights).
     summed
-        Name of the summed variable (OjaSubspace), or ``""``.
+        Summed variables (``"y3_post"`` ...) with their order in the ``end``
+        slot (:data:`END_ORDER`).
     namespace
         Constants used by the code.
     """
@@ -240,7 +249,7 @@ class SynapsePlan:
     on_pre: str
     delay_steps: int
     learn: str = ""
-    summed: str = ""
+    summed: list[tuple[str, int]] = field(default_factory=list)
     namespace: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -256,6 +265,8 @@ class NetworkPlan:
     groups: dict[str, GroupPlan]
     synapses: dict[str, SynapsePlan]
     tables: list[TablePlan]
+    helpers: dict[str, SynapsePlan] = field(default_factory=dict)
+    """Static helper ``Synapses`` (a rule's basis term), by Brian2 name; not projections of the spec."""
 
 
 @dataclass
@@ -265,10 +276,20 @@ class _RuleCode:
     pre_traces: dict[str, float] = field(default_factory=dict)
     post_traces: dict[str, float] = field(default_factory=dict)
     pre_variables: list[str] = field(default_factory=list)
+    post_variables: list[str] = field(default_factory=list)
     model: list[str] = field(default_factory=list)
-    summed: str = ""
+    summed: list[tuple[str, int]] = field(default_factory=list)
     learn: list[str] = field(default_factory=list)
     namespace: dict[str, float] = field(default_factory=dict)
+
+
+END_ORDER = {"basis_activity": 0, "basis_term": 1, "activity": 2, "reconstruction": 3, "learn": 4, "monitor": 5}
+"""Order of the code of the ``end`` slot: each summed variable from the values of step ``t`` before its users."""
+
+
+def _basis_term(k: int) -> str:
+    """Name of the pre variable holding :math:`(B^\top B x)_j` of projection ``k``'s rule."""
+    return f"p{k}"
 
 
 def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str) -> _RuleCode:
@@ -280,6 +301,7 @@ def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str) -> _Rule
     """
     x, y = f"x{k}", f"y{k}"
     code = _RuleCode()
+    presynaptic = f"{x}_pre - {_basis_term(k)}_pre" if getattr(rule, "basis", None) is not None else f"{x}_pre"
     if isinstance(rule, Hebb):
         code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
         code.post_traces[y] = trace_decay(rule.tau_post, dt)
@@ -294,14 +316,19 @@ def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str) -> _Rule
         change = "dw_a*dw_b"
     elif isinstance(rule, OjaSubspace):
         code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
-        code.post_traces[y] = trace_decay(rule.tau_post, dt)
+        if rule.activity == "graded":  # y = W x~, a summed variable of this step's traces
+            code.post_variables.append(f"{y} : 1")
+            code.model.append(f"{y}_post = w*({presynaptic}) : 1 (summed)")
+            code.summed.append((f"{y}_post", END_ORDER["activity"]))
+        else:
+            code.post_traces[y] = trace_decay(rule.tau_post, dt)
         recon = f"r{k}"
         code.pre_variables.append(f"{recon} : 1")
-        code.summed = f"{recon}_pre"
+        code.summed.append((f"{recon}_pre", END_ORDER["reconstruction"]))
         code.model.append(f"{recon}_pre = w*{y}_post : 1 (summed)")
         code.namespace.update(eta=rule.eta)
         code.learn = [f"dw_a = eta*{y}_post"]
-        change = f"dw_a*({x}_pre - {recon}_pre)"
+        change = f"dw_a*({presynaptic} - {recon}_pre)"
     elif isinstance(rule, PairSTDP):
         code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
         code.post_traces[y] = trace_decay(rule.tau_post, dt)
@@ -314,6 +341,11 @@ def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str) -> _Rule
         code.namespace.update(eta=rule.eta, alpha_e=trace_decay(rule.tau_eligibility, dt))
         code.learn = [f"elig = alpha_e*elig + {SPIKED_POST}*{x}_pre", f"dw_a = eta*{modulator}_post"]
         change = "dw_a*elig"
+    elif isinstance(rule, ErrorModulated):
+        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
+        code.namespace.update(eta=rule.eta)
+        code.learn = [f"dw_a = eta*{modulator}_post"]
+        change = f"dw_a*({presynaptic})"
     else:  # pragma: no cover - capabilities list exactly these
         raise TypeError(f"no Brian2 translation for {type(rule).__name__}")
     if rule.w_min is None and rule.w_max is None:
@@ -402,6 +434,7 @@ def plan_network(network: Network) -> NetworkPlan:
     for index, inp in enumerate(spike_inputs):
         groups[inp.name] = _input_group(index, inp.name, inp.size)
     synapses: dict[str, SynapsePlan] = {}
+    helpers: dict[str, SynapsePlan] = {}
     for k, proj in enumerate(network.projections):
         pre, post = groups[proj.pre], groups[proj.post]
         index = _synapse_index(proj)
@@ -426,18 +459,52 @@ def plan_network(network: Network) -> NetworkPlan:
             _add_traces(pre, code.pre_traces)
             _add_traces(post, code.post_traces)
             pre.variables.extend(code.pre_variables)
-            if isinstance(rule, ThreeFactor):
+            post.variables.extend(code.post_variables)
+            basis = getattr(rule, "basis", None)
+            if basis is not None:
+                helper_group, helper = _basis_helper(k, pre, np.asarray(basis, dtype=float))
+                groups[helper_group.brian_name] = helper_group
+                helpers[helper.brian_name] = helper
+            if isinstance(rule, (ThreeFactor, ErrorModulated)):
                 table = TablePlan(f"mod{k}", post.size, "modulator", rule.modulator)
                 post.reads.append(table)
                 post.variables.append(f"{modulator} : 1")
                 post.step.append(f"{modulator} = {table.call()}")
             plan.model.extend(code.model)
-            plan.summed = code.summed
+            plan.summed = list(code.summed)
             plan.learn = "\n".join(code.learn)
             plan.namespace.update(code.namespace)
         synapses[proj.name] = plan
     tables = [table for group in groups.values() for table in group.reads]
-    return NetworkPlan(dt=network.dt, groups=groups, synapses=synapses, tables=tables)
+    return NetworkPlan(dt=network.dt, groups=groups, synapses=synapses, tables=tables, helpers=helpers)
+
+
+def _basis_helper(k: int, pre: GroupPlan, basis: np.ndarray) -> tuple[GroupPlan, SynapsePlan]:
+    r"""The basis term :math:`p = B^\top (B x)` of projection ``k``'s rule, on its pre group.
+
+    A helper group of ``len(B)`` graded units holds :math:`b = B x` (the
+    consolidated lateral neurons' activity); static helper synapses with
+    weights ``B`` sum it and feed :math:`B^\top b` back to the pre group.
+    """
+    units, name = f"b{k}", _basis_term(k)
+    group = GroupPlan(spec_name=f"aux{k}", brian_name=f"aux{k}", size=basis.shape[0], population=False, spiking=False)
+    group.variables.append(f"{units} : 1")
+    pre.variables.append(f"{name} : 1")
+    post, pre_index = np.nonzero(np.ones(basis.shape, dtype=bool))
+    index = SynapseIndex(basis.shape, post.astype(np.int32), pre_index.astype(np.int32))
+    helper = SynapsePlan(
+        spec_name=f"aux{k}",
+        brian_name=f"bas{k}",
+        pre=pre.brian_name,
+        post=group.brian_name,
+        index=index,
+        weights=index.values(basis),
+        model=["w : 1", f"{units}_post = w*x{k}_pre : 1 (summed)", f"{name}_pre = w*{units}_post : 1 (summed)"],
+        on_pre="",
+        delay_steps=1,
+        summed=[(f"{units}_post", END_ORDER["basis_activity"]), (f"{name}_pre", END_ORDER["basis_term"])],
+    )
+    return group, helper
 
 
 @dataclass

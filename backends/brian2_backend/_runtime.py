@@ -143,6 +143,8 @@ class Brian2Simulation(Simulation):
         last step; the spec delivers them in the next step, whatever the runs.
         """
         for name, group in self._model.groups.items():
+            if not self._plan.groups[name].spiking:
+                continue
             if self._plan.groups[name].population:
                 spiked = np.flatnonzero(group.variables[LAST_SPIKE].get_value() == self._step - 1)
             else:  # a spike input: its last step is in the previous window

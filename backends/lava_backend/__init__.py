@@ -310,7 +310,8 @@ class LavaBackend(Backend):
     name = "lava"
     capabilities = Capabilities(
         numeric=("float", "fixed"),
-        rules=("Hebb", "Oja", "PairSTDP", "ThreeFactor"),
+        rules=("Hebb", "Oja", "PairSTDP", "ThreeFactor", "ErrorModulated"),
+        refused_options=("ErrorModulated.basis",),
         gradient_training=False,
         devices=("cpu",),
         native_batch=False,

@@ -41,6 +41,10 @@ products only at post/pre spikes. Scaling factors must be ``m * 2^e``
   sent every step by a ``ModulatorSource`` (Lava's ``Loihi3FLearningRule``
   graded third factor), so that :math:`\Delta W = \eta M (\alpha_e e + s_{post} x)`
   uses the eligibility of this step, as the spec does.
+- ``ErrorModulated``: ``dw = u0*x1*y1`` with :math:`I_{x1} = 1` and the
+  third factor :math:`y_1 = \eta M` from the same ``ModulatorSource``
+  (:math:`\Delta W = \eta M x` every step); its ``basis`` is refused (the
+  projection sums over other presynaptic neurons).
 - ``OjaSubspace`` is refused: its reconstruction term :math:`(W^\top y)_j`
   sums over every postsynaptic neuron, and Lava's learning engine gives a
   synapse only its own pre/post traces.
@@ -61,7 +65,7 @@ import numpy as np
 from spikemem.backend import UnsupportedFeatureError
 from spikemem.dynamics import LIFParams
 from spikemem.fixed_point import FixedNeuron, FixedPointModel
-from spikemem.spec import Hebb, Network, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor
+from spikemem.spec import ErrorModulated, Hebb, Network, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 
 LAVA_MAX_DELAY = 64
@@ -219,6 +223,23 @@ def float_rule(rule: PlasticityRule, dt: float, field_name: str) -> RulePlan:
             eta=rule.eta,
             alpha_e=alpha_e,
         )
+    if isinstance(rule, ErrorModulated):
+        if rule.basis is not None:
+            raise UnsupportedFeatureError(
+                f"{field_name}.basis",
+                "ErrorModulated.basis projects the presynaptic trace with sum_k B_kj (B x)_k, a sum over other "
+                "presynaptic neurons that Lava's learning engine cannot form; run it on the reference, Brian2 or "
+                "snnTorch backend, or leave basis=None on Lava",
+            )
+        return RulePlan(
+            rule.name,
+            "u0 * x1 * y1",
+            impulses={"x1": 1.0},
+            taus={"x1": _steps(rule.tau_pre, dt)},
+            three_factor=True,
+            modulator=rule.modulator,
+            eta=rule.eta,
+        )
     if isinstance(rule, OjaSubspace):
         raise UnsupportedFeatureError(
             field_name,
@@ -262,6 +283,8 @@ FIXED_REFUSAL = {
     "below the engine's smallest coefficient (2^-7 weight steps): measured 54% error in the weight change",
     "Oja": "its every-step (u0) products of 7-bit traces saturate at 127 and lose 12 bits in the y1*y2*w "
     "product: measured >100% error in the weight change",
+    "ErrorModulated": "its error modulator would enter through 7-bit third-factor inputs, one rounding per step "
+    "and neuron (not translated to fixed point here)",
     "ThreeFactor": "its eligibility trace would live in Lava's 8-bit synaptic tag and its modulator in 7-bit "
     "third-factor inputs",
 }

@@ -12,12 +12,14 @@ from spikemem.spec.network import Monitor, Network, Population, Projection
 from spikemem.spec.neurons import LIF
 from spikemem.spec.plasticity import (
     RULE_TYPES,
+    ErrorModulated,
     Hebb,
     Oja,
     OjaSubspace,
     PairSTDP,
     PlasticityRule,
     ThreeFactor,
+    project_out,
     trace_decay,
 )
 from spikemem.spec.serialize import load, save
@@ -27,6 +29,7 @@ __all__ = [
     "LIF",
     "RULE_TYPES",
     "CurrentInput",
+    "ErrorModulated",
     "Hebb",
     "Input",
     "ModulatorInput",
@@ -43,6 +46,7 @@ __all__ = [
     "SpikeInput",
     "ThreeFactor",
     "load",
+    "project_out",
     "save",
     "trace_decay",
     "validate",

@@ -24,7 +24,10 @@ The numpy reference of each rule lives in :mod:`spikemem.learning`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any, Literal
+
+import numpy as np
 
 
 def trace_decay(tau: float, dt: float) -> float:
@@ -50,6 +53,16 @@ class PlasticityRule:
     def name(self) -> str:
         """The rule's class name, used by backends to declare support."""
         return type(self).__name__
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """Options in use that change the rule's equations, as ``"Rule.option"`` (backends may refuse them)."""
+        used = []
+        if getattr(self, "basis", None) is not None:
+            used.append(f"{self.name}.basis")
+        if getattr(self, "activity", "spikes") != "spikes":
+            used.append(f"{self.name}.activity={self.activity}")  # type: ignore[attr-defined]
+        return tuple(used)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,8 +115,37 @@ class Oja(PlasticityRule):
     tau_post: float = 0.02
 
 
-@dataclass(frozen=True, kw_only=True)
-class OjaSubspace(PlasticityRule):
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return a is not None and b is not None and np.array_equal(np.asarray(a), np.asarray(b))
+    return bool(a == b)
+
+
+class _ArrayFieldEquality:
+    """Field-wise ``==`` for rules that hold arrays (a generated ``__eq__`` would compare arrays as booleans)."""
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))  # type: ignore[arg-type]
+
+    __hash__ = object.__hash__
+
+
+def project_out(x: Any, basis: Any) -> Any:
+    r"""The part of ``x`` orthogonal to the rows of ``basis``: :math:`\tilde x = x - B^\top (B x)`.
+
+    ``basis`` is ``None`` (nothing removed) or ``(k, n)`` with orthonormal
+    rows; ``x`` is ``(n,)`` or a batch ``(..., n)``. Works on numpy arrays and
+    torch tensors alike (``basis`` in the same library).
+    """
+    if basis is None:
+        return x
+    return x - (x @ basis.T) @ basis
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class OjaSubspace(_ArrayFieldEquality, PlasticityRule):
     r"""Oja's subspace rule, the HLOP lateral rule (Xiao et al., ICLR 2024).
 
     The postsynaptic (lateral) neurons read ``y = W x`` and reconstruct the
@@ -112,12 +154,27 @@ class OjaSubspace(PlasticityRule):
 
     .. math::
 
-        \Delta W[t] = \eta\, y[t]\,\bigl(x[t] - W^\top y[t]\bigr)^\top
+        \Delta W[t] = \eta\, y[t]\,\bigl(\tilde x[t] - W^\top y[t]\bigr)^\top,
+        \qquad \tilde x = x - B^\top B\, x
 
-    The reconstruction term :math:`(W^\top y)_j = \sum_k W_{kj} y_k` is not
-    local to one synapse; a backend whose learning engine sees only the
-    synapse's own neurons must refuse this rule (use :class:`Oja`, or a
-    circuit whose presynaptic neurons fire the residual).
+    where ``B`` is the optional fixed ``basis`` (HLOP's consolidated lateral
+    neurons of earlier tasks, orthonormal rows): with it, the rule learns the
+    principal subspace of what the earlier subspace does not explain, so the
+    new rows come out orthogonal to ``B`` (HLOP's block update). Without it,
+    :math:`\tilde x = x`.
+
+    ``y`` is, by ``activity``:
+
+    - ``"spikes"``: the postsynaptic spike trace (time constant ``tau_post``);
+    - ``"graded"``: the lateral neurons' graded response to the same trace,
+      :math:`y[t] = W \tilde x[t]` (signed; Loihi 2 carries it as a graded
+      spike). This is HLOP's lateral activity; the postsynaptic population's
+      own spikes are not used by the rule (``tau_post`` is ignored).
+
+    The reconstruction term :math:`(W^\top y)_j = \sum_k W_{kj} y_k` (and the
+    basis term) is not local to one synapse; a backend whose learning engine
+    sees only the synapse's own neurons must refuse this rule (use
+    :class:`Oja`, or a circuit whose presynaptic neurons fire the residual).
 
     Parameters
     ----------
@@ -125,11 +182,17 @@ class OjaSubspace(PlasticityRule):
         Learning rate per step.
     tau_pre, tau_post
         Trace time constants in seconds.
+    activity
+        ``"spikes"`` or ``"graded"`` (see above).
+    basis
+        Optional ``(k, n_pre)`` array with orthonormal rows.
     """
 
     eta: float
     tau_pre: float = 0.02
     tau_post: float = 0.02
+    activity: Literal["spikes", "graded"] = "spikes"
+    basis: np.ndarray | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,5 +251,48 @@ class ThreeFactor(PlasticityRule):
     tau_pre: float = 0.02
 
 
-RULE_TYPES: tuple[type[PlasticityRule], ...] = (Hebb, Oja, OjaSubspace, PairSTDP, ThreeFactor)
+@dataclass(frozen=True, kw_only=True, eq=False)
+class ErrorModulated(_ArrayFieldEquality, PlasticityRule):
+    r"""Error-modulated presynaptic trace (the delta rule as a three-factor rule), optionally projected.
+
+    .. math::
+
+        \Delta W_{ij}[t] = \eta\, M_i[t]\, \tilde x_j[t], \qquad
+        \tilde x = x - B^\top B\, x
+
+    ``M`` comes from the :class:`~spikemem.spec.ModulatorInput` named by
+    ``modulator`` (one value per step, or one per postsynaptic neuron and
+    step): typically the output error :math:`\text{target} - \text{output}`
+    of the sample being presented. Unlike :class:`ThreeFactor` there is no
+    postsynaptic factor: with ``tau_pre = 0`` the trace is the spike train
+    and a window of ``T`` steps with a constant ``M`` changes ``W`` by
+    :math:`\eta M c^\top` (``c`` the presynaptic spike counts), the delta rule.
+
+    ``basis`` (orthonormal rows ``B``, HLOP's consolidated lateral subspace of
+    earlier tasks) projects the presynaptic trace orthogonally to that
+    subspace, so the update cannot change the response to any input inside
+    it: HLOP's projected update. Locally, this is a second pathway from the
+    lateral neurons (activity :math:`y = B x`) onto the same postsynaptic
+    neurons whose weights learn :math:`-\eta M y^\top`; the sum of both
+    pathways changes by exactly :math:`\eta M \tilde x^\top`.
+
+    Parameters
+    ----------
+    eta
+        Learning rate per step.
+    modulator
+        Name of a ``ModulatorInput`` of the network.
+    tau_pre
+        Presynaptic trace time constant in seconds (0: the spikes themselves).
+    basis
+        Optional ``(k, n_pre)`` array with orthonormal rows.
+    """
+
+    eta: float
+    modulator: str
+    tau_pre: float = 0.0
+    basis: np.ndarray | None = None
+
+
+RULE_TYPES: tuple[type[PlasticityRule], ...] = (Hebb, Oja, OjaSubspace, PairSTDP, ThreeFactor, ErrorModulated)
 """Every rule class of the spec, for registries and capability checks."""

@@ -28,7 +28,7 @@ from spikemem.spec.network import (
     Projection,
 )
 from spikemem.spec.neurons import LIF
-from spikemem.spec.plasticity import PlasticityRule, ThreeFactor
+from spikemem.spec.plasticity import ErrorModulated, OjaSubspace, PlasticityRule, ThreeFactor
 
 RESET_MODES = ("value", "subtract")
 
@@ -107,14 +107,18 @@ def validate_rule(field: str, rule: Any, projection: Projection, network: Networ
     for name, value in vars(rule).items():
         if name in ("w_min", "w_max") and value is None:
             continue
-        if name == "modulator":
+        if name in ("modulator", "activity", "basis"):
             continue
         number = _finite_number(f"{field}.{name}", value)
         if (name.startswith("tau") or name.startswith("a_")) and number < 0:
             raise SpecError(f"{field}.{name}", f"must be >= 0, got {value!r}")
     if rule.w_min is not None and rule.w_max is not None and rule.w_min > rule.w_max:
         raise SpecError(f"{field}.w_min", f"must not exceed w_max = {rule.w_max}, got {rule.w_min}")
-    if isinstance(rule, ThreeFactor):
+    if isinstance(rule, OjaSubspace) and rule.activity not in ("spikes", "graded"):
+        raise SpecError(f"{field}.activity", f"must be 'spikes' or 'graded', got {rule.activity!r}")
+    if getattr(rule, "basis", None) is not None:
+        _validate_basis(f"{field}.basis", rule.basis, network.source_size(projection.pre))
+    if isinstance(rule, (ThreeFactor, ErrorModulated)):
         modulators = {inp.name: inp for inp in network.inputs if isinstance(inp, ModulatorInput)}
         if rule.modulator not in modulators:
             known = sorted(modulators) or "none defined"
@@ -130,6 +134,25 @@ def validate_rule(field: str, rule: Any, projection: Projection, network: Networ
                 f"has {values.shape[1]} columns but drives projection {projection.name!r} "
                 f"with {n_post} postsynaptic neurons; use (steps,) or (steps, {n_post})",
             )
+
+
+BASIS_TOLERANCE = 1e-6
+"""Largest allowed :math:`|B B^\top - I|` entry of a rule's ``basis``."""
+
+
+def _validate_basis(field: str, basis: Any, n_pre: int) -> None:
+    """A rule's ``basis``: finite ``(k, n_pre)`` with orthonormal rows."""
+    array = _finite_array(field, basis)
+    if array.ndim != 2 or array.shape[1] != n_pre or array.shape[0] > n_pre:
+        raise SpecError(field, f"must be (k, {n_pre}) with k <= {n_pre} (one row per basis vector); got {array.shape}")
+    gram = array @ array.T
+    error = float(np.abs(gram - np.eye(array.shape[0])).max(initial=0.0))
+    if error > BASIS_TOLERANCE:
+        raise SpecError(
+            field,
+            f"rows must be orthonormal (max |B B^T - I| = {error:.2e} > {BASIS_TOLERANCE}); "
+            "orthonormalize them, e.g. numpy.linalg.qr(B.T)[0].T",
+        )
 
 
 def _validate_population(field: str, pop: Population, dt: float) -> None:

@@ -14,6 +14,7 @@ import numpy as np
 from spikemem.spec import (
     LIF,
     CurrentInput,
+    ErrorModulated,
     Hebb,
     ModulatorInput,
     Monitor,
@@ -145,6 +146,8 @@ def plastic(rule: PlasticityRule, seed: int = 0) -> Network:
     inputs: list = [PoissonInput("in", n_in, rate_hz=rng.uniform(40, 160, n_in), seed=21)]
     if isinstance(rule, ThreeFactor):
         inputs.append(ModulatorInput("reward", np.sin(np.arange(STEPS) / 15.0)))
+    if isinstance(rule, ErrorModulated):  # one error per output neuron
+        inputs.append(ModulatorInput("error", np.sin(np.arange(STEPS)[:, None] / 15.0 + np.arange(n))))
     return Network(
         dt=DT,
         populations=[Population("post", n, LIF(tau_mem=0.02, v_th=0.6))],
@@ -159,10 +162,21 @@ def plastic(rule: PlasticityRule, seed: int = 0) -> Network:
     )
 
 
+def orthonormal_basis(rows: int, n: int, seed: int = 3) -> np.ndarray:
+    """``rows`` orthonormal rows in ``n`` dimensions (a consolidated HLOP subspace)."""
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(n, rows)))
+    return q.T.copy()
+
+
 RULES: dict[str, PlasticityRule] = {
     "Hebb": Hebb(eta=5e-4, tau_pre=0.01, tau_post=0.01, pre_offset=0.05, post_offset=0.05, w_min=-1.0, w_max=1.0),
     "Oja": Oja(eta=5e-3, tau_pre=0.02, tau_post=0.02),
     "OjaSubspace": OjaSubspace(eta=2e-3, tau_pre=0.02, tau_post=0.02),
     "PairSTDP": PairSTDP(a_plus=0.01, a_minus=0.012, tau_pre=0.02, tau_post=0.02, w_min=0.0, w_max=0.5),
     "ThreeFactor": ThreeFactor(eta=1e-3, modulator="reward", tau_eligibility=0.05, tau_pre=0.02),
+    "ErrorModulated": ErrorModulated(eta=2e-3, modulator="error", tau_pre=0.02),
+    "ErrorModulated+basis": ErrorModulated(eta=5e-3, modulator="error", basis=orthonormal_basis(4, 20)),
+    "OjaSubspace+graded": OjaSubspace(eta=1e-4, tau_pre=0.02, activity="graded"),
+    "OjaSubspace+graded+basis": OjaSubspace(eta=1e-4, tau_pre=0.02, activity="graded", basis=orthonormal_basis(4, 20)),
 }
+"""Every rule, and the variants (``+...``) of the options that change the equations."""

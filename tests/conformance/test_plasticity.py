@@ -18,8 +18,9 @@ TOLERANCE = {"brian2": 1e-9, "snntorch": 1e-9, "lava": 1e-9}
 @pytest.mark.parametrize("rule_name", sorted(RULES))
 def test_rule_matches_reference_or_is_refused(simulator: Backend, reference: Backend, rule_name: str) -> None:
     rule = RULES[rule_name]
-    if rule_name not in simulator.capabilities.rules:
-        with pytest.raises(UnsupportedFeatureError, match=rule_name):
+    capabilities = simulator.capabilities
+    if rule.name not in capabilities.rules or set(rule.options) & set(capabilities.refused_options):
+        with pytest.raises(UnsupportedFeatureError, match=rule.name):
             simulator.compile(plastic(rule))
         return
     with reference.compile(plastic(rule)) as ref:
