@@ -87,6 +87,7 @@ def deploy(
     options: dict[str, Any] | None = None,
     max_test: int = 0,
     progress: Progress | None = None,
+    source_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Deploy a run to the Lava simulator and write the parity report (module docstring).
 
@@ -102,6 +103,10 @@ def deploy(
         Lava backend options (``timeout_s``, ``batch_trials``, ...).
     max_test
         > 0: evaluate only the first samples of each task's test set.
+    progress
+        Optional progress wrapper.
+    source_options
+        Options of the source backend (e.g. ``{"target": "numpy"}`` for a Brian2-trained run).
 
     Returns
     -------
@@ -116,7 +121,7 @@ def deploy(
     quantization, fixed, input_layer = quantization_report(model)
     save_deployment(out / "deployment", model, fixed, input_layer)
 
-    source = evaluate_model(model, tasks, run.seed, model.source_backend, progress=progress)
+    source = evaluate_model(model, tasks, run.seed, model.source_backend, "float", source_options, progress)
     targets = [evaluate_model(model, tasks, run.seed, "lava", "float", options, progress=progress)]
     if fixed_point:  # the session drives layer 1 through the same 8-bit weights (quantize_input_layer)
         targets.append(evaluate_model(model, tasks, run.seed, "lava", "fixed", options, progress=progress))

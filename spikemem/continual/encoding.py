@@ -18,12 +18,14 @@ r"""Input encoding: pixels in [0, 1] -> input of the spiking network over ``step
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import torch
 
 from spikemem.continual.config import require
+
+if TYPE_CHECKING:  # torch only where an Encoder encodes (the BPTT training); the config is numpy
+    import torch
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Encoder:
 
     def __call__(self, pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """Encode a batch ``(B, n)``: ``(B, n)`` currents (direct) or ``(T, B, n)`` spikes (rate)."""
+        import torch
+
         gain = self.config.gain
         if self.static:
             return gain * (pixels - self.mean) / self.std

@@ -67,7 +67,7 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
         raise FileNotFoundError(f"{directory}: no result.json; pass the --out directory of a finished `spikemem run`")
     result = json.loads(result_path.read_text())
     config = result.get("config", {})
-    if config.get("experiment", {}).get("kind") != "continual":
+    if config.get("experiment", {}).get("kind") not in ("continual", "continual_local"):
         raise FileNotFoundError(f"{directory}: result.json is not from a continual-learning config (experiment.kind)")
     model = TrainedMLP.from_run(directory)
     stream = build_stream(

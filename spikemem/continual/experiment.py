@@ -27,11 +27,11 @@ import numpy as np
 from spikemem.continual.config import ConfigError, parse_section, require
 from spikemem.continual.encoding import EncodingConfig
 from spikemem.continual.model import ModelConfig
+from spikemem.continual.report import print_summary, write_matrix_csv
 from spikemem.continual.streams import StreamConfig
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP, from_settings
 from spikemem.continual.training import TrainingConfig
 from spikemem.experiments.runner import ExperimentContext
-from spikemem.io import atomic_write
 
 BACKENDS = ("snntorch",)
 """Backends that train the spiking MLP by gradient (surrogate BPTT)."""
@@ -66,15 +66,6 @@ class Settings:
             parse_section(TrainingConfig, config.get("training"), "training"),
             config,
         )
-
-
-def write_matrix_csv(path: Any, matrix: np.ndarray) -> None:
-    """``R.csv``: one row per training stage, one column per evaluated task."""
-    tasks = matrix.shape[1]
-    lines = ["after_task," + ",".join(f"task_{j}" for j in range(tasks))]
-    lines += [f"{i}," + ",".join(f"{v:.6f}" for v in row) for i, row in enumerate(matrix)]
-    text = ("\n".join(lines) + "\n").encode()
-    atomic_write(path, lambda handle: handle.write(text))
 
 
 @contextmanager
@@ -178,15 +169,4 @@ def trained_model(model: Any, settings: Settings, encoder: Any, backend: str) ->
     return from_settings(layers, heads, settings, encoder.mean, encoder.std, backend)
 
 
-def print_summary(label: str, matrix: np.ndarray, metrics: dict[str, float]) -> None:
-    """The accuracy matrix and the metrics as text."""
-    from spikemem.tables import format_table
-
-    tasks = matrix.shape[0]
-    rows = [[f"after task {i}", *(f"{v:.3f}" for v in row)] for i, row in enumerate(matrix)]
-    print(label)
-    print(format_table(["R", *(f"task {j}" for j in range(tasks))], rows))
-    print("  ".join(f"{k} {v:+.4f}" for k, v in metrics.items()))
-
-
-__all__ = ["BACKENDS", "ContinualConfig", "Settings", "run", "write_matrix_csv"]
+__all__ = ["BACKENDS", "ContinualConfig", "Settings", "run"]

@@ -15,6 +15,7 @@ from spikemem.experiments.config import ConfigError
 
 KINDS: dict[str, str] = {
     "continual": "spikemem.continual.experiment:run",
+    "continual_local": "spikemem.continual.local.experiment:run",
     "hopfield_recall": "spikemem.memory.experiments:hopfield_recall",
     "hopfield_capacity": "spikemem.memory.experiments:hopfield_capacity",
     "dense_memory": "spikemem.memory.experiments:dense_memory",

@@ -99,6 +99,17 @@ class ExperimentContext:
     checkpoint: Checkpoint
     show_progress: bool = True
 
+    @property
+    def backend_options(self) -> dict[str, Any]:
+        """``[experiment] backend_options``: keyword options of ``compile`` (e.g. ``{target = "numpy"}`` on Brian2).
+
+        Used by the kinds that compile spec networks themselves (``continual_local``).
+        """
+        options = self.config.get("experiment", {}).get("backend_options", {})
+        if not isinstance(options, dict):
+            raise ConfigError("experiment.backend_options", f"must be a table, got {options!r}")
+        return dict(options)
+
     def rng(self, *stream: int | str) -> np.random.Generator:
         """An independent generator for a named stream, derived from the run's seed."""
         return derived_rng(self.seed, *stream)

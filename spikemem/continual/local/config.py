@@ -1,0 +1,99 @@
+"""The tables of a ``continual_local`` config: ``[local]`` (method and rules) and ``[network]``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from spikemem.continual.config import require
+from spikemem.spec import LIF
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    r"""The ``[network]`` table: the fixed random hidden layer and its neurons.
+
+    Attributes
+    ----------
+    hidden
+        Hidden LIF neurons.
+    weight_scale
+        Hidden weights are :math:`\mathcal N(0, s^2 / n_{in})` with this ``s``;
+        they stay fixed (the readout learns; see :mod:`spikemem.continual.local`).
+    beta
+        Membrane decay per step of the hidden neurons.
+    v_th
+        Hidden threshold.
+    reset
+        ``"subtract"`` or ``"value"`` (to zero).
+    """
+
+    hidden: int = 400
+    weight_scale: float = 3.0
+    beta: float = 0.5
+    v_th: float = 1.0
+    reset: Literal["subtract", "value"] = "subtract"
+
+    def check(self, table: str) -> None:
+        """Raise ConfigError for values out of range."""
+        require(self.hidden >= 1, f"{table}.hidden", "must be >= 1")
+        require(self.weight_scale > 0, f"{table}.weight_scale", "must be > 0")
+        require(0.0 < self.beta < 1.0, f"{table}.beta", "must be in (0, 1): samples are separated by a silent gap")
+        require(self.v_th > 0, f"{table}.v_th", "must be > 0")
+
+    def neuron(self, dt: float) -> LIF:
+        """The hidden neuron with time step ``dt``."""
+        return LIF(tau_mem=-dt / math.log(self.beta), v_th=self.v_th, reset=self.reset)
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    r"""The ``[local]`` table: the method and its local rules.
+
+    Attributes
+    ----------
+    method
+        ``"hlop"`` (readout updates projected orthogonally to the lateral
+        subspace of earlier tasks; lateral neurons learn with OjaSubspace) or
+        ``"finetune"`` (the same error-modulated rule, unprojected).
+    epochs
+        Passes over each task's training set.
+    batch_size
+        Samples per minibatch: the error of each sample comes from a run of
+        the static network with the minibatch's starting weights.
+    lr
+        Learning rate :math:`\lambda` of the readout: the minibatch changes it by
+        :math:`\frac{\lambda}{B T} \sum_b (\text{onehot}_b - p_b) \tilde c_b^\top`.
+    lateral_per_task
+        HLOP: new lateral neurons learned on each task.
+    lateral_eta
+        HLOP: OjaSubspace learning rate per step (graded lateral activity).
+    lateral_tau
+        HLOP: presynaptic trace time constant of the lateral rule, seconds.
+    gap
+        Silent steps after each sample (0: enough for the hidden potential to
+        decay below 1e-6 of its value).
+    """
+
+    method: Literal["hlop", "finetune"] = "hlop"
+    epochs: int = 1
+    batch_size: int = 32
+    lr: float = 0.05
+    lateral_per_task: int = 40
+    lateral_eta: float = 2e-3
+    lateral_tau: float = 0.0
+    gap: int = 0
+
+    def check(self, table: str) -> None:
+        """Raise ConfigError for values out of range."""
+        require(self.epochs >= 1, f"{table}.epochs", "must be >= 1")
+        require(self.batch_size >= 1, f"{table}.batch_size", "must be >= 1")
+        require(self.lr > 0, f"{table}.lr", "must be > 0")
+        require(self.lateral_per_task >= 1, f"{table}.lateral_per_task", "must be >= 1")
+        require(self.lateral_eta > 0, f"{table}.lateral_eta", "must be > 0")
+        require(self.lateral_tau >= 0, f"{table}.lateral_tau", "must be >= 0")
+        require(self.gap >= 0, f"{table}.gap", "must be >= 0 (0: automatic)")
+
+
+__all__ = ["LocalConfig", "NetworkConfig"]

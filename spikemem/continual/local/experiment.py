@@ -1,0 +1,200 @@
+"""The ``continual_local`` experiment kind: continual learning with local rules on any backend that runs them.
+
+Config tables: ``[local]`` (:class:`~.config.LocalConfig`: method and rules),
+``[network]`` (:class:`~.config.NetworkConfig`: the fixed hidden layer),
+``[stream]`` (a permuted stream: one readout shared by every task) and
+``[encoding]``. See ``experiments/README.md``.
+
+The run writes what a ``continual`` run writes: ``R.csv``, the plots, per-task
+state (``local-state-i.npz``, resume after the last finished task),
+``trained_model.npz`` (so ``spikemem evaluate`` and ``spikemem deploy`` take
+a run of any backend) and, through the runner, ``result.json`` with ``R``,
+``ACC``, ``BWT``, ``FWT``, ``forgetting``, the untrained accuracies and timings.
+Test inputs are encoded exactly as ``spikemem evaluate`` encodes them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spikemem.backend import Capabilities
+from spikemem.continual.config import ConfigError, parse_section, require
+from spikemem.continual.encoding import EncodingConfig
+from spikemem.continual.local.config import LocalConfig, NetworkConfig
+from spikemem.continual.streams import StreamConfig, TaskStream
+from spikemem.continual.trained import DT, MODEL_FILE, TrainedMLP, encoding_constants
+from spikemem.experiments.runner import Checkpoint, ExperimentContext
+from spikemem.io import atomic_write
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """Every table of a ``continual_local`` config, parsed and checked."""
+
+    local: LocalConfig
+    network: NetworkConfig
+    stream: StreamConfig
+    encoding: EncodingConfig
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LocalSettings:
+        """Parse (and check) the tables; raises ConfigError naming the first bad key."""
+        return cls(
+            parse_section(LocalConfig, config.get("local"), "local"),
+            parse_section(NetworkConfig, config.get("network"), "network"),
+            parse_section(StreamConfig, config.get("stream"), "stream"),
+            parse_section(EncodingConfig, config.get("encoding"), "encoding"),
+            config,
+        )
+
+
+def initial_model(settings: LocalSettings, stream: TaskStream, rng: np.random.Generator, backend: str) -> TrainedMLP:
+    r"""The untrained model: hidden weights :math:`\mathcal N(0, s^2/n_{in})`, a zero readout."""
+    net, enc = settings.network, settings.encoding
+    hidden = rng.normal(0.0, net.weight_scale / np.sqrt(stream.n_inputs), (net.hidden, stream.n_inputs))
+    mean, std = encoding_constants(enc.kind, enc.standardize, stream.tasks[0].x_train)
+    readout = np.zeros((stream.head_sizes[0], net.hidden))
+    return TrainedMLP([hidden], [readout], net.neuron(DT), enc.steps, enc.kind, enc.gain, mean, std, backend)
+
+
+HLOP_RULES = ("ErrorModulated", "OjaSubspace")
+HLOP_OPTIONS = ("ErrorModulated.basis", "OjaSubspace.basis", "OjaSubspace.activity=graded")
+
+
+def check_backend(capabilities: Capabilities, method: str, name: str) -> None:
+    """Refuse, before anything runs, a backend that lacks a rule (or rule option) the method needs."""
+    rules = ("ErrorModulated",) if method == "finetune" else HLOP_RULES
+    options = () if method == "finetune" else HLOP_OPTIONS
+    missing = [rule for rule in rules if rule not in capabilities.rules]
+    missing += [option for option in options if option in capabilities.refused_options]
+    require(
+        not missing,
+        "--backend",
+        f"local {method} needs {', '.join(missing)}, which {name} does not run inside its simulator "
+        f"({capabilities.notes or 'see `spikemem backends`'}); use reference, brian2 or snntorch"
+        + (", or method = 'finetune' (ErrorModulated without a basis)" if method != "finetune" else ""),
+    )
+
+
+class LocalCheckpoints:
+    """Per-task state files (``local-state-i.npz``, atomic) and records in the run's checkpoint."""
+
+    def __init__(self, directory: Path, checkpoint: Checkpoint) -> None:
+        self.directory = Path(directory)
+        self.checkpoint = checkpoint
+
+    def path(self, index: int) -> Path:
+        """State file after task ``index``."""
+        return self.directory / f"local-state-{index}.npz"
+
+    def finished(self) -> int:
+        """Number of tasks recorded."""
+        count = 0
+        while f"task-{count}" in self.checkpoint:
+            count += 1
+        return count
+
+    def records(self) -> list[dict[str, Any]]:
+        """The record of every finished task, in order."""
+        return [self.checkpoint.get(f"task-{i}") for i in range(self.finished())]
+
+    def save(self, index: int, state: dict[str, np.ndarray], record: dict[str, Any]) -> None:
+        """State first, then the record, then drop the previous state (a kill leaves a consistent pair)."""
+        atomic_write(self.path(index), lambda handle: np.savez(handle, **state))
+        self.checkpoint.put(f"task-{index}", record)
+        if index > 0:
+            self.path(index - 1).unlink(missing_ok=True)
+
+    def restore(self) -> dict[str, np.ndarray] | None:
+        """The state after the last finished task, or None."""
+        done = self.finished()
+        if done == 0:
+            return None
+        path = self.path(done - 1)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: the checkpoint records task {done - 1} but its state file is missing")
+        with np.load(path) as data:
+            return {key: data[key] for key in data.files}
+
+
+def run(ctx: ExperimentContext) -> dict[str, Any]:
+    """Learn the stream task by task with local rules on ``ctx.backend``, evaluating every task after each."""
+    from spikemem.backends import get_backend
+    from spikemem.continual.evaluate import encoded_test_set
+    from spikemem.continual.local.learner import LocalLearner, stats_dict
+    from spikemem.continual.local.network import automatic_gap
+    from spikemem.continual.report import print_summary, write_matrix_csv
+    from spikemem.continual.streams import build_stream
+    from spikemem.evaluation.continual import continual_metrics
+    from spikemem.evaluation.continual_plots import CurveSet, save_run_plots
+
+    settings = LocalSettings.from_config(ctx.config)
+    backend = get_backend(ctx.backend)
+    check_backend(backend.capabilities, settings.local.method, ctx.backend)
+    try:
+        stream = build_stream(settings.stream, ctx.rng("stream"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError("stream", str(exc)) from None
+    require(
+        stream.shared_head,
+        "stream.kind",
+        "local learning trains one readout shared by all tasks; use kind = 'permuted'",
+    )
+    model = initial_model(settings, stream, ctx.rng("init"), ctx.backend)
+    gap = settings.local.gap or automatic_gap(settings.network.beta)
+    tasks = stream.tasks
+    tests = [encoded_test_set(model, task, j, ctx.seed) for j, task in enumerate(tasks)]
+
+    learner = LocalLearner(model, settings.local, ctx.backend, gap, ctx.backend_options)
+    try:
+
+        def evaluate() -> list[float]:
+            return [learner.accuracy(tests[j], task.y_test) for j, task in enumerate(tasks)]
+
+        store = LocalCheckpoints(ctx.out, ctx.checkpoint)
+        if "baseline" not in ctx.checkpoint:
+            ctx.checkpoint.put("baseline", evaluate())
+        state = store.restore()
+        if state is not None:
+            learner.restore(state)
+        start = store.finished()
+        for index in ctx.progress(range(start, len(tasks)), "tasks", len(tasks) - start):
+            task, rng = tasks[index], ctx.rng("train", index)
+
+            def encode(pixels: np.ndarray, rng: np.random.Generator = rng) -> np.ndarray:
+                return model.encode(pixels, rng)
+
+            stats = learner.train_task(task.x_train, task.y_train, encode, rng, ctx.progress)
+            store.save(index, learner.state(), {"accuracy": evaluate(), **stats_dict(stats)})
+    finally:
+        learner.close()
+    model.save(ctx.out / MODEL_FILE)
+    baseline = ctx.checkpoint.get("baseline")
+    records = store.records()
+    matrix = np.array([r["accuracy"] for r in records])
+    metrics = continual_metrics(matrix, baseline)
+    label = f"local {settings.local.method} / {stream.name} / {ctx.backend}"
+    write_matrix_csv(ctx.out / "R.csv", matrix)
+    save_run_plots(ctx.out, CurveSet(label, matrix))
+    print_summary(label, matrix, metrics)
+    train_seconds = sum(r["train_seconds"] for r in records)
+    return {
+        "R": matrix.tolist(),
+        **metrics,
+        "baseline": baseline,
+        "method": f"local-{settings.local.method}",
+        "stream": stream.name,
+        "tasks": len(tasks),
+        "gap_steps": gap,
+        "train_seconds": train_seconds,
+        "train_samples_per_s": sum(r["samples"] for r in records) / train_seconds if train_seconds else None,
+        "per_task": [{k: v for k, v in r.items() if k != "accuracy"} for r in records],
+    }
+
+
+__all__ = ["LocalCheckpoints", "LocalSettings", "check_backend", "initial_model", "run"]

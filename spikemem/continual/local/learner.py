@@ -1,0 +1,241 @@
+r"""Continual learning with local rules inside a simulator (no autograd): :class:`LocalLearner`.
+
+Per minibatch of ``B`` samples (all in one run, :class:`~.network.SampleWindows`):
+
+1. the static network (:func:`~.network.static_network`, the minibatch's
+   starting weights) gives each sample's logits :math:`z_b`, hence the error
+   :math:`M_b = \text{onehot}(y_b) - \mathrm{softmax}(z_b)` (the negative
+   gradient of the cross-entropy with respect to :math:`z`);
+2. the learning network (:func:`~.network.learning_network`) runs the same
+   samples with :math:`M_b` as the third factor of sample ``b``'s window.
+   Inside the simulator the readout learns with
+   :class:`~spikemem.spec.ErrorModulated`,
+
+   .. math:: \Delta W = \frac{\lambda}{B T} \sum_b M_b\, (c_b - B_{old}^\top B_{old} c_b)^\top
+
+   (``c_b`` the hidden spike counts; ``B_old`` the consolidated lateral
+   subspace, HLOP only), and HLOP's new lateral neurons learn the principal
+   subspace of the hidden activity that ``B_old`` leaves unexplained with
+   graded :class:`~spikemem.spec.OjaSubspace`.
+
+After a task (HLOP) the new lateral neurons are consolidated: their weights,
+read back from the simulator, are appended to ``B_old`` and the rows
+orthonormalised (a QR step on the host; the rule has already made them
+nearly orthonormal, :attr:`TaskStats.lateral_orthonormality` reports how
+nearly). The hidden layer is a fixed random projection: a local rule for it
+would move the representation the readout's protection is defined on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from spikemem.continual.local.config import LocalConfig
+from spikemem.continual.local.network import (
+    ERROR,
+    HEADS,
+    LATERAL_PROJECTION,
+    SampleWindows,
+    learning_network,
+    static_network,
+)
+from spikemem.continual.trained import TrainedMLP
+from spikemem.spec import ErrorModulated, OjaSubspace
+
+Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
+Encode = Callable[[np.ndarray], np.ndarray]
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax."""
+    shifted = np.exp(z - z.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def orthonormal_complement_rows(count: int, basis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``count`` random orthonormal rows orthogonal to the rows of ``basis`` (initial lateral weights)."""
+    n = basis.shape[1]
+    draw = rng.normal(size=(count, n))
+    draw -= (draw @ basis.T) @ basis
+    q, _ = np.linalg.qr(draw.T)
+    return q.T.copy()
+
+
+def consolidate(basis: np.ndarray, lateral: np.ndarray) -> tuple[np.ndarray, float]:
+    r"""Append learned lateral rows to the basis, orthonormalised; also return :math:`\max|H H^\top - I|`."""
+    deviation = float(np.abs(lateral @ lateral.T - np.eye(lateral.shape[0])).max(initial=0.0))
+    residual = lateral - (lateral @ basis.T) @ basis
+    q, r = np.linalg.qr(residual.T)
+    keep = np.abs(np.diag(r)) > 1e-8 * max(1.0, float(np.abs(r).max(initial=0.0)))
+    return np.vstack([basis, q.T[keep]]), deviation
+
+
+@dataclass
+class TaskStats:
+    """What training one task measured.
+
+    Attributes
+    ----------
+    samples
+        Training samples presented (all epochs).
+    train_seconds
+        Wall time of the task's training (both networks, all minibatches).
+    subspace_rank
+        Rows of the consolidated lateral subspace after the task (HLOP; 0 for finetune).
+    lateral_orthonormality
+        :math:`\\max|H H^\top - I|` of the new lateral weights as the rule left them (HLOP).
+    """
+
+    samples: int
+    train_seconds: float
+    subspace_rank: int
+    lateral_orthonormality: float | None
+
+
+class LocalLearner:
+    """Trains the readout of ``model`` task after task with local rules on one backend.
+
+    Parameters
+    ----------
+    model
+        One hidden layer (kept fixed) and one shared head (learned).
+    config
+        The ``[local]`` table.
+    backend
+        Backend name; it must run :class:`~spikemem.spec.ErrorModulated` (and
+        graded :class:`~spikemem.spec.OjaSubspace` with a basis for HLOP).
+    gap
+        Silent steps after each sample.
+    options
+        Backend options.
+    eval_batch
+        Samples per run when scoring.
+    """
+
+    def __init__(
+        self,
+        model: TrainedMLP,
+        config: LocalConfig,
+        backend: str,
+        gap: int,
+        options: dict[str, Any] | None = None,
+        eval_batch: int = 200,
+    ) -> None:
+        from spikemem.backends import get_backend
+
+        if len(model.layers) != 1 or len(model.heads) != 1:
+            raise ValueError("the local learner trains one hidden layer's readout with one shared head")
+        self.model = model
+        self.config = config
+        self.windows = SampleWindows(model, gap)
+        self.backend = get_backend(backend)
+        self.options = dict(options or {})
+        self.eval_batch = int(eval_batch)
+        self.basis = np.zeros((0, model.layers[0].shape[0]))
+        self._static = self.backend.compile(static_network(model), **self.options)
+
+    def close(self) -> None:
+        """Release the simulator of the static network."""
+        self._static.close()
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def readout(self) -> np.ndarray:
+        """Current readout weights ``(classes, n_hidden)``."""
+        return self.model.heads[0]
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What a checkpoint keeps: readout weights and consolidated basis."""
+        return {"readout": self.readout.copy(), "basis": self.basis.copy()}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from :meth:`state`."""
+        self.model.heads[0] = np.array(state["readout"], dtype=np.float64)
+        self.basis = np.array(state["basis"], dtype=np.float64)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def logits(self, encoded: np.ndarray) -> np.ndarray:
+        """Logits ``(B, classes)`` of encoded samples with the current weights (static network)."""
+        self._static.set_weights(HEADS, self.readout)
+        parts = []
+        for start in range(0, encoded.shape[0], self.eval_batch):
+            chunk = encoded[start : start + self.eval_batch]
+            self._static.reset()
+            record = self._static.run(self.windows.steps(chunk.shape[0]), self.windows.inputs(chunk))
+            parts.append(self.windows.logits(record["readout.v"]))
+        return np.concatenate(parts)
+
+    def accuracy(self, encoded: np.ndarray, labels: np.ndarray) -> float:
+        """Fraction of samples whose largest logit is their label."""
+        return float(np.mean(self.logits(encoded).argmax(axis=1) == np.asarray(labels)))
+
+    # -- learning --------------------------------------------------------------------------
+    def _rules(self, batch: int, lateral_rows: int) -> tuple[ErrorModulated, OjaSubspace | None]:
+        cfg = self.config
+        hlop = cfg.method == "hlop"
+        basis = self.basis if hlop and self.basis.shape[0] else None
+        readout = ErrorModulated(eta=cfg.lr / (batch * self.model.steps), modulator=ERROR, tau_pre=0.0, basis=basis)
+        if not hlop or lateral_rows == 0:
+            return readout, None
+        lateral = OjaSubspace(eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=basis)
+        return readout, lateral
+
+    def train_task(
+        self,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        encode: Encode,
+        rng: np.random.Generator,
+        progress: Progress | None = None,
+    ) -> TaskStats:
+        """Learn one task (``epochs`` passes of minibatches in a seeded order); see the module docstring."""
+        cfg = self.config
+        start_time = time.perf_counter()
+        n_hidden = self.readout.shape[1]
+        rows = min(cfg.lateral_per_task, n_hidden - self.basis.shape[0]) if cfg.method == "hlop" else 0
+        readout_rule, lateral_rule = self._rules(cfg.batch_size, rows)
+        lateral = None
+        if lateral_rule is not None:  # a spawned stream: the sample order does not depend on the method
+            lateral_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+            lateral = (orthonormal_complement_rows(rows, self.basis, lateral_rng), lateral_rule)
+        learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **self.options)
+        classes = self.readout.shape[0]
+        samples = 0
+        try:
+            batches = [
+                order[i : i + cfg.batch_size]
+                for order in (rng.permutation(len(y_train)) for _ in range(cfg.epochs))
+                for i in range(0, len(order), cfg.batch_size)
+            ]
+            steps: Iterable[np.ndarray] = batches
+            if progress is not None:
+                steps = progress(batches, f"local {cfg.method} ({self.backend.name})", len(batches))
+            for index in steps:
+                encoded = encode(x_train[index])
+                error = np.eye(classes)[y_train[index]] - softmax(self.logits(encoded))
+                error *= cfg.batch_size / len(index)  # the rule's eta assumes full minibatches
+                inputs = self.windows.inputs(encoded)
+                inputs[ERROR] = self.windows.during_counted_steps(error)
+                learner.reset()
+                learner.run(self.windows.steps(len(index)), inputs)
+                self.model.heads[0] = learner.weights(HEADS)
+                samples += len(index)
+            deviation = None
+            if lateral is not None:
+                self.basis, deviation = consolidate(self.basis, learner.weights(LATERAL_PROJECTION))
+        finally:
+            learner.close()
+        return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation)
+
+
+def stats_dict(stats: TaskStats) -> dict[str, Any]:
+    """Plain-data form of :class:`TaskStats`."""
+    return asdict(stats)
+
+
+__all__ = ["LocalLearner", "TaskStats", "consolidate", "orthonormal_complement_rows", "softmax", "stats_dict"]

@@ -1,0 +1,185 @@
+"""Continual learning with local rules inside the simulators (``continual_local``), and deploying such a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from backend_selection import TEST_OPTIONS, require
+
+from spikemem.continual.evaluate import encoded_test_set, load_run
+from spikemem.continual.inference import InferenceSession
+from spikemem.continual.local.config import LocalConfig
+from spikemem.continual.local.learner import LocalLearner, consolidate, orthonormal_complement_rows
+from spikemem.continual.local.network import SampleWindows, automatic_gap
+from spikemem.continual.trained import MODEL_FILE, TrainedMLP
+from spikemem.experiments import ConfigError, load_config, run_experiment
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+SMALL = [
+    "stream.tasks=3",
+    "stream.max_train=240",
+    "stream.max_test=100",
+    "network.hidden=150",
+    "encoding.steps=6",
+    "local.batch_size=16",
+    "local.lateral_per_task=30",
+]
+
+
+def _run(method: str, backend: str, out: Path, extra: list[str] | None = None, seed: int = 1) -> dict:
+    """A small run of ``experiments/local_pdigits_<method>.toml`` (with the test options of the backend)."""
+    config = out.parent / f"{out.name}.toml"
+    text = (EXPERIMENTS / f"local_pdigits_{method}.toml").read_text()
+    options = TEST_OPTIONS.get(backend, {})
+    if options:
+        text += "\n[experiment.backend_options]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
+    config.write_text(text)
+    path = run_experiment(
+        config,
+        backend=backend,
+        seed=seed,
+        overrides=[*SMALL, *(extra or [])],
+        out=out,
+        show_progress=False,
+    )
+    return json.loads(path.read_text())["metrics"]
+
+
+def _model(encoding: str, seed: int = 0) -> TrainedMLP:
+    from spikemem.continual.local.config import NetworkConfig
+    from spikemem.continual.trained import DT
+
+    rng = np.random.default_rng(seed)
+    net = NetworkConfig(hidden=30)
+    layer = rng.normal(0, 3.0 / 4, (30, 16))
+    return TrainedMLP([layer], [rng.normal(0, 0.5, (4, 30))], net.neuron(DT), 5, encoding, 0.8, 0.3, 0.2, "test")
+
+
+@pytest.mark.parametrize("encoding", ["direct", "rate"])
+def test_sample_windows_give_the_inference_sessions_logits(encoding: str) -> None:
+    """Many samples in one run, separated by the automatic gap, score exactly like reset-per-sample inference."""
+    model = _model(encoding)
+    encoded = model.encode(np.random.default_rng(1).random((12, 16)), np.random.default_rng(2))
+    with InferenceSession(model, "reference") as session:
+        expected = session.run(encoded).logits
+    learner = LocalLearner(model, LocalConfig(), "reference", automatic_gap(0.5), eval_batch=5)
+    try:
+        np.testing.assert_allclose(learner.logits(encoded), expected, atol=1e-9)
+    finally:
+        learner.close()
+    assert np.abs(expected).max() > 0.1, "the test model must drive its readout"
+
+
+def test_error_reaches_the_rule_only_on_counted_steps() -> None:
+    model = _model("rate")
+    windows = SampleWindows(model, gap=4)
+    rows = windows.during_counted_steps(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    assert rows.shape == (2 * windows.window, 2)
+    first = rows[: windows.window, 0]
+    assert np.flatnonzero(first).tolist() == list(range(1, 1 + model.steps))  # rate input: offset 1
+    assert rows[windows.window + 1, 1] == 4.0
+
+
+def test_consolidation_appends_orthonormal_rows() -> None:
+    rng = np.random.default_rng(0)
+    basis = orthonormal_complement_rows(5, np.zeros((0, 20)), rng)
+    new = orthonormal_complement_rows(4, basis, rng)
+    np.testing.assert_allclose(new @ basis.T, 0.0, atol=1e-12)
+    merged, deviation = consolidate(basis, new + 0.01 * rng.normal(size=new.shape))
+    assert merged.shape == (9, 20) and 0 < deviation < 0.1
+    np.testing.assert_allclose(merged @ merged.T, np.eye(9), atol=1e-12)
+    np.testing.assert_array_equal(merged[:5], basis)
+
+
+@pytest.mark.parametrize("backend", ["reference", "brian2"])
+def test_local_hlop_forgets_less_than_local_finetuning(backend: str, tmp_path: Path) -> None:
+    """The rules run inside the simulator; HLOP's projection keeps most of what fine-tuning forgets."""
+    require(backend)
+    finetune = _run("finetune", backend, tmp_path / "finetune")
+    hlop = _run("hlop", backend, tmp_path / "hlop")
+    r_finetune, r_hlop = np.array(finetune["R"]), np.array(hlop["R"])
+    assert r_finetune[0, 0] == r_hlop[0, 0], "task 0 has no earlier subspace: both methods learn it alike"
+    assert r_hlop[0, 0] > 0.5, "task 0 must be learned"
+    assert finetune["forgetting"] >= 0.15
+    assert hlop["forgetting"] <= finetune["forgetting"] / 3
+    assert hlop["ACC"] > finetune["ACC"] + 0.1
+    assert [task["subspace_rank"] for task in hlop["per_task"]] == [30, 60, 90]
+    assert all(task["lateral_orthonormality"] < 0.2 for task in hlop["per_task"])
+
+
+def test_a_random_lateral_subspace_does_not_protect(tmp_path: Path) -> None:
+    """Ablation: with the lateral rule off (eta ~ 0) the projection uses random rows and forgets like fine-tuning."""
+    learned = _run("hlop", "reference", tmp_path / "learned")
+    frozen = _run("hlop", "reference", tmp_path / "frozen", ["local.lateral_eta=1e-12"])
+    assert frozen["forgetting"] > 2 * learned["forgetting"] + 0.05
+
+
+def test_local_runs_agree_across_backends(tmp_path: Path) -> None:
+    """Brian2 runs the same learning as the reference: the same accuracy matrix (float rounding aside)."""
+    require("brian2")
+    extra = ["stream.tasks=2", "stream.max_train=96"]
+    reference = _run("hlop", "reference", tmp_path / "reference", extra)
+    brian2 = _run("hlop", "brian2", tmp_path / "brian2", extra)
+    np.testing.assert_allclose(brian2["R"], reference["R"], atol=0.011)
+
+
+def test_lava_runs_local_finetuning_and_refuses_hlop_before_starting(tmp_path: Path) -> None:
+    """Lava's learning engine runs the error-modulated readout; HLOP's non-local lateral rule is refused up front."""
+    require("lava")
+    extra = ["stream.tasks=2", "stream.max_train=64", "stream.max_test=40", "network.hidden=60"]
+    reference = _run("finetune", "reference", tmp_path / "reference", extra)
+    lava = _run("finetune", "lava", tmp_path / "lava", extra)
+    np.testing.assert_allclose(lava["R"], reference["R"], atol=1.5 / 40)
+    with pytest.raises(ConfigError, match="OjaSubspace"):
+        _run("hlop", "lava", tmp_path / "lava_hlop", extra)
+    assert (
+        not (tmp_path / "lava_hlop" / "checkpoint.json").exists()
+        or "baseline" not in (tmp_path / "lava_hlop" / "checkpoint.json").read_text()
+    )
+
+
+def test_a_local_run_resumes_after_its_last_task(tmp_path: Path) -> None:
+    extra = ["stream.tasks=2", "stream.max_train=64", "stream.max_test=40"]
+    first = _run("hlop", "reference", tmp_path / "run", extra)
+    assert sorted(p.name for p in (tmp_path / "run").glob("local-state-*.npz")) == ["local-state-1.npz"]
+    again = _run("hlop", "reference", tmp_path / "run", extra)
+    assert again["R"] == first["R"] and again["per_task"] == first["per_task"]  # nothing retrained
+
+
+def test_local_configs_share_every_table_but_the_method() -> None:
+    hlop = load_config(EXPERIMENTS / "local_pdigits_hlop.toml")
+    finetune = load_config(EXPERIMENTS / "local_pdigits_finetune.toml")
+    assert hlop["local"].pop("method") == "hlop" and finetune["local"].pop("method") == "finetune"
+    assert hlop == finetune
+
+
+def test_split_streams_are_refused_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="permuted"):
+        _run("hlop", "reference", tmp_path / "split", ["stream.kind='split'"])
+
+
+def test_deploy_a_brian2_trained_run(tmp_path: Path) -> None:
+    """A run learned inside Brian2 deploys to Lava: float parity exact, fixed point close, reload works."""
+    require("brian2")
+    require("lava")
+    from spikemem.continual.deployment import deploy, load_deployment
+
+    extra = ["stream.tasks=2", "stream.max_train=96", "stream.max_test=50"]
+    metrics = _run("hlop", "brian2", tmp_path / "run", extra)
+    run = load_run(tmp_path / "run")
+    assert run.model.source_backend == "brian2" and (tmp_path / "run" / MODEL_FILE).exists()
+    report = deploy(tmp_path / "run", tmp_path / "deploy", fixed_point=True, source_options=TEST_OPTIONS["brian2"])
+    np.testing.assert_allclose(report["source"]["accuracy"], metrics["R"][-1], atol=1e-12)
+    lava_float, lava_fixed = report["targets"]
+    assert lava_float["max_abs_accuracy_delta"] == 0.0
+    assert lava_float["agreement"]["prediction_agreement"] == 1.0
+    assert lava_fixed["max_abs_accuracy_delta"] <= 0.06  # 50 test samples per task: 3 samples
+    deployment = load_deployment(tmp_path / "deploy" / "deployment")
+    encoded = encoded_test_set(deployment.model, run.tasks[1], 1, run.seed)
+    with deployment.session("float") as session:
+        reloaded = session.run(encoded)
+    accuracy = float(np.mean(reloaded.predictions(deployment.model.head_sizes, 0) == run.tasks[1].y_test))
+    assert accuracy == lava_float["accuracy"][1]
