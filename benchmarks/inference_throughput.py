@@ -19,17 +19,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _report import write_document  # benchmarks/ is the script's directory, hence on sys.path
 
 from spikemem.continual.evaluate import encoded_test_set, load_run
 from spikemem.continual.inference import InferenceSession
 from spikemem.experiments import run_experiment
-from spikemem.io import write_json
 from spikemem.tables import format_table
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
@@ -109,16 +108,9 @@ def main() -> None:
         "benchmark": "inference_throughput",
         "network": sizes,
         "steps_per_sample": model.steps,
-        "machine": {
-            "python": platform.python_version(),
-            "processor": platform.processor(),
-            "system": platform.system(),
-        },
         "results": results,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    write_json(args.out, document)
-    print(f"wrote {args.out}")
+    write_document(args.out, document)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,11 @@ Translation (:mod:`._plan` has the code, :mod:`._build` the objects):
 - plasticity is synapse code in the ``end`` slot with the spec's traces
   (decay in the ``groups`` slot, ``+1`` at the spike in the ``resets`` slot),
   OjaSubspace's reconstruction :math:`\sum_k W_{kj} y_k` a summed variable on
-  the presynaptic group: every rule of the spec runs inside Brian2, on every
-  target, with no Python code per step;
+  the presynaptic group (its graded activity :math:`y = W \tilde x` one on the
+  postsynaptic group), a rule's ``basis`` term :math:`B^\top B x` the summed
+  variables of static helper synapses onto a helper group of graded units:
+  every rule of the spec runs inside Brian2, on every target, with no Python
+  code per step;
 - monitors: ``SpikeMonitor`` (spikes; counts only when only counts are
   asked), ``StateMonitor`` of ``v`` in the ``end`` slot, weights read at the
   end of the run; ``Monitor(projection, "weights", every=k)`` adds the only

@@ -5,8 +5,9 @@ populations -> ``SpecLIF`` (the spec's neuron as a Lava Process with
 ``floating_pt`` and ``fixed_pt`` models), projections -> Lava's ``Dense``
 (delay 1: Dense's built-in one-step delay), ``DelayDense`` (delay 2..64) or
 ``LearningDense`` with Lava's learning engine (Hebb, Oja, PairSTDP in float;
-ThreeFactor through ``Loihi3FLearningRule``; all within 1e-12 of the
-reference). OjaSubspace is refused (its reconstruction term is not local to a
+ThreeFactor and ErrorModulated through ``Loihi3FLearningRule``; all within
+1e-12 of the reference). OjaSubspace and ErrorModulated's ``basis`` are
+refused (their reconstruction and projection terms are not local to a
 synapse). In fixed point, Lava's "bit-approximate" learning engine (7-bit
 stochastic traces, stochastic weight rounding) runs PairSTDP, within 15% of
 the exact weight change for the same spikes (measured 7-8%); Hebb, Oja and
@@ -316,9 +317,9 @@ class LavaBackend(Backend):
         devices=("cpu",),
         native_batch=False,
         notes=(
-            "Lava 0.10 (Python 3.10 only); rules on Lava's learning engine in float (OjaSubspace refused: "
-            "non-local term); fixed point bit-exact with spikemem.fixed_point, learning there PairSTDP only "
-            "(~8% of dW); delays 1..64; runtime in a worker process with a timeout"
+            "Lava 0.10 (Python 3.10 only); rules on Lava's learning engine in float (OjaSubspace and "
+            "ErrorModulated.basis refused: non-local terms); fixed point bit-exact with spikemem.fixed_point, "
+            "learning there PairSTDP only (~8% of dW); delays 1..64; runtime in a worker process with a timeout"
         ),
     )
 

@@ -310,7 +310,7 @@ def test_capabilities_and_availability() -> None:
     backend = get_backend("snntorch")
     assert isinstance(backend, SnnTorchBackend) and backend.available()
     caps = backend.capabilities
-    assert set(caps.rules) == {"Hebb", "Oja", "OjaSubspace", "PairSTDP", "ThreeFactor"}
+    assert set(caps.rules) == {"Hebb", "Oja", "OjaSubspace", "PairSTDP", "ThreeFactor", "ErrorModulated"}
     assert caps.numeric == ("float",) and caps.gradient_training and caps.native_batch
     assert caps.devices == ("cpu", "cuda")
     with pytest.raises(UnsupportedFeatureError, match="numeric"):

@@ -26,9 +26,9 @@ from spikemem.continual.config import ConfigError, parse_section, require
 from spikemem.continual.encoding import EncodingConfig
 from spikemem.continual.local.config import LocalConfig, NetworkConfig
 from spikemem.continual.streams import StreamConfig, TaskStream
+from spikemem.continual.task_records import TaskRecords
 from spikemem.continual.trained import DT, MODEL_FILE, TrainedMLP, encoding_constants
 from spikemem.experiments.runner import Checkpoint, ExperimentContext
-from spikemem.io import atomic_write
 
 
 @dataclass(frozen=True)
@@ -81,43 +81,21 @@ def check_backend(capabilities: Capabilities, method: str, name: str) -> None:
     )
 
 
-class LocalCheckpoints:
-    """Per-task state files (``local-state-i.npz``, atomic) and records in the run's checkpoint."""
+class LocalCheckpoints(TaskRecords):
+    """The readout and the consolidated basis after each task, in ``local-state-i.npz``."""
 
     def __init__(self, directory: Path, checkpoint: Checkpoint) -> None:
-        self.directory = Path(directory)
-        self.checkpoint = checkpoint
-
-    def path(self, index: int) -> Path:
-        """State file after task ``index``."""
-        return self.directory / f"local-state-{index}.npz"
-
-    def finished(self) -> int:
-        """Number of tasks recorded."""
-        count = 0
-        while f"task-{count}" in self.checkpoint:
-            count += 1
-        return count
-
-    def records(self) -> list[dict[str, Any]]:
-        """The record of every finished task, in order."""
-        return [self.checkpoint.get(f"task-{i}") for i in range(self.finished())]
+        super().__init__(directory, checkpoint, "local-state", "npz")
 
     def save(self, index: int, state: dict[str, np.ndarray], record: dict[str, Any]) -> None:
-        """State first, then the record, then drop the previous state (a kill leaves a consistent pair)."""
-        atomic_write(self.path(index), lambda handle: np.savez(handle, **state))
-        self.checkpoint.put(f"task-{index}", record)
-        if index > 0:
-            self.path(index - 1).unlink(missing_ok=True)
+        """Persist the state after task ``index`` and its record (in that order)."""
+        self.save_state(index, lambda handle: np.savez(handle, **state), record)
 
     def restore(self) -> dict[str, np.ndarray] | None:
         """The state after the last finished task, or None."""
-        done = self.finished()
-        if done == 0:
+        path = self.last_state()
+        if path is None:
             return None
-        path = self.path(done - 1)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: the checkpoint records task {done - 1} but its state file is missing")
         with np.load(path) as data:
             return {key: data[key] for key in data.files}
 
