@@ -15,6 +15,7 @@ from spikemem.spec import (
     LIF,
     RULE_TYPES,
     CurrentInput,
+    ErrorModulated,
     Hebb,
     ModulatorInput,
     Monitor,
@@ -44,7 +45,10 @@ def full_network() -> Network:
     rules = {
         "hebb": Hebb(eta=1e-3, tau_pre=0.0, tau_post=0.01, pre_offset=0.1, post_offset=-0.2, w_min=-1.0, w_max=None),
         "oja": Oja(eta=np.float32(0.01)),
-        "subspace": OjaSubspace(eta=0.1, tau_pre=0.03, w_max=10.0),
+        "subspace": OjaSubspace(
+            eta=0.1, tau_pre=0.03, w_max=10.0, activity="graded", basis=np.linalg.qr(rng.normal(size=(n_a, 2)))[0].T
+        ),
+        "error": ErrorModulated(eta=0.2, modulator="per-neuron", basis=np.eye(n_b)[:1]),
         "stdp": PairSTDP(a_plus=0.01, a_minus=0.012, tau_pre=np.float64(0.02), w_min=0.0, w_max=1.0),
         "three": ThreeFactor(eta=0.5, modulator="reward", tau_eligibility=0.1, w_min=-2.0),
         "base": PlasticityRule(w_min=-0.5),
@@ -82,6 +86,7 @@ def full_network() -> Network:
             Projection("b", "b", np.zeros((n_b, n_b)), plasticity=rules["three"], delay=np.int32(2)),
             Projection("poisson1", "c", np.full((n_c, 2), 0.5), plasticity=rules["base"]),
             Projection("c", "d", np.ones((1, n_c)), plasticity=None),
+            Projection("b", "c", np.zeros((n_c, n_b)), plasticity=rules["error"], name="b-c-error"),
         ],
         monitors=[
             Monitor("a"),

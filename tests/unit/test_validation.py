@@ -10,10 +10,12 @@ import pytest
 from spikemem.spec import (
     LIF,
     CurrentInput,
+    ErrorModulated,
     Hebb,
     ModulatorInput,
     Monitor,
     Network,
+    OjaSubspace,
     PoissonInput,
     Population,
     Projection,
@@ -156,6 +158,29 @@ BAD: dict[str, tuple[Callable[[Network], None], str]] = {
         "projections['exc->inh'].plasticity.modulator",
     ),
     "modulator with wrong width": (_set(lambda n: n.inputs[3], "values", np.ones((10, 3))), "inputs['reward'].values"),
+    # options of the HLOP rules
+    "basis not orthonormal": (
+        _set(
+            lambda n: n.projections[0], "plasticity", ErrorModulated(eta=0.1, modulator="reward", basis=np.ones((1, 3)))
+        ),
+        "projections['in->exc'].plasticity.basis",
+    ),
+    "basis of the wrong width": (
+        _set(lambda n: n.projections[0], "plasticity", OjaSubspace(eta=0.1, basis=np.eye(5)[:2])),
+        "projections['in->exc'].plasticity.basis",
+    ),
+    "basis with NaN": (
+        _set(lambda n: n.projections[0], "plasticity", OjaSubspace(eta=0.1, basis=np.full((1, 3), np.nan))),
+        "projections['in->exc'].plasticity.basis",
+    ),
+    "unknown lateral activity": (
+        _set(lambda n: n.projections[0], "plasticity", OjaSubspace(eta=0.1, activity="rates")),  # type: ignore[arg-type]
+        "projections['in->exc'].plasticity.activity",
+    ),
+    "error modulator missing": (
+        _set(lambda n: n.projections[0], "plasticity", ErrorModulated(eta=0.1, modulator="error")),
+        "projections['in->exc'].plasticity.modulator",
+    ),
     # holes closed in validation.py (they raised AttributeError/TypeError or passed silently)
     "complex weights": (
         _set(lambda n: n.projections[0], "weights", np.full((4, 3), 0.5 + 1j)),
