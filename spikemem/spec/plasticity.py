@@ -129,7 +129,14 @@ class _ArrayFieldEquality:
             return NotImplemented
         return all(_same(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))  # type: ignore[arg-type]
 
-    __hash__ = object.__hash__
+    def __hash__(self) -> int:  # consistent with __eq__: arrays hash by dtype, shape and bytes
+        return hash((type(self).__name__, *(_hashable(getattr(self, f.name)) for f in fields(self))))  # type: ignore[arg-type]
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.tobytes())
+    return value
 
 
 def project_out(x: Any, basis: Any) -> Any:
