@@ -24,7 +24,7 @@ from spikemem.backend import Simulation
 from spikemem.backends.snntorch_layers import LIFLayer, LIFState, SurrogateSpec
 from spikemem.dynamics import lif_step
 from spikemem.learning import RuleState, initial_state, rule_step
-from spikemem.spec import Monitor, Network
+from spikemem.spec import MODULATED_RULES, Monitor, Network
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 from spikemem.stimulus import InputWindow
 
@@ -272,7 +272,7 @@ class SnnTorchSimulation(Simulation):
                         emitted[proj.pre][0],
                         emitted[proj.post][0],
                         net.dt,
-                        modulator=modulators[rule.modulator][k] if hasattr(rule, "modulator") else None,
+                        modulator=modulators[rule.modulator][k] if isinstance(rule, MODULATED_RULES) else None,
                         mask=self._masks[proj.name],
                     )
                 for source, ring in rings:

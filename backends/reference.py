@@ -28,7 +28,7 @@ import numpy as np
 from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
 from spikemem.dynamics import LIFParams, lif_step
 from spikemem.learning import RuleState, initial_state, rule_step
-from spikemem.spec import RULE_TYPES, Network
+from spikemem.spec import MODULATED_RULES, RULE_TYPES, Network
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 from spikemem.stimulus import InputWindow
 
@@ -251,7 +251,7 @@ class ReferenceSimulation(Simulation):
             if single:
                 for proj in plastic:
                     rule = proj.plasticity
-                    modulator = modulators[rule.modulator][k] if hasattr(rule, "modulator") else None
+                    modulator = modulators[rule.modulator][k] if isinstance(rule, MODULATED_RULES) else None
                     self._weights[proj.name] = rule_step(
                         rule,
                         self._weights[proj.name],

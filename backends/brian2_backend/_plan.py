@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spikemem.spec import (
+    MODULATED_RULES,
     CurrentInput,
     ErrorModulated,
     Hebb,
@@ -297,7 +298,7 @@ def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str) -> _Rule
 
     ``x<k>_pre`` and ``y<k>_post`` are the traces, ``SPIKED_PRE`` /
     ``SPIKED_POST`` the spikes of this step (exactly 0 or 1), ``modulator``
-    the post variable holding :math:`M[t]` (ThreeFactor).
+    the post variable holding :math:`M[t]` (:data:`~spikemem.spec.MODULATED_RULES`).
     """
     x, y = f"x{k}", f"y{k}"
     code = _RuleCode()
@@ -465,7 +466,7 @@ def plan_network(network: Network) -> NetworkPlan:
                 helper_group, helper = _basis_helper(k, pre, np.asarray(basis, dtype=float))
                 groups[helper_group.brian_name] = helper_group
                 helpers[helper.brian_name] = helper
-            if isinstance(rule, (ThreeFactor, ErrorModulated)):
+            if isinstance(rule, MODULATED_RULES):
                 table = TablePlan(f"mod{k}", post.size, "modulator", rule.modulator)
                 post.reads.append(table)
                 post.variables.append(f"{modulator} : 1")

@@ -11,6 +11,7 @@ from spikemem.spec.inputs import CurrentInput, Input, ModulatorInput, PoissonInp
 from spikemem.spec.network import Monitor, Network, Population, Projection
 from spikemem.spec.neurons import LIF
 from spikemem.spec.plasticity import (
+    MODULATED_RULES,
     RULE_TYPES,
     ErrorModulated,
     Hebb,
@@ -27,6 +28,7 @@ from spikemem.spec.validation import validate
 
 __all__ = [
     "LIF",
+    "MODULATED_RULES",
     "RULE_TYPES",
     "CurrentInput",
     "ErrorModulated",

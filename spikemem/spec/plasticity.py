@@ -303,3 +303,6 @@ class ErrorModulated(_ArrayFieldEquality, PlasticityRule):
 
 RULE_TYPES: tuple[type[PlasticityRule], ...] = (Hebb, Oja, OjaSubspace, PairSTDP, ThreeFactor, ErrorModulated)
 """Every rule class of the spec, for registries and capability checks."""
+
+MODULATED_RULES: tuple[type[PlasticityRule], ...] = (ThreeFactor, ErrorModulated)
+"""Rules that read a third factor from the :class:`~spikemem.spec.ModulatorInput` named by their ``modulator``."""

@@ -28,7 +28,7 @@ from spikemem.spec.network import (
     Projection,
 )
 from spikemem.spec.neurons import LIF
-from spikemem.spec.plasticity import ErrorModulated, OjaSubspace, PlasticityRule, ThreeFactor
+from spikemem.spec.plasticity import MODULATED_RULES, OjaSubspace, PlasticityRule
 
 RESET_MODES = ("value", "subtract")
 
@@ -118,7 +118,7 @@ def validate_rule(field: str, rule: Any, projection: Projection, network: Networ
         raise SpecError(f"{field}.activity", f"must be 'spikes' or 'graded', got {rule.activity!r}")
     if getattr(rule, "basis", None) is not None:
         _validate_basis(f"{field}.basis", rule.basis, network.source_size(projection.pre))
-    if isinstance(rule, (ThreeFactor, ErrorModulated)):
+    if isinstance(rule, MODULATED_RULES):
         modulators = {inp.name: inp for inp in network.inputs if isinstance(inp, ModulatorInput)}
         if rule.modulator not in modulators:
             known = sorted(modulators) or "none defined"

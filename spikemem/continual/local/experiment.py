@@ -15,7 +15,7 @@ Test inputs are encoded exactly as ``spikemem evaluate`` encodes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     """Learn the stream task by task with local rules on ``ctx.backend``, evaluating every task after each."""
     from spikemem.backends import get_backend
     from spikemem.continual.evaluate import encoded_test_set
-    from spikemem.continual.local.learner import LocalLearner, stats_dict
+    from spikemem.continual.local.learner import LocalLearner
     from spikemem.continual.local.network import automatic_gap
     from spikemem.continual.report import print_summary, write_matrix_csv
     from spikemem.continual.streams import build_stream
@@ -148,7 +148,7 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
                 return model.encode(pixels, rng)
 
             stats = learner.train_task(task.x_train, task.y_train, encode, rng, ctx.progress)
-            store.save(index, learner.state(), {"accuracy": evaluate(), **stats_dict(stats)})
+            store.save(index, learner.state(), {"accuracy": evaluate(), **asdict(stats)})
     finally:
         learner.close()
     model.save(ctx.out / MODEL_FILE)

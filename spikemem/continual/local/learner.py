@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -233,9 +233,4 @@ class LocalLearner:
         return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation)
 
 
-def stats_dict(stats: TaskStats) -> dict[str, Any]:
-    """Plain-data form of :class:`TaskStats`."""
-    return asdict(stats)
-
-
-__all__ = ["LocalLearner", "TaskStats", "consolidate", "orthonormal_complement_rows", "softmax", "stats_dict"]
+__all__ = ["LocalLearner", "TaskStats", "consolidate", "orthonormal_complement_rows", "softmax"]

@@ -59,10 +59,15 @@ def _integrator(name: str, size: int) -> Population:
     return Population(name, size, LIF(tau_mem=math.inf, v_th=NEVER_FIRES, reset="value"))
 
 
+def _never_firing_readout(network: Network) -> list[Population]:
+    """``network``'s populations with the readout replaced by a never-firing integrator of the same size."""
+    return [_integrator(READOUT, p.size) if p.name == READOUT else p for p in network.populations]
+
+
 def static_network(model: TrainedMLP) -> Network:
     """The model's inference network with a never-firing readout and only ``readout.v`` monitored."""
     base = mlp_network(model)
-    populations = [_integrator(READOUT, p.size) if p.name == READOUT else p for p in base.populations]
+    populations = _never_firing_readout(base)
     monitors = [Monitor(READOUT, "v")]
     return dataclasses.replace(base, populations=populations, monitors=monitors, name="local_static").validate()
 
@@ -85,7 +90,7 @@ def learning_network(
     """
     base = mlp_network(model)
     classes = sum(model.head_sizes)
-    populations = [_integrator(READOUT, p.size) if p.name == READOUT else p for p in base.populations]
+    populations = _never_firing_readout(base)
     projections = [dataclasses.replace(p, plasticity=readout_rule) if p.name == HEADS else p for p in base.projections]
     if lateral is not None:
         weights, rule = lateral
