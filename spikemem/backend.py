@@ -46,6 +46,8 @@ class Capabilities:
     refused_options
         Options of those rules it refuses (``"ErrorModulated.basis"``: see
         :attr:`spikemem.spec.PlasticityRule.options`).
+    fixed_point_rules
+        The rules it also runs with ``numeric="fixed"``.
     gradient_training
         Whether models can be trained by backpropagation (surrogate gradients).
     devices
@@ -59,6 +61,7 @@ class Capabilities:
     numeric: tuple[str, ...] = ("float",)
     rules: tuple[str, ...] = ()
     refused_options: tuple[str, ...] = ()
+    fixed_point_rules: tuple[str, ...] = ()
     gradient_training: bool = False
     devices: tuple[str, ...] = ("cpu",)
     native_batch: bool = False
@@ -70,6 +73,7 @@ class Capabilities:
             "numeric": list(self.numeric),
             "rules": list(self.rules),
             "refused_options": list(self.refused_options),
+            "fixed_point_rules": list(self.fixed_point_rules),
             "gradient_training": self.gradient_training,
             "devices": list(self.devices),
             "native_batch": self.native_batch,

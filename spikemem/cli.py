@@ -57,7 +57,12 @@ def _cmd_backends(args: argparse.Namespace) -> int:
             r["name"],
             r["available"],
             ",".join(r["capabilities"]["numeric"]),
-            ",".join(r["capabilities"]["rules"]) or "-",
+            (",".join(r["capabilities"]["rules"]) or "-")
+            + (
+                f" (fixed: {','.join(r['capabilities']['fixed_point_rules'])})"
+                if r["capabilities"]["fixed_point_rules"]
+                else ""
+            ),
             r["capabilities"]["gradient_training"],
             ",".join(r["capabilities"]["devices"]),
             r["reason"] or "-",

@@ -99,9 +99,7 @@ def weight_change(
         return rule.eta * y[:, None] * (x[None, :] - y[:, None] * weights)
     if isinstance(rule, OjaSubspace):
         x_perp = project_out(x, state.basis)
-        if rule.activity == "graded":
-            y = weights @ x_perp
-        return oja_subspace_change(rule.eta, weights, x_perp, y)
+        return oja_subspace_change(rule.eta, weights, x_perp, subspace_activity(rule, weights, x_perp, y))
     if isinstance(rule, PairSTDP):
         return rule.a_plus * s_post[:, None] * x[None, :] - rule.a_minus * y[:, None] * s_pre[None, :]
     if isinstance(rule, ThreeFactor):
@@ -114,6 +112,20 @@ def weight_change(
             raise ValueError("ErrorModulated needs the modulator value of this step")
         return rule.eta * modulator.reshape(-1)[:, None] * project_out(x, state.basis)[None, :]
     raise TypeError(f"no reference implementation for {type(rule).__name__}")
+
+
+def subspace_activity(rule: OjaSubspace, weights: Any, x_perp: Any, y_trace: Any) -> Any:
+    r"""The lateral activity :math:`y` of :class:`~spikemem.spec.OjaSubspace`.
+
+    :math:`y = W \tilde x` for ``activity="graded"``, else the postsynaptic
+    spike trace ``y_trace``.
+    """
+    return weights @ x_perp if rule.activity == "graded" else y_trace
+
+
+def reconstruction_residual(weights: Any, x: Any, y: Any) -> Any:
+    r"""What the lateral neurons leave unexplained: :math:`r = x - W^\top y` (``(n,)`` or a batch ``(B, n)``)."""
+    return x - y @ weights
 
 
 def oja_subspace_change(eta: float, weights: Any, x: Any, y: Any) -> Any:
@@ -139,10 +151,10 @@ def oja_subspace_change(eta: float, weights: Any, x: Any, y: Any) -> Any:
         ``W`` (HLOP's new lateral neurons, with the fixed rows' reconstruction
         already subtracted from ``x``: see :mod:`spikemem.continual.subspace`).
     """
+    residual = reconstruction_residual(weights, x, y)
     if x.ndim == 1:
-        reconstruction = y @ weights
-        return eta * y[:, None] * (x - reconstruction)[None, :]
-    return eta * (y.T @ (x - y @ weights)) / x.shape[0]
+        return eta * y[:, None] * residual[None, :]
+    return eta * (y.T @ residual) / x.shape[0]
 
 
 def rule_step(

@@ -6,9 +6,11 @@ populations -> ``SpecLIF`` (the spec's neuron as a Lava Process with
 (delay 1: Dense's built-in one-step delay), ``DelayDense`` (delay 2..64) or
 ``LearningDense`` with Lava's learning engine (Hebb, Oja, PairSTDP in float;
 ThreeFactor and ErrorModulated through ``Loihi3FLearningRule``; all within
-1e-12 of the reference). OjaSubspace and ErrorModulated's ``basis`` are
-refused (their reconstruction and projection terms are not local to a
-synapse). In fixed point, Lava's "bit-approximate" learning engine (7-bit
+1e-12 of the reference). OjaSubspace and ErrorModulated with a ``basis``
+learn on a graded presynaptic signal (the residual :math:`\tilde x - W^\top y`,
+the projection :math:`x - B^\top B x`) that a circuit process computes in the
+same step and sends into the engine's ``x1`` trace (``_plan``, "Rules on a
+computed presynaptic signal"). In fixed point, Lava's "bit-approximate" learning engine (7-bit
 stochastic traces, stochastic weight rounding) runs PairSTDP, within 15% of
 the exact weight change for the same spikes (measured 7-8%); Hebb, Oja and
 ThreeFactor are refused there (see ``_plan.FIXED_REFUSAL``).
@@ -66,7 +68,7 @@ from spikemem.backend import (
     reject_unknown_options,
 )
 from spikemem.fixed_point import FixedPointArithmetic, FixedPointModel, quantize, quantize_weights
-from spikemem.spec import Network, OjaSubspace, SpecError
+from spikemem.spec import Network, SpecError
 from spikemem.stimulus import InputWindow
 
 from ._client import LavaRunError, Worker
@@ -311,31 +313,21 @@ class LavaBackend(Backend):
     name = "lava"
     capabilities = Capabilities(
         numeric=("float", "fixed"),
-        rules=("Hebb", "Oja", "PairSTDP", "ThreeFactor", "ErrorModulated"),
-        refused_options=("ErrorModulated.basis",),
+        rules=("Hebb", "Oja", "OjaSubspace", "PairSTDP", "ThreeFactor", "ErrorModulated"),
+        fixed_point_rules=("PairSTDP",),
         gradient_training=False,
         devices=("cpu",),
         native_batch=False,
         notes=(
             "Lava 0.10 (Python 3.10 only); rules on Lava's learning engine in float (OjaSubspace and "
-            "ErrorModulated.basis refused: non-local terms); fixed point bit-exact with spikemem.fixed_point, "
+            "ErrorModulated.basis on a graded pre trace from a same-step circuit); fixed point bit-exact with "
+            "spikemem.fixed_point, "
             "learning there PairSTDP only (~8% of dW); delays 1..64; runtime in a worker process with a timeout"
         ),
     )
 
     def available(self) -> Availability:
         return _availability()
-
-    def check_supported(self, network: Network, numeric: str) -> None:
-        for proj in network.projections:
-            if isinstance(proj.plasticity, OjaSubspace):
-                raise UnsupportedFeatureError(
-                    f"projections[{proj.name!r}].plasticity",
-                    "Lava cannot run OjaSubspace: its reconstruction term sum_k W_kj y_k needs every "
-                    "postsynaptic neuron's activity at each synapse, and Lava's learning engine gives a synapse "
-                    "only its own pre/post traces. Use Oja (local) on Lava, or another backend for OjaSubspace",
-                )
-        super().check_supported(network, numeric)
 
     def _check_supported(self, network: Network, numeric: str) -> None:
         for proj in network.projections:

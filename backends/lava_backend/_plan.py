@@ -43,11 +43,26 @@ products only at post/pre spikes. Scaling factors must be ``m * 2^e``
   uses the eligibility of this step, as the spec does.
 - ``ErrorModulated``: ``dw = u0*x1*y1`` with :math:`I_{x1} = 1` and the
   third factor :math:`y_1 = \eta M` from the same ``ModulatorSource``
-  (:math:`\Delta W = \eta M x` every step); its ``basis`` is refused (the
-  projection sums over other presynaptic neurons).
-- ``OjaSubspace`` is refused: its reconstruction term :math:`(W^\top y)_j`
-  sums over every postsynaptic neuron, and Lava's learning engine gives a
-  synapse only its own pre/post traces.
+  (:math:`\Delta W = \eta M x` every step).
+
+Rules on a computed presynaptic signal (float)
+----------------------------------------------
+Two rules need, at each synapse, a quantity that sums over other neurons:
+``ErrorModulated`` with a ``basis`` learns on :math:`\tilde x = x - B^\top B x`
+and ``OjaSubspace`` on the residual :math:`r = \tilde x - W^\top y`. Lava's
+engine can run both as ``dw = u0*x1*y1`` if :math:`x_1` *is* that signal: a
+circuit process computes it in the same step from the presynaptic spikes
+(:class:`~._lava.processes.ProjectedTrace`; for OjaSubspace
+:class:`~._lava.processes.SubspaceResidual`, which also reads the current
+weights from the synapses and the postsynaptic spikes, and sends
+:math:`\eta y` as the third factor) and sends it as a graded spike that
+overwrites :math:`x_1` (``GradedSpikeCfg.OVERWRITE``, no decay). The
+synapses (:class:`~._lava.processes.ProjectedLearningDense`) carry the
+presynaptic *spikes* forward (port ``s_fwd``), so the projection's output is
+:math:`W s` as in the spec. The weight update itself is Lava's engine's; the
+circuit computes what Loihi would compute in neurons: the two graded layers
+:math:`B x` and :math:`x - B^\top(Bx)`, and Oja's feedback pathway
+:math:`W^\top y`, here without their latency (on Loihi each would add a step).
 
 Weight bounds and the synapse mask are applied where Lava saturates weights
 after each update, and the new weights act on the spikes of the same step
@@ -75,6 +90,10 @@ THIRD_FACTOR_TAU = float(np.iinfo(np.uint16).max)
 THIRD_FACTOR_DECAY = math.exp(-1.0 / THIRD_FACTOR_TAU)
 ZERO_TAU = 1e-9
 """Stand-in for ``tau = 0`` (the trace is the spike): ``exp(-1 / 1e-9)`` is exactly 0."""
+GRADED_TAU = math.inf
+"""Decay time constant of a graded pre trace: ``exp(-1 / inf) = 1``, the engine sees the payload as sent."""
+OVERWRITE_SCALE = 2.0
+"""Lava's ``GradedSpikeCfg.OVERWRITE`` stores payload / 2 in ``x1``; circuits send twice their signal."""
 
 
 @dataclass
@@ -93,6 +112,13 @@ class RulePlan:
     alpha_e: float = 0.0
     rng_seed: int = 1
     coefficient_errors: dict[str, float] = field(default_factory=dict)
+    circuit: str | None = None
+    source: PlasticityRule | None = None
+
+    @property
+    def graded(self) -> bool:
+        """Whether the pre trace is a graded signal from a circuit (``"projected"`` or ``"subspace"``)."""
+        return self.circuit is not None
 
 
 @dataclass
@@ -150,6 +176,7 @@ class Plan:
     sources: list[SourcePlan]
     connections: list[ConnectionPlan]
     chunk: int
+    dt: float
 
     def connection(self, name: str) -> ConnectionPlan:
         """The connection called ``name``."""
@@ -224,28 +251,27 @@ def float_rule(rule: PlasticityRule, dt: float, field_name: str) -> RulePlan:
             alpha_e=alpha_e,
         )
     if isinstance(rule, ErrorModulated):
-        if rule.basis is not None:
-            raise UnsupportedFeatureError(
-                f"{field_name}.basis",
-                "ErrorModulated.basis projects the presynaptic trace with sum_k B_kj (B x)_k, a sum over other "
-                "presynaptic neurons that Lava's learning engine cannot form; run it on the reference, Brian2 or "
-                "snnTorch backend, or leave basis=None on Lava",
-            )
+        projected = rule.basis is not None
         return RulePlan(
             rule.name,
             "u0 * x1 * y1",
-            impulses={"x1": 1.0},
-            taus={"x1": _steps(rule.tau_pre, dt)},
+            impulses={} if projected else {"x1": 1.0},
+            taus={"x1": GRADED_TAU if projected else _steps(rule.tau_pre, dt)},
             three_factor=True,
             modulator=rule.modulator,
             eta=rule.eta,
+            circuit="projected" if projected else None,
+            source=rule if projected else None,
         )
     if isinstance(rule, OjaSubspace):
-        raise UnsupportedFeatureError(
-            field_name,
-            "OjaSubspace needs the reconstruction sum_k W_kj y_k over all postsynaptic neurons, and Lava's "
-            "learning engine gives each synapse only its own pre/post traces; use Oja (local), or run "
-            "OjaSubspace on the reference, Brian2 or snnTorch backend",
+        return RulePlan(
+            rule.name,
+            "u0 * x1 * y1",
+            taus={"x1": GRADED_TAU},
+            three_factor=True,
+            eta=rule.eta,
+            circuit="subspace",
+            source=rule,
         )
     raise UnsupportedFeatureError(field_name, f"no Lava translation for {type(rule).__name__}")
 
@@ -287,6 +313,8 @@ FIXED_REFUSAL = {
     "and neuron (not translated to fixed point here)",
     "ThreeFactor": "its eligibility trace would live in Lava's 8-bit synaptic tag and its modulator in 7-bit "
     "third-factor inputs",
+    "OjaSubspace": "its residual pre trace and lateral-activity third factor are graded float signals (7-bit "
+    "traces and third factors in fixed point; not translated here)",
 }
 
 
@@ -309,7 +337,7 @@ def fixed_rule(rule: PlasticityRule, dt: float, unit: float, field_name: str) ->
                 f"{rule.name} is not offered in fixed point on Lava: {FIXED_REFUSAL[rule.name]}; run it with "
                 "numeric='float' (fixed point runs PairSTDP)",
             )
-        float_rule(rule, dt, field_name)  # raises the float refusal (OjaSubspace, unknown rules)
+        float_rule(rule, dt, field_name)  # raises for a rule with no Lava translation
     plan = RulePlan(rule.name, "", rng_seed=1, taus={"x1": _steps(rule.tau_pre, dt), "y1": _steps(rule.tau_post, dt)})
     terms = []
     pairs = (("a_plus", rule.a_plus, "x1", "y0 * x1"), ("a_minus", -rule.a_minus, "y1", "x0 * y1"))
@@ -410,7 +438,7 @@ def build_plan(
                 conn.rule = float_rule(rule, network.dt, f"{field_name}.plasticity")
                 conn.w_min, conn.w_max = rule.w_min, rule.w_max
         connections.append(conn)
-    plan = Plan(numeric, neurons, sources, connections, chunk=1)
+    plan = Plan(numeric, neurons, sources, connections, chunk=1, dt=network.dt)
     plan.chunk = chunk_length(plan, chunk_steps, buffer_bytes)
     validate_plan(plan)
     return plan

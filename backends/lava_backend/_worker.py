@@ -44,6 +44,7 @@ class LavaNetwork:
     """The Lava processes of a plan and the shared buffers around them."""
 
     def __init__(self, plan: Plan, shm_dir: str) -> None:
+        from lava.magma.core.learning.constants import GradedSpikeCfg
         from lava.magma.core.learning.learning_rule import Loihi2FLearningRule, Loihi3FLearningRule
         from lava.magma.core.run_configs import Loihi2SimCfg
         from lava.proc.dense.process import DelayDense, Dense, LearningDense
@@ -105,7 +106,7 @@ class LavaNetwork:
                 if conn.snapshot_every:
                     rows = plan.chunk // conn.snapshot_every
                     buf.create(f"snap.{conn.name}", (rows, *conn.weights.shape), np.float64)
-                proc = LearningDense(
+                learning_kwargs: dict[str, Any] = dict(
                     weights=weights,
                     tag_1=np.full(weights.shape, rule.tag_init),
                     learning_rule=learning_rule,
@@ -117,8 +118,15 @@ class LavaNetwork:
                     **common,
                 )
                 post = self.procs[conn.post]
+                if rule.graded:
+                    proc = lp.ProjectedLearningDense(
+                        num_message_bits=24, graded_spike_cfg=GradedSpikeCfg.OVERWRITE, **learning_kwargs
+                    )
+                    self._wire_circuit(conn, proc, shm_dir)
+                else:
+                    proc = LearningDense(**learning_kwargs)
                 post.s_out.connect(proc.s_in_bap)
-                if rule.three_factor:
+                if rule.modulator is not None:
                     key = f"mod.{conn.name}"
                     buf.create(key, (chunk, 3, conn.weights.shape[0]), np.float64)
                     source = lp.ModulatorSource(
@@ -132,7 +140,8 @@ class LavaNetwork:
                 proc = DelayDense(weights=weights, delays=int(conn.delay - 1), **common)
             else:
                 proc = Dense(weights=weights, **common)
-            self.procs[conn.pre].s_out.connect(proc.s_in)
+            if conn.rule is None or not conn.rule.graded:
+                self.procs[conn.pre].s_out.connect(proc.s_in)
             proc.a_out.connect(self.procs[conn.post].a_in)
             self.connections[conn.name] = proc
         tag = "fixed_pt" if plan.numeric == "fixed" else "floating_pt"
@@ -140,6 +149,30 @@ class LavaNetwork:
         self.anchor = self._connect_components()
         for anchor in self.anchor:  # compile and start the Lava processes now, not in the first run
             anchor.create_runtime(run_cfg=self.run_cfg)
+
+    def _wire_circuit(self, conn: Any, proc: Any, shm_dir: str) -> None:
+        """The circuit that computes a graded pre trace for ``proc`` (see ``_plan``), wired in the same step."""
+        from ._lava import processes as lp
+
+        rule = conn.rule
+        pre, post = self.procs[conn.pre], self.procs[conn.post]
+        pre.s_out.connect(proc.s_fwd)
+        name = f"{conn.name}.{rule.circuit}"
+        if rule.circuit == "projected":
+            circuit = lp.ProjectedTrace(
+                size=conn.weights.shape[1], name=name, shm_dir=shm_dir, rule=rule.source, dt=self.plan.dt
+            )
+        else:
+            circuit = lp.SubspaceResidual(
+                shape=conn.weights.shape, name=name, shm_dir=shm_dir, rule=rule.source, dt=self.plan.dt
+            )
+            proc.w_out.connect(circuit.w_in)
+            post.s_out.connect(circuit.s_post)
+            circuit.y1.connect(proc.s_in_y1)
+            circuit.y2.connect(proc.s_in_y2)
+            circuit.y3.connect(proc.s_in_y3)
+        pre.s_out.connect(circuit.s_in)
+        circuit.x_out.connect(proc.s_in)
 
     def _connect_components(self) -> list[Any]:
         """One process per connected component: Lava runs whatever is connected to the process it is asked to run."""

@@ -23,6 +23,7 @@ from spikemem.learning import initial_state, rule_step
 from spikemem.spec import (
     LIF,
     CurrentInput,
+    ErrorModulated,
     Hebb,
     ModulatorInput,
     Monitor,
@@ -324,8 +325,8 @@ def test_bad_fixed_point_setup_is_refused_before_lava_starts(monkeypatch: pytest
 def plastic(rule, n_in: int = 20, n: int = 8, steps: int = 200) -> Network:
     rng = np.random.default_rng(2)
     inputs: list = [PoissonInput("in", n_in, rate_hz=rng.uniform(40, 160, n_in), seed=21)]
-    if isinstance(rule, ThreeFactor):
-        inputs.append(ModulatorInput("reward", np.sin(np.arange(steps) / 15.0)))
+    if isinstance(rule, (ThreeFactor, ErrorModulated)):
+        inputs.append(ModulatorInput("reward", np.sin(np.arange(steps)[:, None] / 15.0 + np.arange(n))))
     return Network(
         dt=DT,
         populations=[Population("post", n, LIF(tau_mem=0.02, v_th=0.6))],
@@ -335,7 +336,19 @@ def plastic(rule, n_in: int = 20, n: int = 8, steps: int = 200) -> Network:
     )
 
 
+def _basis(rows: int, n: int = 20) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(5).normal(size=(n, rows)))
+    return q.T.copy()
+
+
 RULES = {
+    "ErrorModulated+basis+bounds": ErrorModulated(
+        eta=5e-3, modulator="reward", tau_pre=0.02, basis=_basis(5), w_min=0.0, w_max=0.4
+    ),
+    "OjaSubspace+bounds": OjaSubspace(eta=3e-3, tau_pre=0.02, tau_post=0.01, w_min=0.0, w_max=0.3),
+    "OjaSubspace+graded+basis+bounds": OjaSubspace(
+        eta=3e-4, tau_pre=0.02, activity="graded", basis=_basis(3), w_min=-0.1, w_max=0.3
+    ),
     "Hebb": Hebb(eta=5e-4, tau_pre=0.01, tau_post=0.0, pre_offset=0.05, post_offset=0.1, w_min=-1.0, w_max=1.0),
     "Oja": Oja(eta=5e-3, tau_pre=0.02, tau_post=0.02),
     "PairSTDP": PairSTDP(a_plus=0.01, a_minus=0.012, tau_pre=0.02, tau_post=0.02, w_min=0.0, w_max=0.3),
@@ -357,6 +370,21 @@ def test_plasticity_on_lavas_learning_engine_matches_reference(name: str) -> Non
     assert got.weights("w").shape == (4, 8, 20)
     np.testing.assert_allclose(got.weights("w"), want.weights("w"), rtol=0, atol=PLASTIC_TOLERANCE)
     np.testing.assert_allclose(got_final, want_final, rtol=0, atol=PLASTIC_TOLERANCE)
+
+
+@pytest.mark.parametrize("name", ["ErrorModulated+basis+bounds", "OjaSubspace+graded+basis+bounds"])
+def test_circuit_rules_restart_from_a_reset(name: str) -> None:
+    """The circuits' traces are cleared with the network: run, reset (weights kept), run again, as the reference."""
+    network = plastic(RULES[name], steps=120)
+    results = []
+    for backend in ("reference", "lava"):
+        with get_backend(backend).compile(network) as sim:
+            sim.run(120)
+            sim.reset()
+            results.append((sim.run(120).spikes("post"), sim.weights("w")))
+    (want_spikes, want_w), (got_spikes, got_w) = results
+    np.testing.assert_array_equal(got_spikes, want_spikes)
+    np.testing.assert_allclose(got_w, want_w, rtol=0, atol=PLASTIC_TOLERANCE)
 
 
 def test_fixed_point_pair_stdp_within_stated_tolerance() -> None:
@@ -381,11 +409,10 @@ def test_fixed_point_pair_stdp_within_stated_tolerance() -> None:
 
 def test_refusals_name_the_field_and_the_reason() -> None:
     lava = get_backend("lava")
-    with pytest.raises(UnsupportedFeatureError, match=r"OjaSubspace.*own pre/post traces"):
-        lava.compile(plastic(OjaSubspace(eta=1e-3)))
-    for name in ("Oja", "Hebb", "ThreeFactor"):
-        with pytest.raises(UnsupportedFeatureError, match=f"{name} is not offered in fixed point"):
-            lava.compile(plastic(RULES[name]), numeric="fixed")
+    for name in ("Oja", "Hebb", "ThreeFactor", "ErrorModulated+basis+bounds", "OjaSubspace+bounds"):
+        rule = RULES[name]
+        with pytest.raises(UnsupportedFeatureError, match=f"{rule.name} is not offered in fixed point"):
+            lava.compile(plastic(rule), numeric="fixed")
     delayed = plastic(RULES["Oja"])
     delayed.projections[0].delay = 2
     with pytest.raises(UnsupportedFeatureError, match="LearningDense has no delays"):

@@ -94,12 +94,17 @@ def test_consolidation_appends_orthonormal_rows() -> None:
     np.testing.assert_array_equal(merged[:5], basis)
 
 
-@pytest.mark.parametrize("backend", ["reference", "brian2"])
+@pytest.mark.parametrize("backend", ["reference", "brian2", "lava"])
 def test_local_hlop_forgets_less_than_local_finetuning(backend: str, tmp_path: Path) -> None:
-    """The rules run inside the simulator; HLOP's projection keeps most of what fine-tuning forgets."""
+    """The rules run inside the simulator; HLOP's projection keeps most of what fine-tuning forgets.
+
+    On brian2 and lava the same runs also reproduce the reference's accuracy matrix: the simulators
+    execute the same learning (float rounding aside).
+    """
     require(backend)
-    finetune = _run("finetune", backend, tmp_path / "finetune")
-    hlop = _run("hlop", backend, tmp_path / "hlop")
+    fast = ["network.hidden=100", "local.gap=8", "stream.max_test=60"]  # ~18 steps per sample, not ~30
+    finetune = _run("finetune", backend, tmp_path / "finetune", fast)
+    hlop = _run("hlop", backend, tmp_path / "hlop", fast)
     r_finetune, r_hlop = np.array(finetune["R"]), np.array(hlop["R"])
     assert r_finetune[0, 0] == r_hlop[0, 0], "task 0 has no earlier subspace: both methods learn it alike"
     assert r_hlop[0, 0] > 0.5, "task 0 must be learned"
@@ -108,6 +113,10 @@ def test_local_hlop_forgets_less_than_local_finetuning(backend: str, tmp_path: P
     assert hlop["ACC"] > finetune["ACC"] + 0.1
     assert [task["subspace_rank"] for task in hlop["per_task"]] == [30, 60, 90]
     assert all(task["lateral_orthonormality"] < 0.2 for task in hlop["per_task"])
+    if backend != "reference":
+        for method, got in (("finetune", finetune), ("hlop", hlop)):
+            expected = _run(method, "reference", tmp_path / f"reference_{method}", fast)
+            np.testing.assert_allclose(got["R"], expected["R"], atol=0.011, err_msg=method)
 
 
 def test_a_random_lateral_subspace_does_not_protect(tmp_path: Path) -> None:
@@ -117,28 +126,15 @@ def test_a_random_lateral_subspace_does_not_protect(tmp_path: Path) -> None:
     assert frozen["forgetting"] > 2 * learned["forgetting"] + 0.05
 
 
-def test_local_runs_agree_across_backends(tmp_path: Path) -> None:
-    """Brian2 runs the same learning as the reference: the same accuracy matrix (float rounding aside)."""
-    require("brian2")
-    extra = ["stream.tasks=2", "stream.max_train=96"]
-    reference = _run("hlop", "reference", tmp_path / "reference", extra)
-    brian2 = _run("hlop", "brian2", tmp_path / "brian2", extra)
-    np.testing.assert_allclose(brian2["R"], reference["R"], atol=0.011)
-
-
-def test_lava_runs_local_finetuning_and_refuses_hlop_before_starting(tmp_path: Path) -> None:
-    """Lava's learning engine runs the error-modulated readout; HLOP's non-local lateral rule is refused up front."""
-    require("lava")
-    extra = ["stream.tasks=2", "stream.max_train=64", "stream.max_test=40", "network.hidden=60"]
-    reference = _run("finetune", "reference", tmp_path / "reference", extra)
-    lava = _run("finetune", "lava", tmp_path / "lava", extra)
-    np.testing.assert_allclose(lava["R"], reference["R"], atol=1.5 / 40)
-    with pytest.raises(ConfigError, match="OjaSubspace"):
-        _run("hlop", "lava", tmp_path / "lava_hlop", extra)
-    assert (
-        not (tmp_path / "lava_hlop" / "checkpoint.json").exists()
-        or "baseline" not in (tmp_path / "lava_hlop" / "checkpoint.json").read_text()
-    )
+def test_lava_fixed_point_local_learning_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    """Lava's fixed-point engine runs PairSTDP only: both local methods are refused up front, naming the option."""
+    config = tmp_path / "fixed.toml"
+    for method in ("hlop", "finetune"):
+        text = (EXPERIMENTS / f"local_pdigits_{method}.toml").read_text()
+        config.write_text(text + '\n[experiment.backend_options]\nnumeric = "fixed"\n')
+        with pytest.raises(ConfigError, match=r"numeric.*ErrorModulated.*in fixed point"):
+            run_experiment(config, backend="lava", overrides=SMALL, out=tmp_path / method, show_progress=False)
+        assert not (tmp_path / method / "result.json").exists()
 
 
 def test_a_local_run_resumes_after_its_last_task(tmp_path: Path) -> None:

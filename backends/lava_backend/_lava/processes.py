@@ -59,6 +59,10 @@ from lava.proc.dense.process import DelayDense, Dense, LearningDense
 
 from spikemem.dynamics import lif_step
 from spikemem.fixed_point import ACT_SHIFT, fixed_lif_step
+from spikemem.learning import reconstruction_residual, subspace_activity
+from spikemem.spec import project_out, trace_decay
+
+from .._plan import OVERWRITE_SCALE, THIRD_FACTOR_DECAY
 
 # layout of the control file ctrl.npy (int64)
 CTRL_BASE = 0
@@ -378,8 +382,12 @@ class _LearningMixin(_ConnectionMixin):
     def _activation(self, spiked: np.ndarray) -> np.ndarray:
         return self.weights[:, spiked].sum(axis=1)
 
+    def _forward_spikes(self) -> np.ndarray:
+        """The presynaptic spikes of this step (t_epoch = 1), read before the engine clears them."""
+        return self.tx > 0
+
     def _learn(self) -> None:
-        spiked = self.tx > 0  # pre spikes of this step (t_epoch = 1), before the engine clears them
+        spiked = self._forward_spikes()
         super().run_lrn()  # type: ignore[misc]
         self.a_buff = self._activation(spiked)
         name = self.proc_params["name"]
@@ -394,10 +402,14 @@ class _LearningMixin(_ConnectionMixin):
         self._guard("run_lrn", self._learn)
 
 
+class _LearningDenseFloat(_LearningMixin, PyLearningDenseModelFloat):
+    """Lava's float learning engine with the spec's bounds, mask and update order."""
+
+
 @implements(proc=LearningDense, protocol=LoihiProtocol)
 @requires(CPU)
 @tag("floating_pt")
-class PyLearningDenseFloat(_LearningMixin, PyLearningDenseModelFloat):
+class PyLearningDenseFloat(_LearningDenseFloat):
     """Lava's float learning engine with the spec's bounds, mask and update order."""
 
 
@@ -413,6 +425,148 @@ class PyLearningDenseFixed(_LearningMixin, PyLearningDenseModelBitApproximate):
         return np.left_shift(accumulated, exponent) if exponent > 0 else np.right_shift(accumulated, -exponent)
 
 
+# -- learning on a computed presynaptic signal (float) -------------------------------------------
+class ProjectedLearningDense(LearningDense):
+    """A ``LearningDense`` whose pre trace is a graded signal computed in the same step.
+
+    ``s_in`` carries the graded payload that sets the pre trace :math:`x_1`
+    (Lava's ``GradedSpikeCfg.OVERWRITE``), ``s_fwd`` the presynaptic spikes
+    that the weights carry forward, and ``w_out`` sends the current weights
+    to the circuit that computes the signal (:class:`SubspaceResidual`).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        shape = kwargs["weights"].shape
+        self.s_fwd = InPort(shape=(shape[1],))
+        self.w_out = OutPort(shape=shape)
+
+
+class ProjectedTrace(AbstractProcess):
+    r"""Sends :math:`\tilde x = x - B^\top B x` of the presynaptic trace ``x`` in the step it is formed.
+
+    ``x`` is the rule's trace (:math:`x \leftarrow \alpha x + s`), ``B`` the
+    rule's basis; the payload is :data:`OVERWRITE_SCALE` :math:`\tilde x`.
+    """
+
+    def __init__(self, *, size: int, name: str, shm_dir: str, rule: Any, dt: float) -> None:
+        super().__init__(shape=(size,), name=name, shm_dir=shm_dir, rule=rule, dt=dt)
+        self.s_in = InPort(shape=(size,))
+        self.x_out = OutPort(shape=(size,))
+
+
+class SubspaceResidual(AbstractProcess):
+    r"""The signals of :class:`~spikemem.spec.OjaSubspace` on Lava's learning engine, in the step they are formed.
+
+    From the presynaptic spikes, the postsynaptic spikes and the synapses'
+    current weights ``W`` (read from ``w_in``): the lateral activity
+    :math:`y` (:func:`spikemem.learning.subspace_activity`) and the residual
+    :math:`r = \tilde x - W^\top y`; it sends :math:`r` as the learning
+    synapses' graded pre trace and :math:`\eta y` as their third factor, so
+    that Lava's engine evaluates ``dw = u0*x1*y1`` to
+    :math:`\Delta W = \eta\, y\, r^\top`.
+    """
+
+    def __init__(self, *, shape: tuple[int, int], name: str, shm_dir: str, rule: Any, dt: float) -> None:
+        super().__init__(shape=shape, name=name, shm_dir=shm_dir, rule=rule, dt=dt)
+        n_post, n_pre = shape
+        self.s_in = InPort(shape=(n_pre,))
+        self.s_post = InPort(shape=(n_post,))
+        self.w_in = InPort(shape=shape)
+        self.x_out = OutPort(shape=(n_pre,))
+        self.y1 = OutPort(shape=(n_post,))
+        self.y2 = OutPort(shape=(n_post,))
+        self.y3 = OutPort(shape=(n_post,))
+
+
+class _RuleTraces(_SharedModel):
+    """The rule's pre and post traces (:mod:`spikemem.learning` step 1), cleared at every reset."""
+
+    def _traces(self, pre: np.ndarray, post: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        rule, dt = self.proc_params["rule"], self.proc_params["dt"]
+        if self._new_reset() or not hasattr(self, "_x"):
+            self._x = np.zeros(pre.shape)
+            self._y = None if post is None else np.zeros(post.shape)
+        self._x = trace_decay(rule.tau_pre, dt) * self._x + pre
+        if post is not None:
+            self._y = trace_decay(getattr(rule, "tau_post", 0.0), dt) * self._y + post
+        return self._x, self._y
+
+
+@implements(proc=ProjectedTrace, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyProjectedTraceModel(_RuleTraces, PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def _step(self) -> None:
+        x, _ = self._traces(self.s_in.recv().astype(np.float64))
+        self.x_out.send(OVERWRITE_SCALE * project_out(x, self.proc_params["rule"].basis))
+
+    def run_spk(self) -> None:
+        self._guard("run_spk", self._step)
+
+
+@implements(proc=SubspaceResidual, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PySubspaceResidualModel(_RuleTraces, PyLoihiProcessModel):
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    s_post: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    w_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    y1: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    y2: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    y3: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def _step(self) -> None:
+        rule = self.proc_params["rule"]
+        pre = self.s_in.recv().astype(np.float64)
+        weights = self.w_in.recv()
+        post = self.s_post.recv().astype(np.float64)
+        x, y_trace = self._traces(pre, post)
+        x_perp = project_out(x, rule.basis)
+        y = subspace_activity(rule, weights, x_perp, y_trace)
+        self.x_out.send(OVERWRITE_SCALE * reconstruction_residual(weights, x_perp, y))
+        self.y1.send(rule.eta * y / THIRD_FACTOR_DECAY)
+        self.y2.send(np.zeros_like(y))
+        self.y3.send(np.zeros_like(y))
+
+    def run_spk(self) -> None:
+        self._guard("run_spk", self._step)
+
+
+@implements(proc=ProjectedLearningDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyProjectedLearningDenseFloat(_LearningDenseFloat):
+    """Lava's float learning engine on a graded pre trace; the weights carry ``s_fwd`` forward."""
+
+    implements_process = None  # inherited from Lava's LearningDense model; set to ProjectedLearningDense above
+
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_fwd: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    w_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+    def _process_pre_spikes(self, s_in: np.ndarray) -> None:
+        super()._process_pre_spikes(s_in)
+        self.x1[s_in == 0] = 0.0  # OVERWRITE skips zero payloads; the trace is this step's signal
+
+    def _forward_spikes(self) -> np.ndarray:
+        return self._forward
+
+    def _spike_step(self) -> None:
+        self._sync()
+        self.a_out.send(self.a_buff)
+        self.w_out.send(self.weights)
+        self._forward = self.s_fwd.recv().astype(bool)
+        self.recv_traces(self.s_in.recv())
+
+    def run_spk(self) -> None:
+        self._guard("run_spk", self._spike_step)
+
+
 MODELS = {
     "floating_pt": {
         SpikeSource: PySpikeSourceModel,
@@ -421,6 +575,9 @@ MODELS = {
         Dense: PyDenseFloat,
         DelayDense: PyDelayDenseFloat,
         LearningDense: PyLearningDenseFloat,
+        ProjectedLearningDense: PyProjectedLearningDenseFloat,
+        ProjectedTrace: PyProjectedTraceModel,
+        SubspaceResidual: PySubspaceResidualModel,
     },
     "fixed_pt": {
         SpikeSource: PySpikeSourceModel,

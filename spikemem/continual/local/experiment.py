@@ -66,18 +66,25 @@ HLOP_RULES = ("ErrorModulated", "OjaSubspace")
 HLOP_OPTIONS = ("ErrorModulated.basis", "OjaSubspace.basis", "OjaSubspace.activity=graded")
 
 
-def check_backend(capabilities: Capabilities, method: str, name: str) -> None:
+def check_backend(capabilities: Capabilities, method: str, name: str, numeric: str = "float") -> None:
     """Refuse, before anything runs, a backend that lacks a rule (or rule option) the method needs."""
     rules = ("ErrorModulated",) if method == "finetune" else HLOP_RULES
     options = () if method == "finetune" else HLOP_OPTIONS
-    missing = [rule for rule in rules if rule not in capabilities.rules]
+    available = capabilities.fixed_point_rules if numeric == "fixed" else capabilities.rules
+    missing = [rule for rule in rules if rule not in available]
     missing += [option for option in options if option in capabilities.refused_options]
+    mode = " in fixed point" if numeric == "fixed" else ""
     require(
         not missing,
-        "--backend",
-        f"local {method} needs {', '.join(missing)}, which {name} does not run inside its simulator "
-        f"({capabilities.notes or 'see `spikemem backends`'}); use reference, brian2 or snntorch"
-        + (", or method = 'finetune' (ErrorModulated without a basis)" if method != "finetune" else ""),
+        "experiment.backend_options.numeric" if numeric == "fixed" and missing else "--backend",
+        f"local {method} needs {', '.join(missing)}, which {name} does not run inside its simulator{mode} "
+        f"({capabilities.notes or 'see `spikemem backends`'}); "
+        + (
+            "use numeric = 'float'"
+            if numeric == "fixed"
+            else "use reference, brian2, lava or snntorch"
+            + (", or method = 'finetune' (ErrorModulated without a basis)" if method != "finetune" else "")
+        ),
     )
 
 
@@ -113,7 +120,8 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
 
     settings = LocalSettings.from_config(ctx.config)
     backend = get_backend(ctx.backend)
-    check_backend(backend.capabilities, settings.local.method, ctx.backend)
+    numeric = str(ctx.backend_options.get("numeric", "float"))
+    check_backend(backend.capabilities, settings.local.method, ctx.backend, numeric)
     try:
         stream = build_stream(settings.stream, ctx.rng("stream"))
     except (OSError, ValueError) as exc:
