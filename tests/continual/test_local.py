@@ -126,6 +126,16 @@ def test_a_random_lateral_subspace_does_not_protect(tmp_path: Path) -> None:
     assert frozen["forgetting"] > 2 * learned["forgetting"] + 0.05
 
 
+def test_a_backend_without_the_rules_is_refused_by_name() -> None:
+    from spikemem.backend import Capabilities
+    from spikemem.continual.local.experiment import check_backend
+
+    partial = Capabilities(rules=("ErrorModulated",), refused_options=("ErrorModulated.basis",))
+    check_backend(partial, "finetune", "partial")
+    with pytest.raises(ConfigError, match=r"--backend.*OjaSubspace, ErrorModulated.basis.*method = 'finetune'"):
+        check_backend(partial, "hlop", "partial")
+
+
 def test_lava_fixed_point_local_learning_is_refused_before_anything_runs(tmp_path: Path) -> None:
     """Lava's fixed-point engine runs PairSTDP only: both local methods are refused up front, naming the option."""
     config = tmp_path / "fixed.toml"
