@@ -157,6 +157,16 @@ def oja_subspace_change(eta: float, weights: Any, x: Any, y: Any) -> Any:
     return eta * (y.T @ residual) / x.shape[0]
 
 
+def advance_traces(rule: PlasticityRule, state: RuleState, s_pre: Any, s_post: Any, dt: float) -> None:
+    r"""Step 1 of the module docstring, in place: :math:`x \leftarrow \alpha_{pre} x + s^{pre}`, likewise ``y``.
+
+    ``s_pre`` and ``s_post`` are this step's spikes as numbers (``s_post`` may be
+    empty, with an empty ``state.y``, where only the presynaptic trace is kept).
+    """
+    state.x = trace_decay(_tau_pre(rule), dt) * state.x + s_pre
+    state.y = trace_decay(_tau_post(rule), dt) * state.y + s_post
+
+
 def rule_step(
     rule: PlasticityRule,
     weights: Any,
@@ -189,8 +199,7 @@ def rule_step(
     xp = namespace(weights)
     s_pre = pre_spikes.to(weights.dtype) if hasattr(pre_spikes, "to") else pre_spikes.astype(weights.dtype)
     s_post = post_spikes.to(weights.dtype) if hasattr(post_spikes, "to") else post_spikes.astype(weights.dtype)
-    state.x = trace_decay(_tau_pre(rule), dt) * state.x + s_pre
-    state.y = trace_decay(_tau_post(rule), dt) * state.y + s_post
+    advance_traces(rule, state, s_pre, s_post, dt)
     if isinstance(rule, ThreeFactor):
         alpha_e = trace_decay(rule.tau_eligibility, dt)
         state.eligibility = alpha_e * state.eligibility + s_post[:, None] * state.x[None, :]

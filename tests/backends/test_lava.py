@@ -39,6 +39,10 @@ from spikemem.spec import (
     ThreeFactor,
 )
 
+# The conformance suite's helpers, defined once for every backend's tests (as in test_brian2).
+sys.path.insert(0, str(Path(__file__).parents[1] / "conformance"))
+from cases import orthonormal_basis
+
 lava_backend = pytest.importorskip("spikemem.backends.lava_backend")
 if not get_backend("lava").available():
     pytest.skip(f"Lava unavailable: {get_backend('lava').available().reason}", allow_module_level=True)
@@ -336,18 +340,13 @@ def plastic(rule, n_in: int = 20, n: int = 8, steps: int = 200) -> Network:
     )
 
 
-def _basis(rows: int, n: int = 20) -> np.ndarray:
-    q, _ = np.linalg.qr(np.random.default_rng(5).normal(size=(n, rows)))
-    return q.T.copy()
-
-
 RULES = {
     "ErrorModulated+basis+bounds": ErrorModulated(
-        eta=5e-3, modulator="reward", tau_pre=0.02, basis=_basis(5), w_min=0.0, w_max=0.4
+        eta=5e-3, modulator="reward", tau_pre=0.02, basis=orthonormal_basis(5, 20), w_min=0.0, w_max=0.4
     ),
     "OjaSubspace+bounds": OjaSubspace(eta=3e-3, tau_pre=0.02, tau_post=0.01, w_min=0.0, w_max=0.3),
     "OjaSubspace+graded+basis+bounds": OjaSubspace(
-        eta=3e-4, tau_pre=0.02, activity="graded", basis=_basis(3), w_min=-0.1, w_max=0.3
+        eta=3e-4, tau_pre=0.02, activity="graded", basis=orthonormal_basis(3, 20), w_min=-0.1, w_max=0.3
     ),
     "Hebb": Hebb(eta=5e-4, tau_pre=0.01, tau_post=0.0, pre_offset=0.05, post_offset=0.1, w_min=-1.0, w_max=1.0),
     "Oja": Oja(eta=5e-3, tau_pre=0.02, tau_post=0.02),

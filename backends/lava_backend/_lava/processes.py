@@ -59,8 +59,8 @@ from lava.proc.dense.process import DelayDense, Dense, LearningDense
 
 from spikemem.dynamics import lif_step
 from spikemem.fixed_point import ACT_SHIFT, fixed_lif_step
-from spikemem.learning import reconstruction_residual, subspace_activity
-from spikemem.spec import project_out, trace_decay
+from spikemem.learning import RuleState, advance_traces, reconstruction_residual, subspace_activity
+from spikemem.spec import project_out
 
 from .._plan import OVERWRITE_SCALE, THIRD_FACTOR_DECAY
 
@@ -480,17 +480,13 @@ class SubspaceResidual(AbstractProcess):
 
 
 class _RuleTraces(_SharedModel):
-    """The rule's pre and post traces (:mod:`spikemem.learning` step 1), cleared at every reset."""
+    """The rule's pre and post traces (:func:`spikemem.learning.advance_traces`), cleared at every reset."""
 
-    def _traces(self, pre: np.ndarray, post: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-        rule, dt = self.proc_params["rule"], self.proc_params["dt"]
-        if self._new_reset() or not hasattr(self, "_x"):
-            self._x = np.zeros(pre.shape)
-            self._y = None if post is None else np.zeros(post.shape)
-        self._x = trace_decay(rule.tau_pre, dt) * self._x + pre
-        if post is not None:
-            self._y = trace_decay(getattr(rule, "tau_post", 0.0), dt) * self._y + post
-        return self._x, self._y
+    def _traces(self, pre: np.ndarray, post: np.ndarray) -> RuleState:
+        if self._new_reset() or not hasattr(self, "_state"):
+            self._state = RuleState(x=np.zeros(pre.shape), y=np.zeros(post.shape))
+        advance_traces(self.proc_params["rule"], self._state, pre, post, self.proc_params["dt"])
+        return self._state
 
 
 @implements(proc=ProjectedTrace, protocol=LoihiProtocol)
@@ -501,8 +497,8 @@ class PyProjectedTraceModel(_RuleTraces, PyLoihiProcessModel):
     x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
 
     def _step(self) -> None:
-        x, _ = self._traces(self.s_in.recv().astype(np.float64))
-        self.x_out.send(OVERWRITE_SCALE * project_out(x, self.proc_params["rule"].basis))
+        state = self._traces(self.s_in.recv().astype(np.float64), np.zeros(0))  # no postsynaptic trace
+        self.x_out.send(OVERWRITE_SCALE * project_out(state.x, self.proc_params["rule"].basis))
 
     def run_spk(self) -> None:
         self._guard("run_spk", self._step)
@@ -525,9 +521,9 @@ class PySubspaceResidualModel(_RuleTraces, PyLoihiProcessModel):
         pre = self.s_in.recv().astype(np.float64)
         weights = self.w_in.recv()
         post = self.s_post.recv().astype(np.float64)
-        x, y_trace = self._traces(pre, post)
-        x_perp = project_out(x, rule.basis)
-        y = subspace_activity(rule, weights, x_perp, y_trace)
+        state = self._traces(pre, post)
+        x_perp = project_out(state.x, rule.basis)
+        y = subspace_activity(rule, weights, x_perp, state.y)
         self.x_out.send(OVERWRITE_SCALE * reconstruction_residual(weights, x_perp, y))
         self.y1.send(rule.eta * y / THIRD_FACTOR_DECAY)
         self.y2.send(np.zeros_like(y))
