@@ -68,11 +68,23 @@ mantissa bits (once every exponent is 0 the scale stops shrinking and
 ``input_overflow_possible`` is reported instead). Each exponent is then the
 smallest :math:`e_p \ge 0` that fits the largest weight, so weights keep 8
 significant bits relative to the projection's largest weight.
+
+A *non-spiking integrator* (threshold at least :data:`NON_SPIKING_THRESHOLD`,
+a readout whose potential is read, never crossed) has no threshold to size
+the scale by: its scale is the largest that fits every incoming projection's
+weight range with exponent 0 (8 significant bits of that range, and a
+potential range of :math:`2^{23} / s_P` float units, about 516 times the
+range), and its threshold mantissa is the largest Loihi has (``VTH_MAX``).
+
+The range a projection's mantissas must hold is its largest weight, or for a
+plastic one what its rule allows (:func:`weight_range`); ``weight_ranges``
+raises it for weights that will be set later (a readout that starts at zero).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +105,8 @@ VTH_MAX = (1 << 17) - 1
 """Largest 17-bit threshold mantissa."""
 MAX_WEIGHT_EXP = 7
 """Largest weight exponent used (Loihi's range is -8 .. 7; spikemem uses 0 .. 7)."""
+NON_SPIKING_THRESHOLD = 1e30
+"""A threshold at least this large marks a non-spiking integrator (its scale comes from its weights)."""
 
 SIGN_MODES = ("excitatory", "inhibitory", "mixed")
 _MANTISSA_RANGE = {"excitatory": (0, 255), "inhibitory": (-255, 0), "mixed": (-256, 254)}
@@ -290,7 +304,17 @@ def _worst_input(projs: list[tuple[Projection, FixedWeights]]) -> float:
     return float(np.max(np.maximum(positive, negative), initial=0.0))
 
 
-def quantize(network: Network, headroom_bits: int = 2) -> FixedPointModel:
+def _non_spiking_exponent(ranges: list[float]) -> int | None:
+    """log2 of a non-spiking integrator's scale: every range fits 8-bit mantissas with exponent 0 (None: no weights)."""
+    largest = max(ranges, default=0.0)
+    if largest <= 0:
+        return None
+    return math.floor(math.log2(254 * 2**ACT_SHIFT / largest))
+
+
+def quantize(
+    network: Network, headroom_bits: int = 2, weight_ranges: Mapping[str, float] | None = None
+) -> FixedPointModel:
     """Choose per-population scales and integer constants for ``network`` (see the module docstring).
 
     Parameters
@@ -299,20 +323,35 @@ def quantize(network: Network, headroom_bits: int = 2) -> FixedPointModel:
         A validated network.
     headroom_bits
         Bits of ``v`` kept above the largest of ``v_th``, ``|v_reset|``, ``|v_init|``.
+    weight_ranges
+        Projection name -> largest weight magnitude its mantissas must hold
+        (at least; the weights and the rule's range count too); such a
+        projection is mixed-sign (its weights may be set later with either sign).
     """
+    extra = dict(weight_ranges or {})
+    unknown = sorted(set(extra) - {proj.name for proj in network.projections})
+    if unknown:
+        raise ValueError(f"weight_ranges names no projection of the network: {unknown}")
     model = FixedPointModel()
     for pop in network.populations:
         neuron = pop.neuron
         incoming = [proj for proj in network.projections if proj.post == pop.name]
+        ranges = {proj.name: max(weight_range(proj), abs(float(extra.get(proj.name, 0.0)))) for proj in incoming}
         v_init = np.broadcast_to(np.asarray(pop.v_init, dtype=np.float64), (pop.size,))
-        largest_v = max(float(neuron.v_th), abs(float(neuron.v_reset)), float(np.max(np.abs(v_init), initial=0.0)))
-        k = math.floor(math.log2(2 ** (V_BITS - 1 - headroom_bits) / largest_v))
+        non_spiking = float(neuron.v_th) >= NON_SPIKING_THRESHOLD
+        largest_v = max(abs(float(neuron.v_reset)), float(np.max(np.abs(v_init), initial=0.0)))
+        if not non_spiking:
+            largest_v = max(largest_v, float(neuron.v_th))
+        k = math.floor(math.log2(2 ** (V_BITS - 1 - headroom_bits) / max(largest_v, 1e-12)))
+        if non_spiking:
+            fitted = _non_spiking_exponent(list(ranges.values()))
+            k = min(k, fitted) if fitted is not None else min(k, V_BITS - 1 - headroom_bits)
         while True:
             scale = float(2.0**k)
             weights = {}
             for proj in incoming:
-                mode = sign_mode_of(proj)
-                exponent = _exponent_for(weight_range(proj), mode, scale)
+                mode = "mixed" if proj.name in extra else sign_mode_of(proj)  # a +- range: set later
+                exponent = _exponent_for(ranges[proj.name], mode, scale)
                 weights[proj.name] = FixedWeights(
                     quantize_weights(proj.weights, exponent, mode, scale), exponent, mode, scale
                 )
@@ -328,7 +367,7 @@ def quantize(network: Network, headroom_bits: int = 2) -> FixedPointModel:
         model.populations[pop.name] = FixedNeuron(
             scale=scale,
             dv=int(min(DECAY_UNITY - 1, max(0, round(DECAY_UNITY * (1 - beta))))),
-            vth=int(min(VTH_MAX, round(neuron.v_th * scale / 2**ACT_SHIFT))),
+            vth=VTH_MAX if non_spiking else int(min(VTH_MAX, round(neuron.v_th * scale / 2**ACT_SHIFT))),
             v_reset=int(_rint(neuron.v_reset * scale)),
             subtract=neuron.reset == "subtract",
             refractory_steps=int(neuron.refractory_steps),

@@ -12,8 +12,10 @@ the projection :math:`x - B^\top B x`) that a circuit process computes in the
 same step and sends into the engine's ``x1`` trace (``_plan``, "Rules on a
 computed presynaptic signal"). In fixed point, Lava's "bit-approximate" learning engine (7-bit
 stochastic traces, stochastic weight rounding) runs PairSTDP, within 15% of
-the exact weight change for the same spikes (measured 7-8%); Hebb, Oja and
-ThreeFactor are refused there (see ``_plan.FIXED_REFUSAL``).
+the exact weight change for the same spikes (measured 7-8%), and
+ErrorModulated and OjaSubspace with signed signals as 7-bit codes, unbiased
+(``_plan``, "Fixed point"); Hebb, Oja and ThreeFactor are refused there (see
+``_plan.FIXED_REFUSAL``).
 
 Running: the Lava runtime lives in a worker process (:mod:`._worker`), started
 at ``compile`` and kept until ``close``; each ``run`` is a few Lava ``run``
@@ -44,6 +46,16 @@ batch_trials : int, default 64
     ``run_batch``: trials per worker request (each request has the
     ``timeout_s`` deadline); all trials run in the same runtime, the state
     reset before each.
+weight_ranges : dict, optional
+    Fixed point: projection name -> the largest weight magnitude its 8-bit
+    mantissas must hold (for weights set or learned later, e.g. a readout
+    that starts at zero); see :func:`spikemem.fixed_point.quantize`.
+modulator_range : float, default 1
+    Fixed point: the modulator magnitude that fills ErrorModulated's 7-bit
+    third factor (larger values are clipped).
+seed : int, default 0
+    Fixed point: seed of the stochastic rounding (rule signals and Lava's
+    learning engine).
 """
 
 from __future__ import annotations
@@ -83,6 +95,9 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "buffer_mb": 64.0,
     "headroom_bits": 2,
     "batch_trials": 64,
+    "weight_ranges": None,
+    "modulator_range": 1.0,
+    "seed": 0,
 }
 
 
@@ -142,6 +157,18 @@ def _options(options: dict[str, Any]) -> dict[str, Any]:
     chunk = merged["chunk_steps"]
     if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
         raise SpecError("options.chunk_steps", f"must be an integer >= 1 or None, got {chunk!r}")
+    ranges = merged["weight_ranges"]
+    if ranges is not None and (
+        not isinstance(ranges, dict)
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in ranges.values())
+    ):
+        raise SpecError("options.weight_ranges", f"must map projection names to positive numbers, got {ranges!r}")
+    span = merged["modulator_range"]
+    if isinstance(span, bool) or not isinstance(span, (int, float)) or not math.isfinite(span) or span <= 0:
+        raise SpecError("options.modulator_range", f"must be a positive number, got {span!r}")
+    seed = merged["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise SpecError("options.seed", f"must be an integer >= 0, got {seed!r}")
     return merged
 
 
@@ -233,7 +260,23 @@ class LavaSimulation(Simulation):
             currents = {name: self._arith.external(name, value) for name, value in currents.items()}
         return {"spikes": gather("spikes"), "currents": currents, "modulators": gather("modulators")}
 
+    def _warn_unflushed(self, window: InputWindow) -> None:
+        """Fixed-point ErrorModulated moves its tag into the weights on the last step, without that step's change."""
+        for conn in self._plan.connections:
+            rule = conn.rule
+            if rule is None or not rule.accumulate or rule.modulator not in window.modulators:
+                continue
+            last = np.asarray(window.modulators[rule.modulator])[-1]
+            if np.any(last != 0):
+                warnings.warn(
+                    f"projection {conn.name!r}: the modulator is nonzero on the run's last step; in fixed point "
+                    "ErrorModulated applies its accumulated change on that step, so that step's own change waits "
+                    "in the synaptic tag (a reset drops it): end runs on a step with zero modulator",
+                    stacklevel=4,
+                )
+
     def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
+        self._warn_unflushed(window)
         request = self._worker.save_inputs(window.steps, self._input_arrays([window], stacked=False))
         try:
             data = self._worker.request("run", request)
@@ -314,15 +357,15 @@ class LavaBackend(Backend):
     capabilities = Capabilities(
         numeric=("float", "fixed"),
         rules=("Hebb", "Oja", "OjaSubspace", "PairSTDP", "ThreeFactor", "ErrorModulated"),
-        fixed_point_rules=("PairSTDP",),
+        fixed_point_rules=("PairSTDP", "ErrorModulated", "OjaSubspace"),
         gradient_training=False,
         devices=("cpu",),
         native_batch=False,
         notes=(
             "Lava 0.10 (Python 3.10 only); rules on Lava's learning engine in float (OjaSubspace and "
             "ErrorModulated.basis on a graded pre trace from a same-step circuit); fixed point bit-exact with "
-            "spikemem.fixed_point, "
-            "learning there PairSTDP only (~8% of dW); delays 1..64; runtime in a worker process with a timeout"
+            "spikemem.fixed_point, learning there PairSTDP (~8% of dW), ErrorModulated and OjaSubspace (signed "
+            "7-bit codes, unbiased); delays 1..64; runtime in a worker process with a timeout"
         ),
     )
 
@@ -347,8 +390,19 @@ class LavaBackend(Backend):
         arithmetic = None
         fixed = None
         if numeric == "fixed":
-            fixed = quantize(network, headroom_bits=int(opts["headroom_bits"]))
+            try:
+                fixed = quantize(network, int(opts["headroom_bits"]), opts["weight_ranges"])
+            except ValueError as exc:
+                raise SpecError("options.weight_ranges", str(exc)) from None
             check_fixed_point(fixed, network)
             arithmetic = FixedPointArithmetic(network, fixed)
-        plan = build_plan(network, numeric, fixed, opts["chunk_steps"], int(opts["buffer_mb"] * 2**20))
+        plan = build_plan(
+            network,
+            numeric,
+            fixed,
+            opts["chunk_steps"],
+            int(opts["buffer_mb"] * 2**20),
+            rule_options={"modulator_range": float(opts["modulator_range"])},
+            seed=int(opts["seed"]),
+        )
         return LavaSimulation(network, numeric, plan, arithmetic, opts)

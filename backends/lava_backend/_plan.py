@@ -67,6 +67,46 @@ circuit computes what Loihi would compute in neurons: the two graded layers
 Weight bounds and the synapse mask are applied where Lava saturates weights
 after each update, and the new weights act on the spikes of the same step
 (the spec's order), see :mod:`._lava.processes`.
+
+Fixed point (Lava's bit-approximate engine)
+-------------------------------------------
+Weights are 8-bit mantissas (9-bit signed while learning), traces and third
+factors unsigned 7-bit integers, every product of two traces is shifted right
+by 3 bits, and the result is rounded stochastically to whole weight steps
+with *one* random number per step for all synapses. PairSTDP maps directly
+(:func:`fixed_rule`). ErrorModulated and OjaSubspace multiply two *signed*
+signals, the pre signal :math:`p` (:math:`\tilde x` or the residual
+:math:`r`) and the third factor :math:`f` (:math:`M` or :math:`y`):
+
+- :math:`p` travels as an offset code :math:`x_1 = 64 + 63\, p / p_{max}`
+  (:func:`encode_pre`), :math:`f` as two codes :math:`y_1 = s [f]_+`,
+  :math:`y_2 = s [f]_-` (:func:`encode_signed`, even numbers), both rounded
+  stochastically (unbiased) by the circuit or the modulator source, and
+  divided by the engine's one-step decay :data:`THIRD_FACTOR_DECAY` first;
+- the rule ``m*2^e * (x1*y1 - x1*y2) - m*2^(e+3) * (y1 - y2)`` is then
+  :math:`\frac{m 2^e}{8}(x_1 - 64)(y_1 - y_2)` exactly
+  (:func:`signed_product_terms`: ``m = 4`` with even ``y`` leaves the 3-bit
+  shift nothing to drop), with ``e`` and ``s`` chosen so that the learning
+  rate is exact (:func:`fit_third_scale`); full scales :math:`p_{max}` =
+  :data:`PRE_RANGE` times the largest trace, :math:`f_{max}` = the
+  ``modulator_range`` option (ErrorModulated) or :data:`ACTIVITY_RANGE`
+  :math:`\sqrt{n_{pre}}` times the largest trace (graded OjaSubspace);
+  larger values are clipped;
+- OjaSubspace updates the weights every step. ErrorModulated changes each
+  synapse by a small fraction of a weight step per step; rounded every step,
+  that adds noise of the order of the total change to *every* synapse
+  (measured: it undoes HLOP's protection). So it accumulates in the 8-bit
+  synaptic tag instead, at :data:`TAG_FRACTION` tag steps per weight step
+  (``dt``), and the tag moves into the weight on the run's last step
+  (``dw = 4*2^-7 * t * y3`` with ``y3 =`` :data:`FLUSH`, the tag cleared by
+  ``dt``): one rounding per synapse and run. The tag saturates at
+  :math:`\pm 8` weight steps per run, a per-run clip of the change. The
+  change of the last step itself stays in the tag (dropped by a reset), so a
+  run should end on a step with zero modulator (a warning says so).
+
+Everything random (codes, the engine's rounding) is seeded by the ``seed``
+option; :meth:`~spikemem.backend.Simulation.reset` with ``weights=True``
+restarts those streams, a plain reset continues them.
 """
 
 from __future__ import annotations
@@ -114,6 +154,10 @@ class RulePlan:
     coefficient_errors: dict[str, float] = field(default_factory=dict)
     circuit: str | None = None
     source: PlasticityRule | None = None
+    fixed: bool = False
+    pre_range: float = 1.0
+    third_scale: float = 1.0
+    accumulate: bool = False
 
     @property
     def graded(self) -> bool:
@@ -158,6 +202,7 @@ class ConnectionPlan:
     w_max: float | None = None
     mask: np.ndarray | None = None
     snapshot_every: int | None = None
+    unit: float = 1.0
 
     @property
     def kind(self) -> str:
@@ -177,6 +222,7 @@ class Plan:
     connections: list[ConnectionPlan]
     chunk: int
     dt: float
+    seed: int = 0
 
     def connection(self, name: str) -> ConnectionPlan:
         """The connection called ``name``."""
@@ -309,17 +355,163 @@ FIXED_REFUSAL = {
     "below the engine's smallest coefficient (2^-7 weight steps): measured 54% error in the weight change",
     "Oja": "its every-step (u0) products of 7-bit traces saturate at 127 and lose 12 bits in the y1*y2*w "
     "product: measured >100% error in the weight change",
-    "ErrorModulated": "its error modulator would enter through 7-bit third-factor inputs, one rounding per step "
-    "and neuron (not translated to fixed point here)",
     "ThreeFactor": "its eligibility trace would live in Lava's 8-bit synaptic tag and its modulator in 7-bit "
     "third-factor inputs",
-    "OjaSubspace": "its residual pre trace and lateral-activity third factor are graded float signals (7-bit "
-    "traces and third factors in fixed point; not translated here)",
 }
 
 
-def fixed_rule(rule: PlasticityRule, dt: float, unit: float, field_name: str) -> RulePlan:
-    r"""Express ``rule`` in Lava's fixed-point ("bit-approximate") learning engine: PairSTDP only.
+# -- fixed point: signed graded signals through unsigned 7-bit traces ------------------------------
+TRACE_MAX = 127
+"""Largest value of a 7-bit trace or third factor."""
+TRACE_ZERO = 64
+r"""Code of a zero pre signal: :math:`x_1 = 64 + 63\,p / p_{max}` (offset code, 0 .. 127)."""
+TRACE_STEPS = 63
+"""Codes per full scale on either side of :data:`TRACE_ZERO`."""
+HOLD_TAU = THIRD_FACTOR_TAU
+"""Decay time constant of a graded pre trace in fixed point; circuits send ``code / THIRD_FACTOR_DECAY``."""
+TAG_FRACTION = 32
+"""Tag steps per weight step: fixed-point ErrorModulated accumulates its change in the 8-bit synaptic tag."""
+FLUSH = 32
+"""Third factor ``y3`` on a run's last step: moves the tag into the weight (``4 * t * 32 >> 5 = 4 t``)."""
+PRE_RANGE = 1.5
+"""Full scale of a projected or residual pre signal, in units of the rule's largest pre trace."""
+ACTIVITY_RANGE = 0.5
+"""Full scale of graded OjaSubspace activity, in units of ``sqrt(n_pre)`` times the largest pre trace."""
+MIN_THIRD_CODES = 8
+"""A third factor's full scale must span at least this many codes (3 bits), else the rate is refused."""
+
+
+def _trace_max(tau: float, dt: float) -> float:
+    r"""Largest value of a spec trace :math:`x \leftarrow \alpha x + s`: :math:`1 / (1 - \alpha)`."""
+    return 1.0 if tau == 0 else 1.0 / (1.0 - math.exp(-dt / tau))
+
+
+def stochastic_codes(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    r"""Unbiased integer rounding: :math:`\lfloor v + U \rfloor`, ``U`` uniform on [0, 1)."""
+    values = np.asarray(values, dtype=np.float64)
+    return np.floor(values + rng.random(values.shape))
+
+
+def encode_pre(signal: np.ndarray, pre_range: float, rng: np.random.Generator) -> np.ndarray:
+    r"""Offset code of a signed pre signal for the 7-bit ``x1`` trace, pre-compensated for its one-step decay.
+
+    :math:`x_1 = \mathrm{clip}(\mathrm{sr}((64 + 63\, p / p_{max}) / \alpha), 0, 127)` with
+    :math:`\alpha` = :data:`THIRD_FACTOR_DECAY`; the engine's stochastic decay
+    then leaves :math:`64 + 63 p / p_{max}` in expectation.
+    """
+    codes = (TRACE_ZERO + TRACE_STEPS * np.asarray(signal, dtype=np.float64) / pre_range) / THIRD_FACTOR_DECAY
+    return np.clip(stochastic_codes(codes, rng), 0, TRACE_MAX)
+
+
+def encode_signed(values: np.ndarray, scale: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A signed third factor as two even 7-bit inputs ``(y1, y2)``: ``2 sr(scale [v]+ / 2 alpha)`` and of ``[v]-``.
+
+    Even codes make every product ``4 * x1 * y >> 3`` exact (no floor bias, see :func:`signed_product_terms`).
+    """
+    halves = scale * np.asarray(values, dtype=np.float64) / (2.0 * THIRD_FACTOR_DECAY)
+    positive = np.clip(stochastic_codes(np.clip(halves, 0.0, None), rng), 0, TRACE_MAX // 2)
+    negative = np.clip(stochastic_codes(np.clip(-halves, 0.0, None), rng), 0, TRACE_MAX // 2)
+    return 2 * positive, 2 * negative
+
+
+PRODUCT_MANTISSA = 4
+"""Mantissa of the signed products: with even ``y`` codes, ``4 x1 y >> 3 = x1 y / 2`` exactly."""
+
+
+def signed_product_terms(m: int, e: int) -> list[str]:
+    r"""Lava terms of :math:`\frac{m 2^e}{8} (x_1 - 64)(y_1 - y_2)`.
+
+    The engine shifts a product of two 7-bit traces and the 4-bit mantissa
+    right by 3 bits (rounding toward :math:`-\infty`), a product of one trace
+    and the mantissa not at all, so ``m*2^e * x1*y1`` is
+    :math:`\lfloor m x_1 y_1 / 8 \rfloor 2^e` and ``m*2^(e+3) * y1`` is
+    exactly :math:`64 m y_1 2^e / 8`: the offset cancels. With ``m = 4`` and
+    even ``y`` codes the shift drops nothing, so the change is unbiased (a
+    floor would bias every synapse by about -7/16 of a product step per step).
+    """
+    return [
+        f" + {m}*2^{e} * u0 * x1 * y1",
+        f" - {m}*2^{e + 3} * u0 * y1",
+        f" - {m}*2^{e} * u0 * x1 * y2",
+        f" + {m}*2^{e + 3} * u0 * y2",
+    ]
+
+
+def fit_third_scale(
+    coefficient: float, pre_range: float, third_range: float, field_name: str
+) -> tuple[int, int, float]:
+    r"""``(m, e, s)`` for :math:`\Delta = c\, p\, f` (target steps) with codes of ``p`` and ``s f``.
+
+    :math:`\frac{m 2^e}{8} (x_1 - 64)(y_1 - y_2) = c\,p\,f` when
+    :math:`s = 8 c\, p_{max} / (63\, m 2^e)`, ``m`` = :data:`PRODUCT_MANTISSA`;
+    the largest ``s`` with :math:`s f_{max} \le 127` is chosen (the finest
+    third factor), so the learning rate is exact and only the codes round.
+    """
+    limit = TRACE_MAX / third_range
+    best: tuple[int, int, float] | None = None
+    for m in (PRODUCT_MANTISSA,):
+        for e in range(-7, 6):
+            scale = 8.0 * coefficient * pre_range / (TRACE_STEPS * m * 2.0**e)
+            if scale <= limit and (best is None or scale > best[2]):
+                best = (m, e, scale)
+    if best is None:
+        raise UnsupportedFeatureError(
+            field_name,
+            f"its rate is too large for Lava's fixed-point engine ({coefficient:.3g} weight steps per unit signal); "
+            "lower eta or give the weights a wider range (larger steps)",
+        )
+    if best[2] * third_range < MIN_THIRD_CODES:
+        raise UnsupportedFeatureError(
+            field_name,
+            f"its rate is below what 8-bit weights resolve ({coefficient:.3g} weight steps per unit signal leaves "
+            f"{best[2] * third_range:.1f} third-factor codes); raise eta, narrow the weight range, or run "
+            "numeric='float'",
+        )
+    return best
+
+
+def fixed_graded_rule(
+    rule: ErrorModulated | OjaSubspace, dt: float, unit: float, n_pre: int, options: dict[str, Any], field_name: str
+) -> RulePlan:
+    r"""ErrorModulated or OjaSubspace on Lava's fixed-point engine (see the module docstring, "Fixed point")."""
+    pre_range = PRE_RANGE * _trace_max(rule.tau_pre, dt)
+    common: dict[str, Any] = dict(taus={"x1": HOLD_TAU}, three_factor=True, eta=rule.eta, source=rule, fixed=True)
+    if isinstance(rule, ErrorModulated):
+        third_range = float(options.get("modulator_range", 1.0))
+        m, e, scale = fit_third_scale(rule.eta * TAG_FRACTION / unit, pre_range, third_range, field_name)
+        flush = f"{FLUSH // 8}*2^{{e}} * u0 * t * y3"  # (4 t y3) >> 5 = 4 t: times 2^(e+7) accumulator steps
+        return RulePlan(
+            rule.name,
+            flush.format(e=round(math.log2(32 / TAG_FRACTION)) - 7),  # 4 t 32 / (128 K) = t / K weight steps
+            dt=_sum([*signed_product_terms(m, e), " - " + flush.format(e=-2)]),
+            modulator=rule.modulator,
+            circuit="projected",
+            pre_range=pre_range,
+            third_scale=scale,
+            accumulate=True,
+            **common,
+        )
+    if rule.activity == "graded":
+        third_range = ACTIVITY_RANGE * math.sqrt(n_pre) * _trace_max(rule.tau_pre, dt)
+    else:
+        third_range = _trace_max(rule.tau_post, dt)
+    m, e, scale = fit_third_scale(rule.eta / unit, pre_range, third_range, field_name)
+    return RulePlan(
+        rule.name,
+        _sum(signed_product_terms(m, e)),
+        circuit="subspace",
+        pre_range=pre_range,
+        third_scale=scale,
+        **common,
+    )
+
+
+def fixed_rule(
+    rule: PlasticityRule, dt: float, unit: float, field_name: str, n_pre: int = 0, options: dict[str, Any] | None = None
+) -> RulePlan:
+    r"""Express ``rule`` in Lava's fixed-point ("bit-approximate") learning engine.
+
+    ErrorModulated and OjaSubspace: :func:`fixed_graded_rule`. PairSTDP:
 
     Weights are mantissas (``unit`` float per step), traces 7-bit integers
     with an integer impulse ``I`` per spike (the trace holds :math:`\approx I x`),
@@ -330,12 +522,14 @@ def fixed_rule(rule: PlasticityRule, dt: float, unit: float, field_name: str) ->
     stochastic trace decay and weight rounding add noise on top (measured:
     about 7% of the weight change, for the same spike trains).
     """
+    if isinstance(rule, (ErrorModulated, OjaSubspace)):
+        return fixed_graded_rule(rule, dt, unit, n_pre, options or {}, field_name)
     if not isinstance(rule, PairSTDP):
         if rule.name in FIXED_REFUSAL:
             raise UnsupportedFeatureError(
                 field_name,
                 f"{rule.name} is not offered in fixed point on Lava: {FIXED_REFUSAL[rule.name]}; run it with "
-                "numeric='float' (fixed point runs PairSTDP)",
+                "numeric='float' (fixed point runs PairSTDP, ErrorModulated and OjaSubspace)",
             )
         float_rule(rule, dt, field_name)  # raises for a rule with no Lava translation
     plan = RulePlan(rule.name, "", rng_seed=1, taus={"x1": _steps(rule.tau_pre, dt), "y1": _steps(rule.tau_post, dt)})
@@ -357,12 +551,23 @@ def fixed_rule(rule: PlasticityRule, dt: float, unit: float, field_name: str) ->
     return plan
 
 
-def third_factor_inputs(rule: RulePlan, modulator: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    r"""The ``y1, y2, y3`` a ``ModulatorSource`` sends for modulator values ``M``.
+def third_factor_inputs(
+    rule: RulePlan, modulator: np.ndarray, rng: np.random.Generator | None = None, flush_row: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""The ``y1, y2, y3`` a ``ModulatorSource`` sends for modulator values ``M`` (rows = steps).
 
     Lava decays third-factor inputs by :data:`THIRD_FACTOR_DECAY` before use,
-    so the values are divided by it here.
+    so the values are divided by it here. Fixed point (ErrorModulated): the
+    signed ``M`` as two 7-bit codes (:func:`encode_signed`, drawn from
+    ``rng``) and ``y3 =`` :data:`FLUSH` on ``flush_row`` (the run's last step).
     """
+    if rule.fixed:
+        assert rng is not None
+        y1, y2 = encode_signed(modulator, rule.third_scale, rng)
+        y3 = np.zeros_like(y1)
+        if flush_row is not None:
+            y3[flush_row] = FLUSH
+        return y1, y2, y3
     scaled = rule.eta * np.asarray(modulator, dtype=np.float64) / THIRD_FACTOR_DECAY
     y3 = np.full_like(scaled, (1.0 - rule.alpha_e) / THIRD_FACTOR_DECAY)
     return scaled, scaled * rule.alpha_e, y3
@@ -376,7 +581,13 @@ def _monitors_by_target(network: Network) -> dict[str, list[Any]]:
 
 
 def build_plan(
-    network: Network, numeric: str, fixed: FixedPointModel | None, chunk_steps: int | None, buffer_bytes: int
+    network: Network,
+    numeric: str,
+    fixed: FixedPointModel | None,
+    chunk_steps: int | None,
+    buffer_bytes: int,
+    rule_options: dict[str, Any] | None = None,
+    seed: int = 0,
 ) -> Plan:
     """The Lava plan of a validated, supported ``network``.
 
@@ -393,7 +604,12 @@ def build_plan(
         picks the largest that keeps the shared buffers under ``buffer_bytes``.
     buffer_bytes
         Budget for the shared input/record buffers of one chunk.
+    rule_options
+        Fixed point: ``{"modulator_range": float}`` (full scale of ErrorModulated's modulator).
+    seed
+        Seed of the stochastic rounding of fixed-point circuit signals and third factors.
     """
+    rule_options = dict(rule_options or {})
     monitors = _monitors_by_target(network)
     neurons = []
     current_targets = {inp.target for inp in network.inputs if getattr(inp, "target", None)}
@@ -430,15 +646,17 @@ def build_plan(
         if rule is not None:
             if numeric == "fixed":
                 assert fixed is not None
-                unit = fixed.projections[proj.name].unit
-                conn.rule = fixed_rule(rule, network.dt, unit, f"{field_name}.plasticity")
+                unit = conn.unit = fixed.projections[proj.name].unit
+                n_pre = conn.weights.shape[1]
+                conn.rule = fixed_rule(rule, network.dt, unit, f"{field_name}.plasticity", n_pre, rule_options)
+                conn.rule.rng_seed = seed + 1
                 conn.w_min = None if rule.w_min is None else math.ceil(rule.w_min / unit - 1e-9)
                 conn.w_max = None if rule.w_max is None else math.floor(rule.w_max / unit + 1e-9)
             else:
                 conn.rule = float_rule(rule, network.dt, f"{field_name}.plasticity")
                 conn.w_min, conn.w_max = rule.w_min, rule.w_max
         connections.append(conn)
-    plan = Plan(numeric, neurons, sources, connections, chunk=1, dt=network.dt)
+    plan = Plan(numeric, neurons, sources, connections, chunk=1, dt=network.dt, seed=seed)
     plan.chunk = chunk_length(plan, chunk_steps, buffer_bytes)
     validate_plan(plan)
     return plan

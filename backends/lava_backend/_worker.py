@@ -53,6 +53,7 @@ class LavaNetwork:
         from ._lava import processes as lp
 
         self.plan = plan
+        self.rng = np.random.default_rng([plan.seed, 0])  # fixed point: rounding of third-factor codes
         self.buffers = lp.SharedBuffers(shm_dir)
         self.lava_t = 0
         chunk = plan.chunk
@@ -158,14 +159,14 @@ class LavaNetwork:
         pre, post = self.procs[conn.pre], self.procs[conn.post]
         pre.s_out.connect(proc.s_fwd)
         name = f"{conn.name}.{rule.circuit}"
+        index = self.plan.connections.index(conn)
+        # fixed point: the codes' rounding is seeded per connection; mantissas -> float with the unit
+        coding = {"plan": rule, "seed": [self.plan.seed, 1, index], "unit": conn.unit}
+        common = {"name": name, "shm_dir": shm_dir, "rule": rule.source, "dt": self.plan.dt, **coding}
         if rule.circuit == "projected":
-            circuit = lp.ProjectedTrace(
-                size=conn.weights.shape[1], name=name, shm_dir=shm_dir, rule=rule.source, dt=self.plan.dt
-            )
+            circuit = lp.ProjectedTrace(size=conn.weights.shape[1], **common)
         else:
-            circuit = lp.SubspaceResidual(
-                shape=conn.weights.shape, name=name, shm_dir=shm_dir, rule=rule.source, dt=self.plan.dt
-            )
+            circuit = lp.SubspaceResidual(shape=conn.weights.shape, **common)
             proc.w_out.connect(circuit.w_in)
             post.s_out.connect(circuit.s_post)
             circuit.y1.connect(proc.s_in_y1)
@@ -250,7 +251,9 @@ class LavaNetwork:
                     assert conn.rule is not None and conn.rule.modulator is not None
                     values = modulators[conn.rule.modulator][start : start + length]
                     values = np.broadcast_to(values, (length, conn.weights.shape[0]))
-                    buf[self.modulators[conn.name]][:length] = np.stack(third_factor_inputs(conn.rule, values), axis=1)
+                    flush = steps - 1 - start if conn.rule.accumulate and start + length == steps else None
+                    inputs = third_factor_inputs(conn.rule, values, self.rng, flush)
+                    buf[self.modulators[conn.name]][:length] = np.stack(inputs, axis=1)
             ctrl[lp.CTRL_BASE] = self.lava_t
             ctrl[lp.CTRL_LENGTH] = length
             for anchor in self.anchor:
@@ -279,7 +282,10 @@ class LavaNetwork:
     def reset(self, weights: dict[str, np.ndarray] | None) -> None:
         from ._lava import processes as lp
 
+        self.buffers["ctrl"][lp.CTRL_RESEED] = int(weights is not None)
         self.buffers["ctrl"][lp.CTRL_RESET] += 1
+        if weights is not None:
+            self.rng = np.random.default_rng([self.plan.seed, 0])
         for name, value in (weights or {}).items():
             self.set_weights(name, value)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from spikemem.fixed_point import (
+    NON_SPIKING_THRESHOLD,
     V_LIMIT,
+    VTH_MAX,
     FixedNeuron,
     FixedPointArithmetic,
     fixed_lif_step,
@@ -52,6 +55,26 @@ def test_quantization_fits_loihi_ranges_and_reports_its_error() -> None:
         assert abs(neuron.beta_quantized - neuron.beta) <= 1 / 8192
     report = model.report()
     assert set(report["projections"]["a->a"]) >= {"exponent", "sign_mode", "max_abs", "max_rel", "rms_rel"}
+
+
+def test_a_non_spiking_integrator_gets_its_scale_from_the_weight_range() -> None:
+    """A readout that starts at zero: ``weight_ranges`` fixes its 8-bit step; the threshold is Loihi's largest."""
+    network = Network(
+        dt=1e-3,
+        populations=[
+            Population("hidden", 30, LIF(tau_mem=0.02)),
+            Population("readout", 4, LIF(tau_mem=float("inf"), v_th=NON_SPIKING_THRESHOLD, reset="value")),
+        ],
+        projections=[Projection("hidden", "readout", np.zeros((4, 30)), name="heads")],
+    ).validate()
+    for limit in (0.3, 1.0, 5.0):
+        model = quantize(network, weight_ranges={"heads": limit})
+        fw, readout = model.projections["heads"], model.populations["readout"]
+        assert fw.exponent == 0 and readout.vth == VTH_MAX and fw.sign_mode == "mixed"  # zeros now, any sign later
+        assert limit / 254 <= fw.unit <= 2 * limit / 254  # 8 significant bits of the range, no more
+        assert (V_LIMIT / readout.scale) > 500 * limit  # the potential spans hundreds of full-range inputs
+    with pytest.raises(ValueError, match=r"names no projection.*'nope'"):
+        quantize(network, weight_ranges={"nope": 1.0})
 
 
 def test_decay_truncates_toward_zero_like_lava() -> None:

@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 from lava.magma.core.decorator import implements, requires, tag
+from lava.magma.core.learning.random import ConnVarRandom
 from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
@@ -62,12 +63,14 @@ from spikemem.fixed_point import ACT_SHIFT, fixed_lif_step
 from spikemem.learning import RuleState, advance_traces, reconstruction_residual, subspace_activity
 from spikemem.spec import project_out
 
-from .._plan import OVERWRITE_SCALE, THIRD_FACTOR_DECAY
+from .._plan import OVERWRITE_SCALE, THIRD_FACTOR_DECAY, encode_pre, encode_signed
 
 # layout of the control file ctrl.npy (int64)
 CTRL_BASE = 0
 CTRL_LENGTH = 1
 CTRL_RESET = 2
+CTRL_RESEED = 3
+"""1 when the last reset also restored the weights: stochastic rounding then restarts from its seeds."""
 CTRL_SIZE = 4
 
 
@@ -178,6 +181,26 @@ class PyModulatorSourceModel(_SharedModel, PyLoihiProcessModel):
     def run_spk(self) -> None:
         def step() -> None:
             values = self.shared[self.proc_params["key"]][self._row()]
+            self.y1.send(values[0])
+            self.y2.send(values[1])
+            self.y3.send(values[2])
+
+        self._guard("run_spk", step)
+
+
+@implements(proc=ModulatorSource, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyModulatorSourceModelFixed(PyModulatorSourceModel):
+    """The same rows as 7-bit integers (``_plan.third_factor_inputs`` computed them)."""
+
+    y1: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    y2: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    y3: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+
+    def run_spk(self) -> None:
+        def step() -> None:
+            values = self.shared[self.proc_params["key"]][self._row()].astype(np.int32)
             self.y1.send(values[0])
             self.y2.send(values[1])
             self.y3.send(values[2])
@@ -367,7 +390,8 @@ class _LearningMixin(_ConnectionMixin):
         for name in ("x1", "x2", "y1", "y2", "y3", "x0", "y0", "tx", "ty"):
             setattr(self, name, np.zeros_like(getattr(self, name)))
         self.tag_1 = np.full_like(self.tag_1, self.proc_params["tag_init"])
-        self._init_randoms()  # fixed point: the same stochastic rounding after every reset
+        if self.ctrl[CTRL_RESEED]:  # a full restart repeats the stochastic rounding; a plain reset draws on
+            self._init_randoms()
 
     def _saturate_synaptic_variable(self, synaptic_variable_name: str, synaptic_variable_values: np.ndarray) -> Any:
         values = super()._saturate_synaptic_variable(synaptic_variable_name, synaptic_variable_values)  # type: ignore[misc]
@@ -419,6 +443,11 @@ class PyLearningDenseFloat(_LearningDenseFloat):
 class PyLearningDenseFixed(_LearningMixin, PyLearningDenseModelBitApproximate):
     """Lava's fixed-point ("bit-approximate") learning engine; bounds and mask in mantissa units."""
 
+    def _init_randoms(self) -> None:
+        super()._init_randoms()
+        # Lava seeds the weight rounding with a constant (2); follow the rule's seed (rng_seed 1 gives Lava's 2)
+        self._conn_var_random = ConnVarRandom(seed_stochastic_rounding=self._learning_rule.rng_seed + 1)
+
     def _activation(self, spiked: np.ndarray) -> np.ndarray:
         accumulated = self.weights[:, spiked].sum(axis=1)
         exponent = self.proc_params.get("weight_exp", 0)
@@ -449,8 +478,8 @@ class ProjectedTrace(AbstractProcess):
     rule's basis; the payload is :data:`OVERWRITE_SCALE` :math:`\tilde x`.
     """
 
-    def __init__(self, *, size: int, name: str, shm_dir: str, rule: Any, dt: float) -> None:
-        super().__init__(shape=(size,), name=name, shm_dir=shm_dir, rule=rule, dt=dt)
+    def __init__(self, *, size: int, name: str, shm_dir: str, rule: Any, dt: float, **coding: Any) -> None:
+        super().__init__(shape=(size,), name=name, shm_dir=shm_dir, rule=rule, dt=dt, **coding)
         self.s_in = InPort(shape=(size,))
         self.x_out = OutPort(shape=(size,))
 
@@ -467,8 +496,8 @@ class SubspaceResidual(AbstractProcess):
     :math:`\Delta W = \eta\, y\, r^\top`.
     """
 
-    def __init__(self, *, shape: tuple[int, int], name: str, shm_dir: str, rule: Any, dt: float) -> None:
-        super().__init__(shape=shape, name=name, shm_dir=shm_dir, rule=rule, dt=dt)
+    def __init__(self, *, shape: tuple[int, int], name: str, shm_dir: str, rule: Any, dt: float, **coding: Any) -> None:
+        super().__init__(shape=shape, name=name, shm_dir=shm_dir, rule=rule, dt=dt, **coding)
         n_post, n_pre = shape
         self.s_in = InPort(shape=(n_pre,))
         self.s_post = InPort(shape=(n_post,))
@@ -480,13 +509,53 @@ class SubspaceResidual(AbstractProcess):
 
 
 class _RuleTraces(_SharedModel):
-    """The rule's pre and post traces (:func:`spikemem.learning.advance_traces`), cleared at every reset."""
+    r"""The rule's pre and post traces (:func:`spikemem.learning.advance_traces`), cleared at every reset.
+
+    How a circuit's signals reach the engine depends on the numeric model:
+    float sends the pre signal as it is (times :data:`OVERWRITE_SCALE`) and
+    the third factor :math:`\eta f`; fixed point sends 7-bit codes
+    (:func:`~.._plan.encode_pre`, :func:`~.._plan.encode_signed`, rounded
+    stochastically from a generator seeded once per build) and leaves
+    :math:`\eta` to the rule's coefficients.
+    """
 
     def _traces(self, pre: np.ndarray, post: np.ndarray) -> RuleState:
         if self._new_reset() or not hasattr(self, "_state"):
             self._state = RuleState(x=np.zeros(pre.shape), y=np.zeros(post.shape))
+            if self.ctrl[CTRL_RESEED] and hasattr(self, "_generator"):
+                del self._generator  # fixed point: a full restart repeats the rounding of the codes
         advance_traces(self.proc_params["rule"], self._state, pre, post, self.proc_params["dt"])
         return self._state
+
+    def _pre_payload(self, signal: np.ndarray) -> np.ndarray:
+        return OVERWRITE_SCALE * signal
+
+    def _third_factor(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.proc_params["rule"].eta * values / THIRD_FACTOR_DECAY, np.zeros_like(values)
+
+    def _weights(self, received: np.ndarray) -> np.ndarray:
+        return received
+
+
+class _FixedCoding(_RuleTraces):
+    """7-bit codes of the circuit's signals (fixed point), see :class:`_RuleTraces`."""
+
+    @property
+    def _rng(self) -> np.random.Generator:
+        if not hasattr(self, "_generator"):
+            self._generator = np.random.default_rng(self.proc_params["seed"])
+        return self._generator
+
+    def _pre_payload(self, signal: np.ndarray) -> np.ndarray:
+        plan = self.proc_params["plan"]
+        return (2 * encode_pre(signal, plan.pre_range, self._rng)).astype(np.int32)
+
+    def _third_factor(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y1, y2 = encode_signed(values, self.proc_params["plan"].third_scale, self._rng)
+        return y1.astype(np.int32), y2.astype(np.int32)
+
+    def _weights(self, received: np.ndarray) -> np.ndarray:
+        return received.astype(np.float64) * self.proc_params["unit"]
 
 
 @implements(proc=ProjectedTrace, protocol=LoihiProtocol)
@@ -498,10 +567,17 @@ class PyProjectedTraceModel(_RuleTraces, PyLoihiProcessModel):
 
     def _step(self) -> None:
         state = self._traces(self.s_in.recv().astype(np.float64), np.zeros(0))  # no postsynaptic trace
-        self.x_out.send(OVERWRITE_SCALE * project_out(state.x, self.proc_params["rule"].basis))
+        self.x_out.send(self._pre_payload(project_out(state.x, self.proc_params["rule"].basis)))
 
     def run_spk(self) -> None:
         self._guard("run_spk", self._step)
+
+
+@implements(proc=ProjectedTrace, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyProjectedTraceModelFixed(_FixedCoding, PyProjectedTraceModel):
+    x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
 
 
 @implements(proc=SubspaceResidual, protocol=LoihiProtocol)
@@ -519,48 +595,75 @@ class PySubspaceResidualModel(_RuleTraces, PyLoihiProcessModel):
     def _step(self) -> None:
         rule = self.proc_params["rule"]
         pre = self.s_in.recv().astype(np.float64)
-        weights = self.w_in.recv()
+        weights = self._weights(self.w_in.recv())
         post = self.s_post.recv().astype(np.float64)
         state = self._traces(pre, post)
         x_perp = project_out(state.x, rule.basis)
         y = subspace_activity(rule, weights, x_perp, state.y)
-        self.x_out.send(OVERWRITE_SCALE * reconstruction_residual(weights, x_perp, y))
-        self.y1.send(rule.eta * y / THIRD_FACTOR_DECAY)
-        self.y2.send(np.zeros_like(y))
-        self.y3.send(np.zeros_like(y))
+        self.x_out.send(self._pre_payload(reconstruction_residual(weights, x_perp, y)))
+        y1, y2 = self._third_factor(y)
+        self.y1.send(y1)
+        self.y2.send(y2)
+        self.y3.send(np.zeros_like(y1))
 
     def run_spk(self) -> None:
         self._guard("run_spk", self._step)
 
 
-@implements(proc=ProjectedLearningDense, protocol=LoihiProtocol)
+@implements(proc=SubspaceResidual, protocol=LoihiProtocol)
 @requires(CPU)
-@tag("floating_pt")
-class PyProjectedLearningDenseFloat(_LearningDenseFloat):
-    """Lava's float learning engine on a graded pre trace; the weights carry ``s_fwd`` forward."""
+@tag("fixed_pt")
+class PySubspaceResidualModelFixed(_FixedCoding, PySubspaceResidualModel):
+    w_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=9)
+    x_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    y1: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    y2: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
+    y3: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=7)
 
-    implements_process = None  # inherited from Lava's LearningDense model; set to ProjectedLearningDense above
 
-    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
-    s_fwd: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
-    w_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+class _ProjectedMixin(_LearningMixin):
+    """A learning engine whose pre trace is a circuit's graded payload; the weights carry ``s_fwd`` forward."""
+
+    implements_process = None  # inherited from Lava's LearningDense model; set to ProjectedLearningDense below
 
     def _process_pre_spikes(self, s_in: np.ndarray) -> None:
-        super()._process_pre_spikes(s_in)
-        self.x1[s_in == 0] = 0.0  # OVERWRITE skips zero payloads; the trace is this step's signal
+        super()._process_pre_spikes(s_in)  # type: ignore[misc]
+        self.x1[s_in == 0] = 0  # OVERWRITE skips zero payloads; the trace is this step's signal
 
     def _forward_spikes(self) -> np.ndarray:
         return self._forward
 
     def _spike_step(self) -> None:
         self._sync()
-        self.a_out.send(self.a_buff)
-        self.w_out.send(self.weights)
-        self._forward = self.s_fwd.recv().astype(bool)
-        self.recv_traces(self.s_in.recv())
+        self.a_out.send(self.a_buff)  # type: ignore[attr-defined]
+        self.w_out.send(self.weights)  # type: ignore[attr-defined]
+        self._forward = self.s_fwd.recv().astype(bool)  # type: ignore[attr-defined]
+        self.recv_traces(self.s_in.recv())  # type: ignore[attr-defined]
 
     def run_spk(self) -> None:
         self._guard("run_spk", self._spike_step)
+
+
+@implements(proc=ProjectedLearningDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyProjectedLearningDenseFloat(_ProjectedMixin, PyLearningDenseModelFloat):
+    """Lava's float learning engine on a graded pre trace; the weights carry ``s_fwd`` forward."""
+
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_fwd: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    w_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+
+@implements(proc=ProjectedLearningDense, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyProjectedLearningDenseFixed(_ProjectedMixin, PyLearningDenseFixed):
+    """Lava's fixed-point engine on a 7-bit graded pre trace (payload = 2 x code); weights sent as mantissas."""
+
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_fwd: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    w_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=9)
 
 
 MODELS = {
@@ -577,10 +680,14 @@ MODELS = {
     },
     "fixed_pt": {
         SpikeSource: PySpikeSourceModel,
+        ModulatorSource: PyModulatorSourceModelFixed,
         SpecLIF: PySpecLIFModelFixed,
         Dense: PyDenseFixed,
         DelayDense: PyDelayDenseFixed,
         LearningDense: PyLearningDenseFixed,
+        ProjectedLearningDense: PyProjectedLearningDenseFixed,
+        ProjectedTrace: PyProjectedTraceModelFixed,
+        SubspaceResidual: PySubspaceResidualModelFixed,
     },
 }
 """ProcessModel of every Process class, per numeric tag (Lava's ``exception_proc_model_map``)."""

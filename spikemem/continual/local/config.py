@@ -74,6 +74,11 @@ class LocalConfig:
     gap
         Silent steps after each sample (0: enough for the hidden potential to
         decay below 1e-6 of its value).
+    weight_limit
+        Fixed point only: the readout's weights are bounded to
+        :math:`\pm` this and stored as 8-bit mantissas spanning it; their
+        step is the power of two that fits 254 of them (0.99: 1/256; 1.0
+        already needs 1/128, see :func:`spikemem.fixed_point.quantize`).
     """
 
     method: Literal["hlop", "finetune"] = "hlop"
@@ -84,6 +89,7 @@ class LocalConfig:
     lateral_eta: float = 2e-3
     lateral_tau: float = 0.0
     gap: int = 0
+    weight_limit: float = 0.99
 
     def check(self, table: str) -> None:
         """Raise ConfigError for values out of range."""
@@ -94,6 +100,7 @@ class LocalConfig:
         require(self.lateral_eta > 0, f"{table}.lateral_eta", "must be > 0")
         require(self.lateral_tau >= 0, f"{table}.lateral_tau", "must be >= 0")
         require(self.gap >= 0, f"{table}.gap", "must be >= 0 (0: automatic)")
+        require(self.weight_limit > 0, f"{table}.weight_limit", "must be > 0")
 
 
 __all__ = ["LocalConfig", "NetworkConfig"]

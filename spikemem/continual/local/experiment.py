@@ -136,7 +136,10 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     tasks = stream.tasks
     tests = [encoded_test_set(model, task, j, ctx.seed) for j, task in enumerate(tasks)]
 
-    learner = LocalLearner(model, settings.local, ctx.backend, gap, ctx.backend_options)
+    options = dict(ctx.backend_options)
+    if numeric == "fixed":  # fixed point rounds stochastically: seeded from the run's seed
+        options.setdefault("seed", ctx.seed)
+    learner = LocalLearner(model, settings.local, ctx.backend, gap, options)
     try:
 
         def evaluate() -> list[float]:

@@ -18,6 +18,13 @@ Per minibatch of ``B`` samples (all in one run, :class:`~.network.SampleWindows`
    subspace of the hidden activity that ``B_old`` leaves unexplained with
    graded :class:`~spikemem.spec.OjaSubspace`.
 
+Fixed point (Lava): the readout's weights are 8-bit mantissas spanning
+:math:`\pm` ``weight_limit`` (backend option ``weight_ranges``, and the
+rule's bounds, so the step stays the same for the whole run), every rule signal a
+7-bit code (see the Lava backend's ``_plan``, "Fixed point"), and the
+static network scores each sample from the reset state (``run_batch``): its
+readout integrates in a 24-bit register sized for one sample, not a minibatch.
+
 After a task (HLOP) the new lateral neurons are consolidated: their weights,
 read back from the simulator, are appended to ``B_old`` and the rows
 orthonormalised (a QR step on the host; the rule has already made them
@@ -35,11 +42,13 @@ from typing import Any
 
 import numpy as np
 
+from spikemem.continual.inference import run_steps
 from spikemem.continual.local.config import LocalConfig
 from spikemem.continual.local.network import (
     ERROR,
     HEADS,
     LATERAL_PROJECTION,
+    READOUT,
     SampleWindows,
     learning_network,
     static_network,
@@ -135,9 +144,15 @@ class LocalLearner:
         self.windows = SampleWindows(model, gap)
         self.backend = get_backend(backend)
         self.options = dict(options or {})
+        self.fixed = self.options.get("numeric", "float") == "fixed"
+        if self.fixed:
+            self.options["weight_ranges"] = {HEADS: config.weight_limit}
         self.eval_batch = int(eval_batch)
+        self._tasks = 0
         self.basis = np.zeros((0, model.layers[0].shape[0]))
         self._static = self.backend.compile(static_network(model), **self.options)
+        fixed_point = getattr(self._static, "fixed_point", None)
+        self._readout_scale = fixed_point.populations[READOUT].scale if self.fixed else 1.0
 
     def close(self) -> None:
         """Release the simulator of the static network."""
@@ -165,6 +180,10 @@ class LocalLearner:
         parts = []
         for start in range(0, encoded.shape[0], self.eval_batch):
             chunk = encoded[start : start + self.eval_batch]
+            if self.fixed:  # one trial per sample, each from the reset state
+                record = self._static.run_batch(run_steps(self.model), self.windows.trial_inputs(chunk))
+                parts.append(record["readout.v"][:, -1] / (self.model.steps * self._readout_scale))
+                continue
             self._static.reset()
             record = self._static.run(self.windows.steps(chunk.shape[0]), self.windows.inputs(chunk))
             parts.append(self.windows.logits(record["readout.v"]))
@@ -179,7 +198,11 @@ class LocalLearner:
         cfg = self.config
         hlop = cfg.method == "hlop"
         basis = self.basis if hlop and self.basis.shape[0] else None
-        readout = ErrorModulated(eta=cfg.lr / (batch * self.model.steps), modulator=ERROR, tau_pre=0.0, basis=basis)
+        eta = cfg.lr / (batch * self.model.steps)
+        limit = cfg.weight_limit if self.fixed else None  # fixed point: the 8-bit range, fixed for the whole run
+        readout = ErrorModulated(
+            eta=eta, modulator=ERROR, tau_pre=0.0, basis=basis, w_min=None if limit is None else -limit, w_max=limit
+        )
         if not hlop or lateral_rows == 0:
             return readout, None
         lateral = OjaSubspace(eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=basis)
@@ -203,7 +226,11 @@ class LocalLearner:
         if lateral_rule is not None:  # a spawned stream: the sample order does not depend on the method
             lateral_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
             lateral = (orthonormal_complement_rows(rows, self.basis, lateral_rng), lateral_rule)
-        learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **self.options)
+        options = dict(self.options)
+        if self.fixed:  # fresh stochastic rounding for every task's simulation, from the run's seed
+            options["seed"] = int(np.random.SeedSequence([options.get("seed", 0), self._tasks]).generate_state(1)[0])
+        self._tasks += 1
+        learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **options)
         classes = self.readout.shape[0]
         samples = 0
         try:

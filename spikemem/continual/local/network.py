@@ -35,10 +35,12 @@ import numpy as np
 
 from spikemem.continual.inference import hidden_name, input_offset, mlp_network, run_steps
 from spikemem.continual.trained import TrainedMLP
+from spikemem.fixed_point import NON_SPIKING_THRESHOLD
 from spikemem.spec import LIF, ErrorModulated, ModulatorInput, Monitor, Network, OjaSubspace, Population, Projection
 
-NEVER_FIRES = 1e30
-"""Threshold of the readout and lateral integrators: they report graded values and never spike."""
+NEVER_FIRES = NON_SPIKING_THRESHOLD
+"""Threshold of the readout and lateral integrators: they report graded values and never spike (in fixed
+point their scale comes from their weights, :func:`spikemem.fixed_point.quantize`)."""
 GAP_DECAY = 1e-6
 """The automatic gap lets the hidden potentials decay to this fraction before the next sample."""
 READOUT = "readout"
@@ -136,6 +138,14 @@ class SampleWindows:
         pixels = np.zeros((samples, self.window, self.model.n_inputs), dtype=bool)
         pixels[:, :length] = encoded
         return {"pixels": pixels.reshape(samples * self.window, -1)}
+
+    def trial_inputs(self, encoded: np.ndarray) -> dict[str, np.ndarray]:
+        """Per-trial inputs ``(B, run_steps, ...)`` of encoded samples, for ``run_batch`` (no gap needed)."""
+        steps = run_steps(self.model)
+        return {
+            name: value.reshape(encoded.shape[0], self.window, -1)[:, :steps]
+            for name, value in self.inputs(encoded).items()
+        }
 
     def during_counted_steps(self, values: np.ndarray) -> np.ndarray:
         """Per-sample rows ``(B, c)`` -> ``(B W, c)``: the row on the steps whose hidden spikes the readout counts.
