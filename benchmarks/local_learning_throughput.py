@@ -6,7 +6,9 @@ same ``--samples`` training samples with :class:`spikemem.continual.local.learne
 per minibatch one run of the static network (the errors) and one run of the
 learning network (the rules inside the simulator). HLOP learns its lateral
 neurons too (a second task adds the projection: ``--tasks 2``); on Lava both
-rules run on its float learning engine. Compile time (the static network) is reported apart; the
+rules run on its learning engine, in float (``lava``) or in Loihi fixed point (``lava-fixed``:
+``numeric = "fixed"``, seed 0; its readout differs from the reference's by the stochastic
+rounding of 8-bit weights, which the max |dW| column shows). Compile time (the static network) is reported apart; the
 figure is training samples per second of wall time. Every backend's learned
 readout is compared with the reference's (max |dW|).
 
@@ -38,10 +40,14 @@ TARGETS = [
     "snntorch:hlop",
     "brian2:hlop",
     "lava:hlop",
+    "lava-fixed:hlop",
     "reference:finetune",
     "brian2:finetune",
     "lava:finetune",
+    "lava-fixed:finetune",
 ]
+# Targets that are a backend with options: name -> (backend, compile options).
+VARIANTS = {"lava-fixed": ("lava", {"numeric": "fixed", "seed": 0})}
 
 
 def parse_args() -> argparse.Namespace:
@@ -55,15 +61,17 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def learn(settings: LocalSettings, backend: str, method: str, tasks: int, samples: int) -> dict:
-    """Train ``tasks`` tasks of ``samples`` samples on ``backend``; timings and the final readout."""
+def learn(settings: LocalSettings, target: str, method: str, tasks: int, samples: int) -> dict:
+    """Train ``tasks`` tasks of ``samples`` samples on ``target``; timings and the final readout."""
     from dataclasses import replace
 
+    backend, options = VARIANTS.get(target, (target, {}))
     settings = replace(settings, local=replace(settings.local, method=method))
     stream = build_stream(settings.stream, derived_rng(0, "stream"))
     model = initial_model(settings, stream, derived_rng(0, "init"), backend)
     start = time.perf_counter()
-    learner = LocalLearner(model, settings.local, backend, settings.local.gap or automatic_gap(settings.network.beta))
+    gap = settings.local.gap or automatic_gap(settings.network.beta)
+    learner = LocalLearner(model, settings.local, backend, gap, options)
     compile_s = time.perf_counter() - start
     try:
         seconds = 0.0

@@ -196,6 +196,32 @@ def test_a_local_run_resumes_after_its_last_task(tmp_path: Path) -> None:
     assert again["R"] == first["R"] and again["per_task"] == first["per_task"]  # nothing retrained
 
 
+def test_a_fixed_point_run_resumed_after_an_interruption_learns_the_same_weights(tmp_path: Path, monkeypatch) -> None:
+    """Every task's stochastic rounding is seeded from the run's seed and the task: a resumed run draws the same."""
+    require("lava")
+    extra = ["stream.tasks=2", "stream.max_train=48", "stream.max_test=20", "network.hidden=60", "local.gap=8"]
+    fixed = {"numeric": "fixed"}
+    fresh = _run("finetune", "lava", tmp_path / "fresh", extra, options=fixed)
+
+    original = LocalLearner.train_task
+    calls: list[int] = []
+
+    def killed_at_the_second_task(self, *args, **kwargs):
+        if len(calls) == 1:
+            raise KeyboardInterrupt("killed")
+        calls.append(len(calls))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(LocalLearner, "train_task", killed_at_the_second_task)
+    with pytest.raises(KeyboardInterrupt):
+        _run("finetune", "lava", tmp_path / "resumed", extra, options=fixed)
+    monkeypatch.setattr(LocalLearner, "train_task", original)
+    resumed = _run("finetune", "lava", tmp_path / "resumed", extra, options=fixed)
+    assert resumed["R"] == fresh["R"]
+    learned = [TrainedMLP.load(tmp_path / run / MODEL_FILE).heads[0] for run in ("fresh", "resumed")]
+    np.testing.assert_array_equal(learned[1], learned[0])
+
+
 def test_local_configs_share_every_table_but_the_method() -> None:
     hlop = load_config(EXPERIMENTS / "local_pdigits_hlop.toml")
     finetune = load_config(EXPERIMENTS / "local_pdigits_finetune.toml")

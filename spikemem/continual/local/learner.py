@@ -165,13 +165,14 @@ class LocalLearner:
         return self.model.heads[0]
 
     def state(self) -> dict[str, np.ndarray]:
-        """What a checkpoint keeps: readout weights and consolidated basis."""
-        return {"readout": self.readout.copy(), "basis": self.basis.copy()}
+        """What a checkpoint keeps: readout weights, consolidated basis, tasks learned."""
+        return {"readout": self.readout.copy(), "basis": self.basis.copy(), "tasks": np.array(self._tasks)}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        """Continue from :meth:`state`."""
+        """Continue from :meth:`state` (a resumed run draws the same fixed-point seeds as one that ran through)."""
         self.model.heads[0] = np.array(state["readout"], dtype=np.float64)
         self.basis = np.array(state["basis"], dtype=np.float64)
+        self._tasks = int(state.get("tasks", 0))
 
     # -- scoring ---------------------------------------------------------------------------
     def logits(self, encoded: np.ndarray) -> np.ndarray:
