@@ -71,7 +71,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from spikemem.backend import (
     Availability,
@@ -82,31 +82,35 @@ from spikemem.backend import (
     import_availability,
     reject_unknown_options,
 )
+from spikemem.config import parse_section
 from spikemem.spec import RULE_TYPES, Network
 
-DTYPES = ("float64", "float32")
+DType = Literal["float64", "float32"]
+DTYPES: tuple[str, ...] = get_args(DType)
 
 
 @dataclass(frozen=True)
 class SnnTorchOptions:
-    """Validated options of the snnTorch backend (see the module docstring)."""
+    """Validated options of the snnTorch backend (module docstring); a config's ``[backend_options.snntorch]``."""
 
     device: str = "auto"
-    dtype: str = "float64"
+    dtype: DType = "float64"
     surrogate: str | Callable[..., Any] = "fast_sigmoid"
     leaky: bool = True
+
+    @staticmethod
+    def normalise(options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` with a ``dtype`` given as ``torch.float32`` (or its name) named plainly, ``"float32"``."""
+        name = str(options.get("dtype", ""))
+        if not name.startswith("torch."):
+            return options
+        return {**options, "dtype": name.removeprefix("torch.")}
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> SnnTorchOptions:
         """Check ``options``; raise :class:`UnsupportedFeatureError` naming the bad one."""
         reject_unknown_options(set(cls.__dataclass_fields__), options, "snntorch")
-        parsed = cls(**options)
-        dtype = str(parsed.dtype).removeprefix("torch.")
-        if dtype not in DTYPES:
-            raise UnsupportedFeatureError("options.dtype", f"must be one of {DTYPES}, got {parsed.dtype!r}")
-        if not isinstance(parsed.leaky, bool):
-            raise UnsupportedFeatureError("options.leaky", f"must be True or False, got {parsed.leaky!r}")
-        return cls(device=parsed.device, dtype=dtype, surrogate=parsed.surrogate, leaky=parsed.leaky)
+        return parse_section(cls, cls.normalise(options), "options", UnsupportedFeatureError)
 
 
 def resolve_device(option: str, cuda_available: bool) -> str:

@@ -63,7 +63,7 @@ within rounding of ``v_th``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -76,9 +76,11 @@ from spikemem.backend import (
     import_availability,
     reject_unknown_options,
 )
+from spikemem.config import parse_section, require
 from spikemem.spec import RULE_TYPES, Network
 
-TARGETS = ("auto", "numpy", "cython", "cpp_standalone")
+Target = Literal["auto", "numpy", "cython", "cpp_standalone"]
+TARGETS: tuple[str, ...] = get_args(Target)
 AUTO_CYTHON_SYNAPSES = 50_000
 """``target="auto"`` compiles with cython from this many synapses on (below, numpy's
 per-step overhead is smaller than a first compilation)."""
@@ -86,24 +88,21 @@ per-step overhead is smaller than a first compilation)."""
 
 @dataclass(frozen=True)
 class Brian2Options:
-    """Validated options of the Brian2 backend (see the package docstring)."""
+    """Validated options of the Brian2 backend (see the package docstring); a config's ``[backend_options.brian2]``."""
 
-    target: str = "auto"
+    target: Target = "auto"
     max_table_bytes: int = 64 * 2**20
     standalone_dir: str | None = None
+
+    def check(self, table: str) -> None:
+        """Raise ConfigError for values out of range."""
+        require(self.max_table_bytes >= 1, f"{table}.max_table_bytes", "must be a positive integer")
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> Brian2Options:
         """Check ``options``; raise :class:`UnsupportedFeatureError` naming the bad one."""
         reject_unknown_options(set(cls.__dataclass_fields__), options, "brian2")
-        parsed = cls(**options)
-        if parsed.target not in TARGETS:
-            raise UnsupportedFeatureError("options.target", f"must be one of {TARGETS}, got {parsed.target!r}")
-        if not isinstance(parsed.max_table_bytes, int) or parsed.max_table_bytes < 1:
-            raise UnsupportedFeatureError(
-                "options.max_table_bytes", f"must be a positive integer, got {parsed.max_table_bytes!r}"
-            )
-        return parsed
+        return parse_section(cls, options, "options", UnsupportedFeatureError)
 
 
 def synapse_count(network: Network) -> int:

@@ -67,6 +67,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,7 @@ from spikemem.backend import (
     UnsupportedFeatureError,
     reject_unknown_options,
 )
+from spikemem.config import parse_section, require
 from spikemem.fixed_point import FixedPointArithmetic, FixedPointModel, quantize, quantize_weights
 from spikemem.spec import Network, SpecError
 from spikemem.stimulus import InputWindow
@@ -86,20 +88,51 @@ from spikemem.stimulus import InputWindow
 from ._client import LavaRunError, Worker
 from ._plan import Plan, build_plan
 
-__all__ = ["LavaBackend", "LavaRunError", "LavaSimulation"]
+__all__ = ["LavaBackend", "LavaOptions", "LavaRunError", "LavaSimulation"]
 
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "timeout_s": 120.0,
-    "build_timeout_s": 120.0,
-    "chunk_steps": None,
-    "buffer_mb": 64.0,
-    "headroom_bits": 2,
-    "batch_trials": 64,
-    "weight_ranges": None,
-    "modulator_range": 1.0,
-    "seed": 0,
-}
 
+@dataclass(frozen=True)
+class LavaOptions:
+    """Validated options of the Lava backend (see the module docstring); a config's ``[backend_options.lava]``."""
+
+    timeout_s: float = 120.0
+    build_timeout_s: float = 120.0
+    chunk_steps: int | None = None
+    buffer_mb: float = 64.0
+    headroom_bits: int = 2
+    batch_trials: int = 64
+    weight_ranges: dict[str, float] | None = None
+    modulator_range: float = 1.0
+    seed: int = 0
+
+    def check(self, table: str) -> None:
+        """Raise ConfigError for values out of range."""
+        for name in ("timeout_s", "build_timeout_s"):
+            require(getattr(self, name) > 0, f"{table}.{name}", "must be a positive number of seconds")
+        require(self.chunk_steps is None or self.chunk_steps >= 1, f"{table}.chunk_steps", "must be an integer >= 1")
+        require(self.buffer_mb > 0, f"{table}.buffer_mb", "must be a positive number of MiB")
+        require(self.headroom_bits >= 0, f"{table}.headroom_bits", "must be an integer >= 0")
+        require(self.batch_trials >= 1, f"{table}.batch_trials", "must be an integer >= 1")
+        require(
+            self.weight_ranges is None or all(v > 0 for v in self.weight_ranges.values()),
+            f"{table}.weight_ranges",
+            f"must map projection names to positive numbers, got {self.weight_ranges!r}",
+        )
+        require(self.modulator_range > 0, f"{table}.modulator_range", "must be a positive number")
+        require(self.seed >= 0, f"{table}.seed", "must be an integer >= 0")
+
+    @classmethod
+    def parse(cls, options: dict[str, Any]) -> LavaOptions:
+        """Check ``options``; raise :class:`~spikemem.spec.SpecError` naming the bad one.
+
+        Unknown options raise :class:`UnsupportedFeatureError`, as on every backend.
+        """
+        reject_unknown_options(set(cls.__dataclass_fields__), options, "Lava")
+        return parse_section(cls, options, "options", SpecError)
+
+
+DEFAULT_OPTIONS: dict[str, Any] = asdict(LavaOptions())
+"""The default options as a dict (kept for callers that read it)."""
 
 _PROBE = "import lava.magma.core.learning.learning_rule, lava.magma.core.run_configs, lava.proc.dense.process"
 
@@ -142,34 +175,6 @@ def probe_lava(python_version: tuple[int, int]) -> Availability:
         else ""
     )
     return Availability(False, f"lava-nc cannot be imported ({error}).{hint} Install spikemem[lava] under Python 3.10.")
-
-
-def _options(options: dict[str, Any]) -> dict[str, Any]:
-    reject_unknown_options(set(DEFAULT_OPTIONS), options, "Lava")
-    merged = {**DEFAULT_OPTIONS, **options}
-    for name in ("timeout_s", "build_timeout_s"):
-        value = merged[name]
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise SpecError(f"options.{name}", f"must be a positive number of seconds, got {value!r}")
-    trials = merged["batch_trials"]
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise SpecError("options.batch_trials", f"must be an integer >= 1, got {trials!r}")
-    chunk = merged["chunk_steps"]
-    if chunk is not None and (isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1):
-        raise SpecError("options.chunk_steps", f"must be an integer >= 1 or None, got {chunk!r}")
-    ranges = merged["weight_ranges"]
-    if ranges is not None and (
-        not isinstance(ranges, dict)
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in ranges.values())
-    ):
-        raise SpecError("options.weight_ranges", f"must map projection names to positive numbers, got {ranges!r}")
-    span = merged["modulator_range"]
-    if isinstance(span, bool) or not isinstance(span, (int, float)) or not math.isfinite(span) or span <= 0:
-        raise SpecError("options.modulator_range", f"must be a positive number, got {span!r}")
-    seed = merged["seed"]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise SpecError("options.seed", f"must be an integer >= 0, got {seed!r}")
-    return merged
 
 
 def check_fixed_point(model: FixedPointModel, network: Network) -> None:
@@ -386,7 +391,7 @@ class LavaBackend(Backend):
                 )
 
     def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
-        opts = _options(options)
+        opts = asdict(LavaOptions.parse(options))
         arithmetic = None
         fixed = None
         if numeric == "fixed":
