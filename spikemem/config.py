@@ -125,8 +125,9 @@ def describe(annotation: Any) -> str:
         return f"a table of {describe(typing.get_args(annotation)[1])}"
     if annotation is type(None):
         return "nothing"
-    if annotation is float:
-        return "a finite number"
+    words = {float: "a finite number", int: "an integer", str: "a string", bool: "true or false"}
+    if annotation in words:
+        return words[annotation]
     if _is_dataclass_type(annotation):
         return "a table"
     return getattr(annotation, "__name__", str(annotation))

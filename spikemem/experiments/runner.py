@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from spikemem.experiments.config import ConfigError, apply_overrides, load_config
+from spikemem.experiments.config import ConfigError, load_config
+from spikemem.experiments.parsing import parse_run
 from spikemem.experiments.registry import get_kind
 from spikemem.io import write_json
 
@@ -87,9 +88,22 @@ def _plain(value: Any) -> Any:
 
 @dataclass
 class ExperimentContext:
-    """What an experiment kind gets: config, backend, seed, output directory and helpers.
+    """What an experiment kind gets: config, backend, seed, output directory, parsed settings and helpers.
 
     Every random choice must come from :meth:`rng` (derived from the one seed).
+
+    Attributes
+    ----------
+    settings
+        The kind's settings (its tables, parsed and checked before the run
+        started; None for a kind registered without a settings type).
+    numeric
+        ``[experiment] numeric``: ``"float"`` or ``"fixed"``.
+    backend_options
+        ``[backend_options.<backend>]`` of the backend that runs: keyword
+        options of ``get_backend``/``compile`` (only the keys the config gives).
+    batching
+        ``[experiment] batching`` (memory kinds).
     """
 
     config: dict[str, Any]
@@ -98,17 +112,10 @@ class ExperimentContext:
     out: Path
     checkpoint: Checkpoint
     show_progress: bool = True
-
-    @property
-    def backend_options(self) -> dict[str, Any]:
-        """``[experiment] backend_options``: keyword options of ``compile`` (e.g. ``{target = "numpy"}`` on Brian2).
-
-        Used by the kinds that compile spec networks themselves (``continual_local``).
-        """
-        options = self.config.get("experiment", {}).get("backend_options", {})
-        if not isinstance(options, dict):
-            raise ConfigError("experiment.backend_options", f"must be a table, got {options!r}")
-        return dict(options)
+    settings: Any = None
+    numeric: str = "float"
+    backend_options: dict[str, Any] = field(default_factory=dict)
+    batching: str = "auto"
 
     def rng(self, *stream: int | str) -> np.random.Generator:
         """An independent generator for a named stream, derived from the run's seed."""
@@ -144,6 +151,9 @@ def run_experiment(
 ) -> Path:
     """Run a config; return the path of the ``result.json`` written.
 
+    The config (after the overrides) is parsed whole before the output
+    directory is created or anything runs (:func:`parse_run`).
+
     Parameters
     ----------
     config_path
@@ -157,27 +167,29 @@ def run_experiment(
     out
         Result directory (default ``results/<config stem>-<backend>-seed<seed>``).
     """
-    from spikemem.backends import get_backend
-
-    config = apply_overrides(load_config(config_path), list(overrides or []))
-    section = config["experiment"]
-    backend = backend or section.get("backend", "reference")
-    seed = int(section.get("seed", 0) if seed is None else seed)
-    try:
-        get_backend(backend)
-    except KeyError as exc:
-        raise ConfigError("--backend", str(exc.args[0])) from None
-    section["backend"], section["seed"] = backend, seed
-    kind = get_kind(section["kind"])
+    run = parse_run(load_config(config_path), list(overrides or []), backend, seed)
+    config, backend, seed = run.config, run.backend, run.seed
+    kind = get_kind(run.experiment.kind)
     out = Path(out or Path("results") / f"{Path(config_path).stem}-{backend}-seed{seed}")
     out.mkdir(parents=True, exist_ok=True)
     identity = {"config": config, "backend": backend, "seed": seed}
     checkpoint = Checkpoint.open(out / "checkpoint.json", identity)
-    ctx = ExperimentContext(config, backend, seed, out, checkpoint, show_progress)
+    ctx = ExperimentContext(
+        config,
+        backend,
+        seed,
+        out,
+        checkpoint,
+        show_progress,
+        run.settings,
+        run.experiment.numeric,
+        run.backend_options,
+        run.experiment.batching,
+    )
     start = time.perf_counter()
     metrics = kind(ctx)
     result = {
-        "experiment": section["kind"],
+        "experiment": run.experiment.kind,
         "config": config,
         "backend": backend,
         "seed": seed,
@@ -186,3 +198,4 @@ def run_experiment(
         "metrics": metrics,
     }
     return write_json(out / "result.json", result)
+

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from spikemem.backends import get_backend
 from spikemem.evaluation import memory as ev
-from spikemem.experiments.config import ConfigError
+from spikemem.experiments.config import parse_tables
 from spikemem.experiments.runner import ExperimentContext
 from spikemem.memory import theory
 from spikemem.memory.dense import build_polynomial_memory, build_winner_take_all
 from spikemem.memory.encoding import RecallNetwork
-from spikemem.memory.hopfield import STRUCTURES, Dynamics, build_hopfield
+from spikemem.memory.hopfield import Dynamics, build_hopfield
 from spikemem.memory.patterns import (
     example_couplings,
     flip_fraction,
@@ -35,6 +35,15 @@ from spikemem.memory.patterns import (
     random_patterns,
 )
 from spikemem.memory.recall import RecallResult, recall_on
+from spikemem.memory.settings import (
+    DenseMemorySettings,
+    DynamicsTable,
+    ExamplesSettings,
+    HopfieldCapacitySettings,
+    HopfieldRecallSettings,
+    MultitaskSettings,
+    STDPStorageSettings,
+)
 from spikemem.memory.stdp import STDPProtocol, build_stdp_learning, learning_steps
 from spikemem.tables import format_table
 
@@ -43,62 +52,44 @@ SUMMARY_KEYS = ("overlap_mean", "overlap_min", "exact_recall_fraction")
 
 # -- shared helpers ---------------------------------------------------------------------
 def _backend(ctx: ExperimentContext):
-    options = ctx.config.get("backend_options", {}).get(ctx.backend, {})
-    return get_backend(ctx.backend, **options)
+    return get_backend(ctx.backend, **ctx.backend_options)
 
 
-def _start(ctx: ExperimentContext) -> None:
-    """Check the shared settings and the backend's availability before any progress bar starts."""
-    if "dynamics" in ctx.config:
-        _dynamics(ctx.config["dynamics"])
-        _structure(ctx)
-    batching = ctx.config["experiment"].get("batching", "auto")
-    if batching not in ("auto", "batched", "multiplexed"):
-        raise ConfigError("experiment.batching", f"must be auto, batched or multiplexed, got {batching!r}")
+S = TypeVar("S")
+
+
+def _start(ctx: ExperimentContext, kind: type[S]) -> S:
+    """The kind's settings (parsed by the runner), once the backend is known to run here."""
     _backend(ctx).available()
-
-
-def _numeric(ctx: ExperimentContext) -> str:
-    return str(ctx.config["experiment"].get("numeric", "float"))
-
-
-def _dynamics(section: dict[str, Any]) -> Dynamics:
-    try:
-        return Dynamics(
-            mode=section.get("mode", "sync"),
-            updates=int(section.get("updates", 20)),
-            blocks=int(section.get("blocks", 10)),
-        )
-    except ValueError as exc:
-        raise ConfigError("dynamics", str(exc)) from None
+    if isinstance(ctx.settings, kind):
+        return ctx.settings
+    return parse_tables(kind, ctx.config)  # a context built by hand
 
 
 EVENT_DRIVEN = ("brian2",)
 """Backends whose cost is per synaptic event (they prefer the relay structure)."""
 
 
-def _structure(ctx: ExperimentContext) -> str:
+def _structure(ctx: ExperimentContext, dynamics: DynamicsTable) -> str:
     """The Hopfield network structure: the config's, or ``"auto"``: relay for event-driven backends."""
-    chosen = str(ctx.config.get("dynamics", {}).get("structure", "auto"))
-    if chosen == "auto":
+    if dynamics.structure == "auto":
         return "relay" if ctx.backend in EVENT_DRIVEN else "alternating"
-    if chosen not in STRUCTURES:
-        raise ConfigError("dynamics.structure", f"must be 'auto' or one of {STRUCTURES}, got {chosen!r}")
-    return chosen
+    return dynamics.structure
 
 
-def _hopfield(ctx: ExperimentContext, couplings: np.ndarray, rng: np.random.Generator, **kwargs: Any) -> RecallNetwork:
-    return build_hopfield(couplings, _dynamics(ctx.config["dynamics"]), rng=rng, structure=_structure(ctx), **kwargs)
+def _hopfield(
+    ctx: ExperimentContext, dynamics: DynamicsTable, couplings: np.ndarray, rng: np.random.Generator, **kwargs: Any
+) -> RecallNetwork:
+    return build_hopfield(couplings, dynamics.dynamics(), rng=rng, structure=_structure(ctx, dynamics), **kwargs)
 
 
 def _recall(ctx: ExperimentContext, net: RecallNetwork, cues: np.ndarray, label: str) -> RecallResult:
-    mode = ctx.config["experiment"].get("batching", "auto")
     return recall_on(
         _backend(ctx),
         net,
         cues,
-        mode=mode,
-        numeric=_numeric(ctx),
+        mode=ctx.batching,
+        numeric=ctx.numeric,
         progress=lambda it, desc, total: ctx.progress(it, f"{label}: {desc}", total),
     )
 
@@ -146,26 +137,31 @@ def _print_checks(checks: list[dict[str, Any]]) -> None:
         print(format_table(["check", "measured", "relation", "expected", "holds"], rows))
 
 
-def _plots_on(ctx: ExperimentContext) -> bool:
-    return bool(ctx.config.get("output", {}).get("plots", True))
-
-
 def _cue_count(requested: int, available: int) -> int:
     return available if requested <= 0 else min(requested, available)
 
 
 # -- classical Hopfield -----------------------------------------------------------------
 def _hopfield_point(
-    ctx: ExperimentContext, n: int, load: float, noise: float, cues: int, stream: str, with_theory: bool = True
+    ctx: ExperimentContext,
+    settings: HopfieldRecallSettings | HopfieldCapacitySettings,
+    load: float,
+    noise: float,
+    cues: int,
+    stream: str,
+    with_theory: bool = True,
 ) -> dict[str, Any]:
-    model = ctx.config["model"]
+    n = settings.model.neurons
     p = max(1, round(load * n))
     rng = ctx.rng(stream, "patterns", n, p)
     patterns = random_patterns(rng, p, n)
     chosen = np.arange(_cue_count(cues, p))
     cue_states = flip_fraction(ctx.rng(stream, "cues", n, p, int(noise * 1e6)), patterns[chosen], noise)
     net = _hopfield(
-        ctx, hebb_couplings(patterns, float(model.get("self_coupling", 0.5))), ctx.rng(stream, "schedule", n, p)
+        ctx,
+        settings.dynamics,
+        hebb_couplings(patterns, settings.model.self_coupling),
+        ctx.rng(stream, "schedule", n, p),
     )
     result = _recall(ctx, net, cue_states, f"alpha={load:g}")
     return {
@@ -205,21 +201,19 @@ POINT_HEADERS = [
 
 def hopfield_recall(ctx: ExperimentContext) -> dict[str, Any]:
     """Recall at one load from a noisy cue, plus the basin of attraction (final vs initial overlap)."""
-    _start(ctx)
-    model, recall = ctx.config["model"], ctx.config["recall"]
-    n, load = int(model["neurons"]), float(model["load"])
-    main = _cached(
-        ctx, "main", lambda: _hopfield_point(ctx, n, load, float(recall["cue_noise"]), int(recall["cues"]), "main")
-    )
+    settings = _start(ctx, HopfieldRecallSettings)
+    recall = settings.recall
+    n, load = settings.model.neurons, settings.model.load
+    main = _cached(ctx, "main", lambda: _hopfield_point(ctx, settings, load, recall.cue_noise, recall.cues, "main"))
     curve = []
-    noises = [float(x) for x in recall.get("basin_noise", [])]
+    noises = list(recall.basin_noise)
     for k, noise in enumerate(ctx.progress(noises, "basin of attraction", len(noises))):
         curve.append(
             _cached(
                 ctx,
                 f"basin-{k}",
                 lambda noise=noise: _hopfield_point(
-                    ctx, n, load, noise, int(recall["basin_cues"]), "main", with_theory=False
+                    ctx, settings, load, noise, recall.basin_cues, "main", with_theory=False
                 ),
             )
         )
@@ -232,7 +226,7 @@ def hopfield_recall(ctx: ExperimentContext) -> dict[str, Any]:
             "theory": theory.unstable_bit_fraction(n, clean[0]["patterns"]),
         }
     print(
-        f"Hopfield recall, N={n}, alpha={main['alpha']:.3g}, {ctx.config['dynamics']['mode']} dynamics, {ctx.backend}"
+        f"Hopfield recall, N={n}, alpha={main['alpha']:.3g}, {settings.dynamics.mode} dynamics, {ctx.backend}"
     )
     print(format_table(["cue noise", *POINT_HEADERS], [_point_row(main, "cue_noise")]))
     if curve:
@@ -244,7 +238,7 @@ def hopfield_recall(ctx: ExperimentContext) -> dict[str, Any]:
             f"{stability['theory']:.2e} theory Phi(-sqrt(N/(P-1)))"
         )
     _print_checks(checks)
-    if _plots_on(ctx) and curve:
+    if settings.output.plots and curve:
         initial = np.concatenate([[p["initial_overlap"]] * len(p["final_overlaps"]) for p in curve])
         final = np.concatenate([p["final_overlaps"] for p in curve])
         ev.plot_basin(
@@ -283,29 +277,27 @@ def _hopfield_checks(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def hopfield_capacity(ctx: ExperimentContext) -> dict[str, Any]:
     """Final overlap against load from 10%-noise cues, with the AGS theory curve."""
-    _start(ctx)
-    model, recall = ctx.config["model"], ctx.config["recall"]
-    n = int(model["neurons"])
-    loads = [float(x) for x in recall["loads"]]
+    settings = _start(ctx, HopfieldCapacitySettings)
+    recall = settings.recall
+    n = settings.model.neurons
+    loads = list(recall.loads)
     points = []
     for k, load in enumerate(ctx.progress(loads, "loads", len(loads))):
         points.append(
             _cached(
                 ctx,
                 f"load-{k}",
-                lambda load=load, k=k: _hopfield_point(
-                    ctx, n, load, float(recall["cue_noise"]), int(recall["cues"]), f"load-{k}"
-                ),
+                lambda load=load, k=k: _hopfield_point(ctx, settings, load, recall.cue_noise, recall.cues, f"load-{k}"),
             )
         )
     checks = _hopfield_checks(points)
-    report = float(recall.get("report_load", loads[0]))
+    report = loads[0] if recall.report_load is None else recall.report_load
     main = min(points, key=lambda p: abs(p["alpha"] - report))
-    mode = ctx.config["dynamics"]["mode"]
-    print(f"Hopfield capacity, N={n}, {mode} dynamics, cue noise {recall['cue_noise']}, {ctx.backend}")
+    mode = settings.dynamics.mode
+    print(f"Hopfield capacity, N={n}, {mode} dynamics, cue noise {recall.cue_noise}, {ctx.backend}")
     print(format_table(["alpha", *POINT_HEADERS], [_point_row(p, "alpha") for p in points]))
     _print_checks(checks)
-    if _plots_on(ctx):
+    if settings.output.plots:
         grid = np.linspace(0.005, max(loads) * 1.05, 200)
         ev.plot_capacity_curve(
             points,
@@ -324,15 +316,6 @@ def hopfield_capacity(ctx: ExperimentContext) -> dict[str, Any]:
 
 
 # -- dense associative memory -----------------------------------------------------------
-def _check_models(names: list[str]) -> None:
-    for name in names:
-        power = name.removeprefix("polynomial_n")
-        if name not in ("classical", "winner_take_all") and not (power != name and power.isdigit() and int(power) >= 2):
-            raise ConfigError(
-                "model.models", f"unknown model {name!r}; use classical, winner_take_all or polynomial_n<power >= 2>"
-            )
-
-
 def _dense_model(name: str, patterns: np.ndarray, updates: int, ctx: ExperimentContext) -> RecallNetwork:
     if name == "classical":
         structure = "relay" if ctx.backend in EVENT_DRIVEN else "alternating"
@@ -346,19 +329,18 @@ def _dense_model(name: str, patterns: np.ndarray, updates: int, ctx: ExperimentC
 
 def dense_memory(ctx: ExperimentContext) -> dict[str, Any]:
     """Dense (polynomial and winner-take-all) memories against the classical rule at K = 2N."""
-    _start(ctx)
-    model, recall = ctx.config["model"], ctx.config["recall"]
-    _check_models(list(model["models"]))
-    n, k = int(model["features"]), int(model["patterns"])
+    settings = _start(ctx, DenseMemorySettings)
+    model, recall = settings.model, settings.recall
+    n, k = model.features, model.patterns
     patterns = random_patterns(ctx.rng("patterns", n, k), k, n)
-    chosen = np.arange(_cue_count(int(recall["cues"]), k))
-    cues = flip_fraction(ctx.rng("cues", n, k), patterns[chosen], float(recall["cue_noise"]))
+    chosen = np.arange(_cue_count(recall.cues, k))
+    cues = flip_fraction(ctx.rng("cues", n, k), patterns[chosen], recall.cue_noise)
     points = []
-    for name in ctx.progress(list(model["models"]), "models", len(model["models"])):
+    for name in ctx.progress(list(model.models), "models", len(model.models)):
 
         def compute(name: str = name) -> dict[str, Any]:
             start = time.perf_counter()
-            net = _dense_model(name, patterns, int(model.get("updates", 4)), ctx)
+            net = _dense_model(name, patterns, model.updates, ctx)
             build = time.perf_counter() - start
             result = _recall(ctx, net, cues, name)
             point = {"model": name, "neurons": net.neurons(), "build_s": build, **_score(result, patterns[chosen])}
@@ -383,7 +365,7 @@ def dense_memory(ctx: ExperimentContext) -> dict[str, Any]:
         checks.append(
             _check("classical fails: exact_recall_fraction", by_name["classical"]["exact_recall_fraction"], "<", 0.5)
         )
-    print(f"Dense associative memory, N={n} features, K={k} patterns, cue noise {recall['cue_noise']}, {ctx.backend}")
+    print(f"Dense associative memory, N={n} features, K={k} patterns, cue noise {recall.cue_noise}, {ctx.backend}")
     rows = [
         [
             p["model"],
@@ -413,7 +395,7 @@ def dense_memory(ctx: ExperimentContext) -> dict[str, Any]:
         )
     )
     _print_checks(checks)
-    if _plots_on(ctx):
+    if settings.output.plots:
         ev.plot_bars(
             [p["model"] for p in points],
             [p["exact_recall_fraction"] for p in points],
@@ -421,7 +403,7 @@ def dense_memory(ctx: ExperimentContext) -> dict[str, Any]:
             "exact-recall fraction",
             f"N={n}, K={k}: dense memories vs the classical rule ({ctx.backend})",
         )
-    primary = by_name.get(str(model.get("report", "polynomial_n3")), points[0])
+    primary = by_name.get(model.report, points[0])
     return {
         **{key: primary[key] for key in SUMMARY_KEYS},
         "report_model": primary["model"],
@@ -431,15 +413,14 @@ def dense_memory(ctx: ExperimentContext) -> dict[str, Any]:
 
 
 # -- multitasking ---------------------------------------------------------------------------
-def _multitask_point(ctx: ExperimentContext, dilution: float) -> dict[str, Any]:
-    model, recall = ctx.config["model"], ctx.config["recall"]
-    n, p = int(model["neurons"]), int(model["patterns"])
+def _multitask_point(ctx: ExperimentContext, settings: MultitaskSettings, dilution: float) -> dict[str, Any]:
+    n, p = settings.model.neurons, settings.model.patterns
     rng = ctx.rng("multitask", n, p, int(dilution * 1e6))
     patterns = random_patterns(rng, p, n, dilution=dilution)
-    orders = [rng.permutation(p) for _ in range(int(recall["cues"]))]
+    orders = [rng.permutation(p) for _ in range(settings.recall.cues)]
     targets = np.stack([parallel_state(patterns[order]) for order in orders])
-    cues = flip_fraction(rng, targets, float(recall["cue_noise"]))
-    net = _hopfield(ctx, hebb_couplings(patterns), rng, name="multitask")
+    cues = flip_fraction(rng, targets, settings.recall.cue_noise)
+    net = _hopfield(ctx, settings.dynamics, hebb_couplings(patterns), rng, name="multitask")
     result = _recall(ctx, net, cues, f"d={dilution:g}")
     ordered = np.stack([ev.overlaps(result.final[b], patterns[order]) for b, order in enumerate(orders)])  # (B, P)
     expected = theory.multitask_overlaps(dilution, p)
@@ -456,20 +437,19 @@ def _multitask_point(ctx: ExperimentContext, dilution: float) -> dict[str, Any]:
 
 def multitask(ctx: ExperimentContext) -> dict[str, Any]:
     """Parallel retrieval with diluted patterns: overlaps m_k = (1 - d) d^(k-1)."""
-    _start(ctx)
-    model = ctx.config["model"]
-    dilutions = [float(d) for d in model["dilutions"]]
+    settings = _start(ctx, MultitaskSettings)
+    dilutions = list(settings.model.dilutions)
     points = [
-        _cached(ctx, f"dilution-{k}", lambda d=d: _multitask_point(ctx, d))
+        _cached(ctx, f"dilution-{k}", lambda d=d: _multitask_point(ctx, settings, d))
         for k, d in enumerate(ctx.progress(dilutions, "dilutions", len(dilutions)))
     ]
-    tolerance = float(ctx.config["recall"].get("tolerance", 0.03))
+    tolerance = settings.recall.tolerance
     checks = [
         _within(f"d={p['dilution']:g} m_{k + 1}", p["m_measured"][k], p["m_theory"][k], tolerance)
         for p in points
         for k in range(len(p["m_theory"]))
     ]
-    n, count = int(model["neurons"]), int(model["patterns"])
+    n, count = settings.model.neurons, settings.model.patterns
     print(f"Multitasking, N={n}, {count} diluted patterns, {ctx.backend} (overlaps in the cue's order)")
     rows = [
         [
@@ -484,7 +464,7 @@ def multitask(ctx: ExperimentContext) -> dict[str, Any]:
     ]
     print(format_table(["d", "m_k measured", "m_k theory", "max |dev|", "overlap with parallel state", "run s"], rows))
     _print_checks(checks)
-    if _plots_on(ctx):
+    if settings.output.plots:
         ks = np.arange(1, count + 1)
         ev.plot_lines(
             ks,
@@ -505,17 +485,16 @@ def multitask(ctx: ExperimentContext) -> dict[str, Any]:
 
 
 # -- learning from examples ---------------------------------------------------------------
-def _examples_point(ctx: ExperimentContext, supervised: bool, count: int) -> dict[str, Any]:
-    model, recall = ctx.config["model"], ctx.config["recall"]
-    n, k, r = int(model["neurons"]), int(model["archetypes"]), float(model["quality"])
+def _examples_point(ctx: ExperimentContext, settings: ExamplesSettings, supervised: bool, count: int) -> dict[str, Any]:
+    model, recall = settings.model, settings.recall
+    n, k, r = model.neurons, model.archetypes, model.quality
     rng = ctx.rng("examples", n, k, count, int(r * 1e6))
     archetypes = random_patterns(rng, k, n)
     examples = noisy_examples(rng, archetypes, count, r)
     couplings = example_couplings(examples, supervised=supervised)
-    repeats = int(recall["cues_per_archetype"])
-    targets = np.repeat(archetypes, repeats, axis=0)
-    cues = flip_fraction(ctx.rng("examples-cues", n, k, count), targets, float(recall["cue_noise"]))
-    net = _hopfield(ctx, couplings, rng, name="examples")
+    targets = np.repeat(archetypes, recall.cues_per_archetype, axis=0)
+    cues = flip_fraction(ctx.rng("examples-cues", n, k, count), targets, recall.cue_noise)
+    net = _hopfield(ctx, settings.dynamics, couplings, rng, name="examples")
     label = "supervised" if supervised else "unsupervised"
     result = _recall(ctx, net, cues, f"{label} M={count}")
     return {
@@ -531,25 +510,24 @@ def _examples_point(ctx: ExperimentContext, supervised: bool, count: int) -> dic
 
 def learn_from_examples(ctx: ExperimentContext) -> dict[str, Any]:
     """Hebbian couplings from M noisy examples: archetype overlap vs erf(1/sqrt(2 rho))."""
-    _start(ctx)
-    model = ctx.config["model"]
-    for mode in model["modes"]:
-        if mode not in ("supervised", "unsupervised"):
-            raise ConfigError("model.modes", f"{mode!r} is not 'supervised' or 'unsupervised'")
-    work = [(mode, int(m)) for mode in model["modes"] for m in model["examples"]]
+    settings = _start(ctx, ExamplesSettings)
+    model = settings.model
+    work = [(mode, m) for mode in model.modes for m in model.examples]
     points = []
     for mode, count in ctx.progress(work, "datasets", len(work)):
         points.append(
             _cached(
-                ctx, f"{mode}-{count}", lambda mode=mode, count=count: _examples_point(ctx, mode == "supervised", count)
+                ctx,
+                f"{mode}-{count}",
+                lambda mode=mode, count=count: _examples_point(ctx, settings, mode == "supervised", count),
             )
         )
-    tolerance = float(ctx.config["recall"].get("tolerance", 0.03))
+    tolerance = settings.recall.tolerance
     checks = [
         _within(f"{p['mode']} M={p['examples']} overlap_mean", p["overlap_mean"], p["theory_overlap"], tolerance)
         for p in points
     ]
-    n, k, r = model["neurons"], model["archetypes"], model["quality"]
+    n, k, r = model.neurons, model.archetypes, model.quality
     print(f"Learning from examples, N={n}, K={k} archetypes, r={r}, {ctx.backend}")
     rows = [
         [
@@ -566,11 +544,11 @@ def learn_from_examples(ctx: ExperimentContext) -> dict[str, Any]:
     ]
     print(format_table(["mode", "M", "rho", "overlap_mean", "overlap_min", "theory erf", "difference", "run s"], rows))
     _print_checks(checks)
-    if _plots_on(ctx):
+    if settings.output.plots:
         rho = np.array(sorted({p["rho"] for p in points}))
         grid = np.geomspace(rho.min() * 0.7, rho.max() * 1.4, 200)
         series = {}
-        for mode in model["modes"]:
+        for mode in model.modes:
             chosen = sorted((p for p in points if p["mode"] == mode), key=lambda p: p["rho"])
             series[mode] = (np.array([p["rho"] for p in chosen]), np.array([p["overlap_mean"] for p in chosen]))
         _plot_examples(series, grid, ctx.out / "learn_from_examples.png", ctx.backend)
@@ -604,23 +582,18 @@ def _plot_examples(series: dict[str, tuple[np.ndarray, np.ndarray]], grid: np.nd
 # -- online STDP storage ------------------------------------------------------------------
 def stdp_storage(ctx: ExperimentContext) -> dict[str, Any]:
     """Pair STDP inside the simulator learns the Hebb matrix; the learned weights then recall."""
-    _start(ctx)
-    model, recall, rule = ctx.config["model"], ctx.config["recall"], ctx.config["stdp"]
-    n, load = int(model["neurons"]), float(model["load"])
+    settings = _start(ctx, STDPStorageSettings)
+    recall, rule = settings.recall, settings.stdp
+    n, load = settings.model.neurons, settings.model.load
     p = max(1, round(load * n))
     patterns = random_patterns(ctx.rng("stdp-patterns", n, p), p, n)
-    protocol = STDPProtocol(
-        a_minus=float(rule["a_minus"]),
-        tau_pre=float(rule["tau_pre"]),
-        tau_post=float(rule["tau_post"]),
-        gap=int(rule["gap"]),
-    )
+    protocol = STDPProtocol(a_minus=rule.a_minus, tau_pre=rule.tau_pre, tau_post=rule.tau_post, gap=rule.gap)
 
     def learn() -> dict[str, Any]:
         net = build_stdp_learning(patterns, protocol)
         steps = learning_steps(net)
         start = time.perf_counter()
-        with _backend(ctx).compile(net, numeric=_numeric(ctx)) as sim:
+        with _backend(ctx).compile(net, numeric=ctx.numeric) as sim:
             compiled = time.perf_counter()
             record = sim.run(steps)
         learned = np.asarray(record.weights("recurrent"))
@@ -641,14 +614,14 @@ def stdp_storage(ctx: ExperimentContext) -> dict[str, Any]:
     learned = np.load(ctx.out / "learned_weights.npy")
 
     def recall_point() -> dict[str, Any]:
-        chosen = np.arange(_cue_count(int(recall["cues"]), p))
-        cues = flip_fraction(ctx.rng("stdp-cues", n, p), patterns[chosen], float(recall["cue_noise"]))
-        net = _hopfield(ctx, learned / protocol.unit, ctx.rng("stdp-schedule"))
+        chosen = np.arange(_cue_count(recall.cues, p))
+        cues = flip_fraction(ctx.rng("stdp-cues", n, p), patterns[chosen], recall.cue_noise)
+        net = _hopfield(ctx, settings.dynamics, learned / protocol.unit, ctx.rng("stdp-schedule"))
         result = _recall(ctx, net, cues, "recall")
         return {
             "alpha": p / n,
             "patterns": p,
-            "cue_noise": float(recall["cue_noise"]),
+            "cue_noise": recall.cue_noise,
             **_score(result, patterns[chosen]),
         }
 
@@ -675,7 +648,7 @@ def stdp_storage(ctx: ExperimentContext) -> dict[str, Any]:
         )
     )
     _print_checks(checks)
-    if _plots_on(ctx):
+    if settings.output.plots:
         _plot_weights(learned / protocol.unit, hebb_couplings(patterns, 0.0), ctx.out / "stdp_weights.png", ctx.backend)
     return {**{k: point[k] for k in SUMMARY_KEYS}, "learning": learned_info, "recall": point, "checks": checks}
 

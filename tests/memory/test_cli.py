@@ -115,7 +115,7 @@ def test_a_config_runs_on_each_simulator(backend: str, tmp_path: Path) -> None:
     ("argv", "fragment"),
     [
         (["--set", "model.nope=1"], "no key"),
-        (["--set", "model.neurons=many"], "expects a int"),
+        (["--set", "model.neurons=many"], "expects an integer"),
         (["--backend", "nest"], "unknown backend"),
     ],
 )
