@@ -120,9 +120,9 @@ def describe(annotation: Any) -> str:
     if args is not None:
         return " or ".join(describe(a) for a in args)
     if origin in (tuple, list):
-        return f"a list of {describe(typing.get_args(annotation)[0])}"
+        return f"a list, each item {describe(typing.get_args(annotation)[0])}"
     if origin is dict:
-        return f"a table of {describe(typing.get_args(annotation)[1])}"
+        return f"a table, each value {describe(typing.get_args(annotation)[1])}"
     if annotation is type(None):
         return "nothing"
     words = {float: "a finite number", int: "an integer", str: "a string", bool: "true or false"}

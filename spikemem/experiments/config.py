@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import sys
+import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +125,9 @@ def _schema_key(schema: Schema, parts: list[str], key: str) -> tuple[Any, bool]:
         if part not in fields:
             raise ConfigError(where, f"no key {part!r} in table [{here}]; valid keys: {sorted(fields)}")
         node, finite = fields[part]
+        options = [arg for arg in typing.get_args(node) if arg is not type(None)]
+        if not last and typing.get_origin(node) in (typing.Union, types.UnionType) and len(options) == 1:
+            node = options[0]  # an optional sub-table
         if last:
             if isinstance(node, type) and dataclasses.is_dataclass(node):
                 raise ConfigError(where, "names a table; set one of its keys instead")
@@ -156,7 +160,9 @@ def _untyped_value(node: dict[str, Any], parts: list[str], key: str, value: Any)
     return float(value) if isinstance(old, float) else value
 
 
-def apply_overrides(config: dict[str, Any], overrides: list[str], schema: Schema | None = None) -> dict[str, Any]:
+def apply_overrides(
+    config: dict[str, Any], overrides: list[str], schema: Schema | None = None, strict: bool = False
+) -> dict[str, Any]:
     """A copy of ``config`` with each ``key.path=value`` applied (checked, see the module docstring).
 
     Parameters
@@ -169,6 +175,8 @@ def apply_overrides(config: dict[str, Any], overrides: list[str], schema: Schema
         What the config may hold. A key under a top-level table of the schema
         is typed by it (and may be absent from the file); any other key must
         exist in the config and keep its value's type.
+    strict
+        The schema lists every table: a key under any other table is an error.
     """
     result = copy.deepcopy(config)
     for item in overrides:
@@ -178,7 +186,7 @@ def apply_overrides(config: dict[str, Any], overrides: list[str], schema: Schema
         key = key.strip()
         parts = key.split(".")
         value = _parse_value(text.strip())
-        typed = schema is not None and parts[0] in schema
+        typed = schema is not None and (strict or parts[0] in schema)
         if typed:
             annotation, finite = _schema_key(schema, parts, key)
             value = check_value(annotation, value, f"--set {key}", finite)

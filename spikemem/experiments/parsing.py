@@ -53,7 +53,7 @@ def parse_run(config: dict[str, Any], overrides: list[str], backend: str | None,
 
     kind = config["experiment"]["kind"]
     schema, complete = run_schema(kind)
-    config = apply_overrides(config, overrides, schema)
+    config = apply_overrides(config, overrides, schema, strict=complete)
     section = config["experiment"]
     allowed = {"kind", "seed", "backend", "numeric", *experiment_keys(kind)}
     for key in section:
