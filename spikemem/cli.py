@@ -240,7 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("config", help="TOML file, e.g. experiments/hopfield_recall.toml")
     p.add_argument("--backend", help="reference, brian2, snntorch or lava (default: the config's)")
     p.add_argument("--seed", type=int, help="seed of every random choice (default: the config's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="override a config value")
+    p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="set a config key")
     p.add_argument("--out", help="result directory (running again with it resumes)")
     p.set_defaults(func=_cmd_run)
 

@@ -3,7 +3,7 @@
 Every table of an experiment config (and every backend's options) maps onto a
 dataclass whose type hints are the schema. :func:`parse_section` builds it:
 
-- an unknown key is an error listing the valid keys;
+- an unknown key is an error listing the known keys;
 - a missing key without a default is an error naming ``table.key``;
 - a value is checked against the field's type: ``int`` (not ``bool``),
   ``float`` (an integer is accepted and converted; it must be finite unless
@@ -191,7 +191,7 @@ def parse_section(
     values = {}
     for key, value in section.items():
         if key not in fields:
-            raise error(_join(table, key), f"unknown key; valid keys: {sorted(fields)}")
+            raise error(_join(table, key), f"unknown key; known keys: {sorted(fields)}")
         annotation, finite = fields[key]
         values[key] = check_value(annotation, value, _join(table, key), finite, error)
     missing = [key for key in required_keys(cls) if key not in values]

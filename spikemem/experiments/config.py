@@ -110,7 +110,7 @@ def _schema_key(schema: Schema, parts: list[str], key: str) -> tuple[Any, bool]:
         if isinstance(node, dict):
             if part not in node:
                 scope = f"table [{here}]" if here else "the config"
-                raise ConfigError(where, f"{scope} has no table {part!r}; valid tables: {sorted(node)}")
+                raise ConfigError(where, f"{scope} has no table {part!r}; known tables: {sorted(node)}")
             node = node[part]
             if last:
                 raise ConfigError(where, "names a table; set one of its keys instead")
@@ -123,7 +123,7 @@ def _schema_key(schema: Schema, parts: list[str], key: str) -> tuple[Any, bool]:
             raise ConfigError(where, f"{here} is not a table")
         fields = field_types(node)
         if part not in fields:
-            raise ConfigError(where, f"no key {part!r} in table [{here}]; valid keys: {sorted(fields)}")
+            raise ConfigError(where, f"no key {part!r} in table [{here}]; known keys: {sorted(fields)}")
         node, finite = fields[part]
         options = [arg for arg in typing.get_args(node) if arg is not type(None)]
         if not last and typing.get_origin(node) in (typing.Union, types.UnionType) and len(options) == 1:

@@ -58,12 +58,12 @@ def parse_run(config: dict[str, Any], overrides: list[str], backend: str | None,
     allowed = {"kind", "seed", "backend", "numeric", *experiment_keys(kind)}
     for key in section:
         if key not in allowed:
-            raise ConfigError(f"experiment.{key}", f"unknown key for kind {kind!r}; valid keys: {sorted(allowed)}")
+            raise ConfigError(f"experiment.{key}", f"unknown key for kind {kind!r}; known keys: {sorted(allowed)}")
     experiment = parse_section(ExperimentConfig, section, "experiment")
     if complete:
         for table in config:
             if table not in schema:
-                raise ConfigError(table, f"unknown table for kind {kind!r}; valid tables: {sorted(schema)}")
+                raise ConfigError(table, f"unknown table for kind {kind!r}; known tables: {sorted(schema)}")
     backend = backend or experiment.backend or "reference"
     seed = experiment.seed if seed is None else int(seed)
     require_seed(seed)
