@@ -147,7 +147,7 @@ BAD_CONFIGS = [
     (RECALL, ("seed = 0", "seed = -1"), [], "experiment.seed", ">= 0"),
     (RECALL, None, ["recall.cues=-1"], "recall.cues", ">= 0"),
     (RECALL, ("[output]", "[outputs]"), [], "outputs", "known tables"),
-    (RECALL, _before("[model]", "[experiment.backend_options]\nseed = 1"), [], "experiment.backend_options", "valid"),
+    (RECALL, _before("[model]", "[experiment.backend_options]\nseed = 1"), [], "experiment.backend_options", "known keys"),
     (RECALL, None, ["backend_options.nest.x=1"], "backend_options.nest.x", "known tables"),
     (RECALL, _before("[output]", "[backend_options.lava]\ntimeout_s = 0"), [], "backend_options.lava", "positive"),
     (RECALL, _before("[output]", '[backend_options.brian2]\ntarget = "genn"'), [], "backend_options.brian2", "one of"),
