@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spikemem.config import ConfigError, parse_section
+from spikemem.config import ConfigError, parse_section, require
 from spikemem.experiments.backend_options import BACKEND_OPTIONS, options_type
 from spikemem.experiments.backend_options import backend_options as parse_backend_options
 from spikemem.experiments.config import ExperimentConfig, Schema, apply_overrides
@@ -55,6 +55,8 @@ def parse_run(config: dict[str, Any], overrides: list[str], backend: str | None,
     schema, complete = run_schema(kind)
     config = apply_overrides(config, overrides, schema, strict=complete)
     section = config["experiment"]
+    if section.get("kind") != kind:
+        raise ConfigError("--set experiment.kind", "the kind cannot be overridden; copy the config and edit it")
     allowed = {"kind", "seed", "backend", "numeric", *experiment_keys(kind)}
     for key in section:
         if key not in allowed:
@@ -66,7 +68,7 @@ def parse_run(config: dict[str, Any], overrides: list[str], backend: str | None,
                 raise ConfigError(table, f"unknown table for kind {kind!r}; known tables: {sorted(schema)}")
     backend = backend or experiment.backend or "reference"
     seed = experiment.seed if seed is None else int(seed)
-    require_seed(seed)
+    require(seed >= 0, "--seed", f"must be an integer >= 0, got {seed}")
     try:
         capabilities = get_backend(backend).capabilities
     except KeyError as exc:
@@ -79,12 +81,6 @@ def parse_run(config: dict[str, Any], overrides: list[str], backend: str | None,
     settings = parse_settings(kind, config)
     section["backend"], section["seed"] = backend, seed
     return ParsedRun(config, experiment, backend, seed, options, settings)
-
-
-def require_seed(seed: int) -> None:
-    """Refuse a negative ``--seed``."""
-    if seed < 0:
-        raise ConfigError("--seed", f"must be an integer >= 0, got {seed}")
 
 
 __all__ = ["ParsedRun", "parse_run", "run_schema"]

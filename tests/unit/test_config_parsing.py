@@ -107,6 +107,12 @@ def test_option_types_import_no_simulator() -> None:
     assert set(BACKEND_OPTIONS) == {"reference", "brian2", "snntorch", "lava"}
 
 
+def test_a_negative_seed_on_the_command_line_is_refused(tmp_path: Path, capsys) -> None:
+    assert main(["run", str(EXPERIMENTS / "hopfield_recall.toml"), "--seed", "-2", "--out", str(tmp_path / "o")]) == 2
+    assert "--seed: must be an integer >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 def test_overrides_are_typed_by_the_schema_and_may_name_keys_absent_from_the_file() -> None:
     config = load_config(EXPERIMENTS / "hopfield_recall.toml")
     schema, complete = run_schema("hopfield_recall")
@@ -147,7 +153,7 @@ BAD_CONFIGS = [
     (RECALL, ("seed = 0", "seed = -1"), [], "experiment.seed", ">= 0"),
     (RECALL, None, ["recall.cues=-1"], "recall.cues", ">= 0"),
     (RECALL, ("[output]", "[outputs]"), [], "outputs", "known tables"),
-    (RECALL, _before("[model]", "[experiment.backend_options]\nseed = 1"), [], "experiment.backend_options", "known keys"),
+    (RECALL, _before("[model]", "[experiment.backend_options]\nseed = 1"), [], "experiment.backend_options", "known"),
     (RECALL, None, ["backend_options.nest.x=1"], "backend_options.nest.x", "known tables"),
     (RECALL, _before("[output]", "[backend_options.lava]\ntimeout_s = 0"), [], "backend_options.lava", "positive"),
     (RECALL, _before("[output]", '[backend_options.brian2]\ntarget = "genn"'), [], "backend_options.brian2", "one of"),
@@ -155,6 +161,7 @@ BAD_CONFIGS = [
     (RECALL, _before("[output]", "[backend_options.reference]\nx = 1"), [], "backend_options.reference.x", "no"),
     (RECALL, None, ["model.nope=1"], "model", "known keys"),
     (RECALL, None, ["stdp.gap=3"], "stdp", "known tables"),
+    (RECALL, None, ["experiment.kind=multitask"], "experiment.kind", "cannot be overridden"),
     (RECALL, None, ["experiment.numeric=fixed", "experiment.backend=brian2"], "experiment.numeric", "brian2"),
     ("hopfield_capacity", None, ["recall.loads=[]"], "recall.loads", "at least one"),
     ("hopfield_capacity", None, ["dynamics.updates=0"], "dynamics.updates", ">= 1"),
