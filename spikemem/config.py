@@ -156,6 +156,9 @@ def _join(table: str, key: str) -> str:
 
 def check_value(annotation: Any, value: Any, field: str, finite: bool = True, error: type[SpecError] = ConfigError):
     """``value`` converted to the field's type, or ``error(field, ...)`` saying what is accepted."""
+    options = [arg for arg in (_union_args(annotation) or ()) if arg is not type(None)]
+    if len(options) == 1 and _is_dataclass_type(options[0]) and value is not None:
+        annotation = options[0]  # an optional sub-table
     if _is_dataclass_type(annotation):
         if not isinstance(value, dict):
             raise error(field, f"must be a table ([{field}]), got {value!r}")

@@ -46,6 +46,7 @@ class Outer:
     tau: float = unbounded(1.0)
     flag: bool = False
     extra: Inner = field(default_factory=lambda: Inner(1.0))
+    optional: Inner | None = None
 
 
 def test_parse_section_builds_nested_typed_tables() -> None:
@@ -54,7 +55,8 @@ def test_parse_section_builds_nested_typed_tables() -> None:
         {"count": 3, "inner": {"rate": 2, "mode": "b"}, "sizes": [4, 5], "ranges": {"x": 1}, "tau": math.inf},
         "t",
     )
-    assert parsed == Outer(3, Inner(2.0, "b"), (4, 5), None, {"x": 1.0}, math.inf, False, Inner(1.0))
+    assert parsed == Outer(3, Inner(2.0, "b"), (4, 5), None, {"x": 1.0}, math.inf, False, Inner(1.0), None)
+    assert parse_section(Outer, {"count": 1, "inner": {"rate": 1}, "optional": {"rate": 3}}, "t").optional == Inner(3.0)
     assert isinstance(parsed.inner.rate, float) and isinstance(parsed.sizes, tuple)
 
 
@@ -74,6 +76,7 @@ def test_parse_section_builds_nested_typed_tables() -> None:
         ({"count": 1, "inner": {"rate": 1.0}, "sizes": [1, "x"]}, "t.sizes", "a list, each item an integer"),
         ({"count": 1, "inner": {"rate": 1.0}, "ranges": {"x": math.inf}}, "t.ranges", "finite"),
         ({"count": 1, "inner": {"rate": 1.0}, "flag": 1}, "t.flag", "true or false"),
+        ({"count": 1, "inner": {"rate": 1.0}, "optional": {"rate": 0.0}}, "t.optional.rate", "must be > 0"),
     ],
 )
 def test_parse_section_names_the_bad_key(section: dict, field_name: str, fragment: str) -> None:
