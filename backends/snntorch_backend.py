@@ -49,7 +49,8 @@ simulation (the spiking Hopfield recall of ``benchmarks/recall_throughput.py``
 at N = 500: about 0.7 ms per recall with ``leaky=False``, 2.4 ms with Leaky,
 whose module call costs about 65 us per population and step).
 
-Options (``get_backend("snntorch", device="cuda", dtype="float32")``):
+Options (``get_backend("snntorch", device="cuda", dtype="float32")``; in an experiment
+config, ``[backend_options.snntorch]``; checked by :class:`SnnTorchOptions`):
 
 ``device``
     ``"auto"`` (default: CUDA when ``torch.cuda.is_available()``, else CPU),

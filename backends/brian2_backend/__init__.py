@@ -31,7 +31,8 @@ Translation (:mod:`._plan` has the code, :mod:`._build` the objects):
   end of the run; ``Monitor(projection, "weights", every=k)`` adds the only
   per-step Python code (a ``NetworkOperation``), runtime targets only.
 
-Options (``get_backend("brian2", target="cython")``):
+Options (``get_backend("brian2", target="cython")``; in an experiment config,
+``[backend_options.brian2]``; checked by :class:`Brian2Options`):
 
 ``target``
     ``"auto"`` (default): ``"cython"`` for networks with at least

@@ -29,6 +29,9 @@ not Lava's per-element ``Var.get``/``Monitor``.
 
 Options
 -------
+(``get_backend("lava", timeout_s=60)``; in an experiment config, ``[backend_options.lava]``;
+checked by :class:`LavaOptions`.)
+
 timeout_s : float, default 120
     Longest wait for one ``run``, ``reset`` or weight update; then the runtime
     is killed and :class:`LavaRunError` raised.
