@@ -59,7 +59,7 @@ S = TypeVar("S")
 
 
 def _start(ctx: ExperimentContext, kind: type[S]) -> S:
-    """The kind's settings (parsed by the runner), once the backend is known to run here."""
+    """The kind's settings (parsed by the runner); probes the backend (Lava: once) before any progress bar starts."""
     _backend(ctx).available()
     if isinstance(ctx.settings, kind):
         return ctx.settings
