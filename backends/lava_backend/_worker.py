@@ -119,6 +119,7 @@ class LavaNetwork:
                 buf.create(modulator_key(conn.name), (chunk, 3, shape[0]), np.float64)
 
     def _create_sources(self) -> None:
+        """A ``SpikeSource`` per spike input."""
         from ._lava.sources.process import SpikeSource
 
         for src in self.plan.sources:
@@ -126,6 +127,7 @@ class LavaNetwork:
             self.procs[src.name] = SpikeSource(shape=(src.size,), name=src.name, shm_dir=self.shm_dir, key=key)
 
     def _create_neurons(self) -> None:
+        """A ``SpecLIF`` per population, with the float or the fixed-point parameters."""
         from ._lava.neuron.process import SpecLIF
 
         for neuron in self.plan.neurons:
@@ -165,6 +167,7 @@ class LavaNetwork:
         return common
 
     def _learning_connection(self, conn: ConnectionPlan, weights: np.ndarray, common: dict[str, Any]) -> Any:
+        """``LearningDense`` with the rule, its bounds, mask and records (``ProjectedLearningDense`` if graded)."""
         from lava.magma.core.learning.constants import GradedSpikeCfg
         from lava.proc.dense.process import LearningDense
 
@@ -222,8 +225,11 @@ class LavaNetwork:
     def _wire(self, conn: ConnectionPlan) -> None:
         """Connect one connection's ports: its input, circuit, learning ports and output.
 
-        The order of the ``connect`` calls is kept from plan order: an InPort
-        with several sources sums them in the order they were connected.
+        An InPort with several sources (a population's ``a_in``) sums them in
+        the order of Lava's channels, which Lava takes from a ``set`` of
+        Process objects (hashed by address, ``compiler_graphs.find_processes``):
+        with several float inputs, the last bits of ``v`` (~1e-15) depend on
+        memory layout, not on the order of these calls; spikes do not.
         """
         proc, pre, post = self.connections[conn.name], self.procs[conn.pre], self.procs[conn.post]
         circuit = self.circuits.get(conn.name)
@@ -304,52 +310,75 @@ class LavaNetwork:
         modulators: dict[str, np.ndarray],
     ) -> dict[str, np.ndarray]:
         """Run ``steps`` steps in chunks of ``plan.chunk``: write a chunk's inputs, run it, read its records."""
-        from lava.magma.core.run_conditions import RunSteps
+        out = self._empty_records(steps)
+        snapshots: dict[str, list[np.ndarray]] = {c.name: [] for c in self.plan.connections if c.snapshot_every}
+        for start in range(0, steps, self.plan.chunk):
+            chunk = slice(start, min(start + self.plan.chunk, steps))
+            self._write_inputs(chunk, spikes, currents)
+            self._write_third_factors(modulators, chunk, steps)
+            self._run_chunk(chunk.stop - chunk.start)
+            self._read_chunk_records(out, snapshots, chunk)
+        self._read_final_records(out, snapshots)
+        return out
 
-        plan, buf = self.plan, self.buffers
+    def _empty_records(self, steps: int) -> dict[str, np.ndarray]:
+        """The reply's spike and potential arrays for ``steps`` steps; spike counts restart from zero."""
         out: dict[str, np.ndarray] = {}
-        for neuron in plan.neurons:
+        for neuron in self.plan.neurons:
             if "spikes" in neuron.record:
                 out[f"{neuron.name}.spikes"] = np.zeros((steps, neuron.size), dtype=bool)
             if "v" in neuron.record:
-                dtype = buf[record_key("v", neuron.name)].dtype
+                dtype = self.buffers[record_key("v", neuron.name)].dtype
                 out[f"{neuron.name}.v"] = np.zeros((steps, neuron.size), dtype=dtype)
             if "count" in neuron.record:
-                buf[record_key("count", neuron.name)][:] = 0
-        snapshots: dict[str, list[np.ndarray]] = {c.name: [] for c in plan.connections if c.snapshot_every}
-        ctrl = buf[CTRL]
-        for start in range(0, steps, plan.chunk):
-            length = min(plan.chunk, steps - start)
-            chunk = slice(start, start + length)
-            for src in plan.sources:
-                buf[input_key(src.name)][:length] = spikes[src.name][chunk]
-            for neuron in plan.neurons:
-                if neuron.has_current:
-                    buf[current_key(neuron.name)][:length] = currents[neuron.name][chunk]
-            self._write_third_factors(modulators, chunk, steps)
-            ctrl[CTRL_BASE] = self.lava_t
-            ctrl[CTRL_LENGTH] = length
-            for anchor in self.anchor:
-                anchor.run(condition=RunSteps(num_steps=length))
-            self.lava_t += length
-            for neuron in plan.neurons:
-                for variable in ("spikes", "v"):
-                    if variable in neuron.record:
-                        out[f"{neuron.name}.{variable}"][chunk] = buf[record_key(variable, neuron.name)][:length]
-            for name, chunks in snapshots.items():
-                every = plan.connection(name).snapshot_every
-                assert every is not None
-                chunks.append(np.array(buf[snapshot_key(name)][: length // every]))
-        for neuron in plan.neurons:
-            if "count" in neuron.record:
-                out[f"{neuron.name}.count"] = np.array(buf[record_key("count", neuron.name)])
-        for conn in plan.connections:
-            if conn.kind == "learning":
-                out[f"{conn.name}.learned"] = np.array(buf[weights_out_key(conn.name)])
-        for name, chunks in snapshots.items():
-            shape = plan.connection(name).weights.shape
-            out[f"{name}.snapshots"] = np.concatenate(chunks) if chunks else np.zeros((0, *shape))
+                self.buffers[record_key("count", neuron.name)][:] = 0
         return out
+
+    def _write_inputs(self, chunk: slice, spikes: dict[str, np.ndarray], currents: dict[str, np.ndarray]) -> None:
+        """One chunk of spike inputs and external currents into their buffers."""
+        length = chunk.stop - chunk.start
+        for src in self.plan.sources:
+            self.buffers[input_key(src.name)][:length] = spikes[src.name][chunk]
+        for neuron in self.plan.neurons:
+            if neuron.has_current:
+                self.buffers[current_key(neuron.name)][:length] = currents[neuron.name][chunk]
+
+    def _run_chunk(self, length: int) -> None:
+        """Tell the models where the chunk starts, then run it."""
+        from lava.magma.core.run_conditions import RunSteps
+
+        ctrl = self.buffers[CTRL]
+        ctrl[CTRL_BASE] = self.lava_t
+        ctrl[CTRL_LENGTH] = length
+        for anchor in self.anchor:
+            anchor.run(condition=RunSteps(num_steps=length))
+        self.lava_t += length
+
+    def _read_chunk_records(
+        self, out: dict[str, np.ndarray], snapshots: dict[str, list[np.ndarray]], chunk: slice
+    ) -> None:
+        """The chunk's spike and potential rows and weight snapshots."""
+        length = chunk.stop - chunk.start
+        for neuron in self.plan.neurons:
+            for variable in ("spikes", "v"):
+                if variable in neuron.record:
+                    out[f"{neuron.name}.{variable}"][chunk] = self.buffers[record_key(variable, neuron.name)][:length]
+        for name, chunks in snapshots.items():
+            every = self.plan.connection(name).snapshot_every
+            assert every is not None
+            chunks.append(np.array(self.buffers[snapshot_key(name)][: length // every]))
+
+    def _read_final_records(self, out: dict[str, np.ndarray], snapshots: dict[str, list[np.ndarray]]) -> None:
+        """Spike counts, learned weights and the joined snapshots at the end of a run."""
+        for neuron in self.plan.neurons:
+            if "count" in neuron.record:
+                out[f"{neuron.name}.count"] = np.array(self.buffers[record_key("count", neuron.name)])
+        for conn in self.plan.connections:
+            if conn.kind == "learning":
+                out[f"{conn.name}.learned"] = np.array(self.buffers[weights_out_key(conn.name)])
+        for name, chunks in snapshots.items():
+            shape = self.plan.connection(name).weights.shape
+            out[f"{name}.snapshots"] = np.concatenate(chunks) if chunks else np.zeros((0, *shape))
 
     def _write_third_factors(self, modulators: dict[str, np.ndarray], chunk: slice, steps: int) -> None:
         """The ``ModulatorSource`` rows of one chunk (:func:`._plan.third_factor_inputs`) for every modulated rule."""
