@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from ._lava.buffers import ERROR_FILE
+
 POLL_S = 0.05
 
 
@@ -186,7 +188,7 @@ class Worker:
             raise LavaRunError("the Lava worker has been stopped after an earlier failure; compile the network again")
 
     def _errors(self) -> str:
-        path = os.path.join(self.directory, "error.txt")
+        path = os.path.join(self.directory, ERROR_FILE)
         if not os.path.exists(path):
             return ""
         time.sleep(POLL_S)  # let the model finish writing its traceback

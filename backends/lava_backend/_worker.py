@@ -37,143 +37,228 @@ from typing import Any
 import numpy as np
 
 from ._client import group_members
-from ._plan import Plan, third_factor_inputs
+from ._lava.buffers import (
+    CTRL,
+    CTRL_BASE,
+    CTRL_LENGTH,
+    CTRL_RESEED,
+    CTRL_RESET,
+    CTRL_SIZE,
+    WEIGHT_GENERATIONS,
+    SharedBuffers,
+    current_key,
+    input_key,
+    modulator_key,
+    record_key,
+    snapshot_key,
+    weights_in_key,
+    weights_out_key,
+)
+from ._plan import ConnectionPlan, Plan, RulePlan, third_factor_inputs
 
 
 class LavaNetwork:
-    """The Lava processes of a plan and the shared buffers around them."""
+    """The Lava processes of a plan and the shared buffers around them.
+
+    Built in steps, each one method: the shared buffers, the sources, the
+    neurons, the connections, the modulator sources and learning circuits of
+    the plastic ones, the wiring, and the runtime.
+    """
 
     def __init__(self, plan: Plan, shm_dir: str) -> None:
-        from lava.magma.core.learning.constants import GradedSpikeCfg
-        from lava.magma.core.learning.learning_rule import Loihi2FLearningRule, Loihi3FLearningRule
-        from lava.magma.core.run_configs import Loihi2SimCfg
-        from lava.proc.dense.process import DelayDense, Dense, LearningDense
-        from lava.utils.weightutils import SignMode
-
-        from ._lava import processes as lp
-
         self.plan = plan
+        self.shm_dir = shm_dir
         self.rng = np.random.default_rng([plan.seed, 0])  # fixed point: rounding of third-factor codes
-        self.buffers = lp.SharedBuffers(shm_dir)
+        self.buffers = SharedBuffers(shm_dir)
         self.lava_t = 0
-        chunk = plan.chunk
-        buf = self.buffers
-        buf.create("ctrl", (lp.CTRL_SIZE,), np.int64)
-        buf.create("wgen", (max(1, len(plan.connections)),), np.int64)
         self.procs: dict[str, Any] = {}
+        """Sources and neurons by name."""
+        self.connections: dict[str, Any] = {}
+        self.modulators: dict[str, Any] = {}
+        """``ModulatorSource`` of each connection whose rule has a modulator."""
+        self.circuits: dict[str, Any] = {}
+        """Learning circuit of each connection whose rule learns on a graded signal."""
+        self._create_buffers()
+        self._create_sources()
+        self._create_neurons()
+        self._create_connections()
+        self._create_modulators()
+        self._create_circuits()
+        for conn in plan.connections:
+            self._wire(conn)
+        self.anchor = self._connect_components()
+        self._start_runtime()
+
+    # -- build steps -----------------------------------------------------------------------
+    def _create_buffers(self) -> None:
+        """Every shared buffer of the plan (names: :mod:`._lava.buffers`)."""
+        plan, buf, chunk = self.plan, self.buffers, self.plan.chunk
+        buf.create(CTRL, (CTRL_SIZE,), np.int64)
+        buf.create(WEIGHT_GENERATIONS, (max(1, len(plan.connections)),), np.int64)
         for src in plan.sources:
-            buf.create(f"in.{src.name}", (chunk, src.size), bool)
-            key = f"in.{src.name}"
-            self.procs[src.name] = lp.SpikeSource(shape=(src.size,), name=src.name, shm_dir=shm_dir, key=key)
+            buf.create(input_key(src.name), (chunk, src.size), bool)
+        v_dtype = np.int64 if plan.numeric == "fixed" else np.float64
         for neuron in plan.neurons:
-            params = neuron.fixed if plan.numeric == "fixed" else neuron.float_params
-            v_dtype = np.int64 if plan.numeric == "fixed" else np.float64
             if neuron.has_current:
-                buf.create(f"cur.{neuron.name}", (chunk, neuron.size), v_dtype)
+                buf.create(current_key(neuron.name), (chunk, neuron.size), v_dtype)
             if "spikes" in neuron.record:
-                buf.create(f"rec.spikes.{neuron.name}", (chunk, neuron.size), bool)
+                buf.create(record_key("spikes", neuron.name), (chunk, neuron.size), bool)
             if "v" in neuron.record:
-                buf.create(f"rec.v.{neuron.name}", (chunk, neuron.size), v_dtype)
+                buf.create(record_key("v", neuron.name), (chunk, neuron.size), v_dtype)
             if "count" in neuron.record:
-                buf.create(f"rec.count.{neuron.name}", (neuron.size,), np.int64)
-            self.procs[neuron.name] = lp.SpecLIF(
+                buf.create(record_key("count", neuron.name), (neuron.size,), np.int64)
+        for conn in plan.connections:
+            shape = conn.weights.shape
+            buf.create(weights_in_key(conn.name), shape, conn.weights.dtype)
+            if conn.rule is None:
+                continue
+            buf.create(weights_out_key(conn.name), shape, np.float64)
+            if conn.snapshot_every:
+                buf.create(snapshot_key(conn.name), (chunk // conn.snapshot_every, *shape), np.float64)
+            if conn.rule.modulator is not None:
+                buf.create(modulator_key(conn.name), (chunk, 3, shape[0]), np.float64)
+
+    def _create_sources(self) -> None:
+        """A ``SpikeSource`` per spike input."""
+        from ._lava.sources.process import SpikeSource
+
+        for src in self.plan.sources:
+            key = input_key(src.name)
+            self.procs[src.name] = SpikeSource(shape=(src.size,), name=src.name, shm_dir=self.shm_dir, key=key)
+
+    def _create_neurons(self) -> None:
+        """A ``SpecLIF`` per population, with the float or the fixed-point parameters."""
+        from ._lava.neuron.process import SpecLIF
+
+        for neuron in self.plan.neurons:
+            self.procs[neuron.name] = SpecLIF(
                 shape=(neuron.size,),
                 v_init=neuron.v_init,
                 name=neuron.name,
-                shm_dir=shm_dir,
-                params=params,
+                shm_dir=self.shm_dir,
+                params=neuron.fixed if self.plan.numeric == "fixed" else neuron.float_params,
                 record=neuron.record,
                 has_current=neuron.has_current,
             )
-        self.connections: dict[str, Any] = {}
-        self.modulators: dict[str, str] = {}
-        sign_modes = {"mixed": SignMode.MIXED, "excitatory": SignMode.EXCITATORY, "inhibitory": SignMode.INHIBITORY}
-        for index, conn in enumerate(plan.connections):
-            buf.create(f"win.{conn.name}", conn.weights.shape, conn.weights.dtype)
-            common: dict[str, Any] = {"name": conn.name, "shm_dir": shm_dir, "index": index}
-            if plan.numeric == "fixed":
-                common.update(weight_exp=conn.exponent, num_weight_bits=8, sign_mode=sign_modes[conn.sign_mode])
+
+    def _create_connections(self) -> None:
+        """``Dense``, ``DelayDense``, ``LearningDense`` or (graded pre trace) ``ProjectedLearningDense``."""
+        from lava.proc.dense.process import DelayDense, Dense
+
+        for index, conn in enumerate(self.plan.connections):
+            common = self._connection_params(index, conn)
             weights = conn.weights.copy()
-            if conn.kind == "learning":
-                rule = conn.rule
-                assert rule is not None
-                kwargs = {f"{trace}_impulse": value for trace, value in rule.impulses.items()}
-                kwargs.update({f"{trace}_tau": value for trace, value in rule.taus.items()})
-                rule_cls = Loihi3FLearningRule if rule.three_factor else Loihi2FLearningRule
-                if rule.three_factor:
-                    kwargs = {k: v for k, v in kwargs.items() if k.startswith("x")}
-                learning_rule = rule_cls(dw=rule.dw, dt=rule.dt, t_epoch=1, rng_seed=rule.rng_seed, **kwargs)
-                buf.create(f"wout.{conn.name}", conn.weights.shape, np.float64)
-                if conn.snapshot_every:
-                    rows = plan.chunk // conn.snapshot_every
-                    buf.create(f"snap.{conn.name}", (rows, *conn.weights.shape), np.float64)
-                learning_kwargs: dict[str, Any] = dict(
-                    weights=weights,
-                    tag_1=np.full(weights.shape, rule.tag_init),
-                    learning_rule=learning_rule,
-                    w_min=conn.w_min,
-                    w_max=conn.w_max,
-                    mask=conn.mask,
-                    snapshot_every=conn.snapshot_every,
-                    tag_init=rule.tag_init,
-                    **common,
-                )
-                post = self.procs[conn.post]
-                if rule.graded:
-                    proc = lp.ProjectedLearningDense(
-                        num_message_bits=24, graded_spike_cfg=GradedSpikeCfg.OVERWRITE, **learning_kwargs
-                    )
-                    self._wire_circuit(conn, proc, shm_dir)
-                else:
-                    proc = LearningDense(**learning_kwargs)
-                post.s_out.connect(proc.s_in_bap)
-                if rule.modulator is not None:
-                    key = f"mod.{conn.name}"
-                    buf.create(key, (chunk, 3, conn.weights.shape[0]), np.float64)
-                    source = lp.ModulatorSource(
-                        shape=(conn.weights.shape[0],), name=f"{conn.name}.modulator", shm_dir=shm_dir, key=key
-                    )
-                    source.y1.connect(proc.s_in_y1)
-                    source.y2.connect(proc.s_in_y2)
-                    source.y3.connect(proc.s_in_y3)
-                    self.modulators[conn.name] = key
+            if conn.rule is not None:
+                proc = self._learning_connection(conn, weights, common)
             elif conn.kind == "delay":
                 proc = DelayDense(weights=weights, delays=int(conn.delay - 1), **common)
             else:
                 proc = Dense(weights=weights, **common)
-            if conn.rule is None or not conn.rule.graded:
-                self.procs[conn.pre].s_out.connect(proc.s_in)
-            proc.a_out.connect(self.procs[conn.post].a_in)
             self.connections[conn.name] = proc
-        tag = "fixed_pt" if plan.numeric == "fixed" else "floating_pt"
-        self.run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=lp.MODELS[tag])
-        self.anchor = self._connect_components()
-        for anchor in self.anchor:  # compile and start the Lava processes now, not in the first run
-            anchor.create_runtime(run_cfg=self.run_cfg)
 
-    def _wire_circuit(self, conn: Any, proc: Any, shm_dir: str) -> None:
-        """The circuit that computes a graded pre trace for ``proc`` (see ``_plan``), wired in the same step."""
-        from ._lava import processes as lp
+    def _connection_params(self, index: int, conn: ConnectionPlan) -> dict[str, Any]:
+        """Parameters of every connection process: name, buffers, weight index; fixed point: the weight format."""
+        from lava.utils.weightutils import SignMode
+
+        common: dict[str, Any] = {"name": conn.name, "shm_dir": self.shm_dir, "index": index}
+        if self.plan.numeric == "fixed":
+            sign_mode = {"mixed": SignMode.MIXED, "excitatory": SignMode.EXCITATORY, "inhibitory": SignMode.INHIBITORY}
+            common.update(weight_exp=conn.exponent, num_weight_bits=8, sign_mode=sign_mode[conn.sign_mode])
+        return common
+
+    def _learning_connection(self, conn: ConnectionPlan, weights: np.ndarray, common: dict[str, Any]) -> Any:
+        """``LearningDense`` with the rule, its bounds, mask and records (``ProjectedLearningDense`` if graded)."""
+        from lava.magma.core.learning.constants import GradedSpikeCfg
+        from lava.proc.dense.process import LearningDense
+
+        from ._lava.connections.process import ProjectedLearningDense
 
         rule = conn.rule
-        pre, post = self.procs[conn.pre], self.procs[conn.post]
-        pre.s_out.connect(proc.s_fwd)
-        name = f"{conn.name}.{rule.circuit}"
-        index = self.plan.connections.index(conn)
-        # fixed point: the codes' rounding is seeded per connection; mantissas -> float with the unit
-        coding = {"plan": rule, "seed": [self.plan.seed, 1, index], "unit": conn.unit}
-        common = {"name": name, "shm_dir": shm_dir, "rule": rule.source, "dt": self.plan.dt, **coding}
-        if rule.circuit == "projected":
-            circuit = lp.ProjectedTrace(size=conn.weights.shape[1], **common)
-        else:
-            circuit = lp.SubspaceResidual(shape=conn.weights.shape, **common)
-            proc.w_out.connect(circuit.w_in)
-            post.s_out.connect(circuit.s_post)
-            circuit.y1.connect(proc.s_in_y1)
-            circuit.y2.connect(proc.s_in_y2)
-            circuit.y3.connect(proc.s_in_y3)
-        pre.s_out.connect(circuit.s_in)
-        circuit.x_out.connect(proc.s_in)
+        assert rule is not None
+        learning_kwargs: dict[str, Any] = dict(
+            weights=weights,
+            tag_1=np.full(weights.shape, rule.tag_init),
+            learning_rule=_learning_rule(rule),
+            w_min=conn.w_min,
+            w_max=conn.w_max,
+            mask=conn.mask,
+            snapshot_every=conn.snapshot_every,
+            tag_init=rule.tag_init,
+            **common,
+        )
+        if rule.graded:
+            return ProjectedLearningDense(
+                num_message_bits=24, graded_spike_cfg=GradedSpikeCfg.OVERWRITE, **learning_kwargs
+            )
+        return LearningDense(**learning_kwargs)
+
+    def _create_modulators(self) -> None:
+        """A ``ModulatorSource`` for each rule with a modulator (its rows: :func:`._plan.third_factor_inputs`)."""
+        from ._lava.sources.process import ModulatorSource
+
+        for conn in self.plan.connections:
+            if conn.rule is not None and conn.rule.modulator is not None:
+                self.modulators[conn.name] = ModulatorSource(
+                    shape=(conn.weights.shape[0],),
+                    name=f"{conn.name}.modulator",
+                    shm_dir=self.shm_dir,
+                    key=modulator_key(conn.name),
+                )
+
+    def _create_circuits(self) -> None:
+        """The circuit that computes the graded pre trace of each such rule (see ``_plan``)."""
+        from ._lava.circuits.process import ProjectedTrace, SubspaceResidual
+
+        for index, conn in enumerate(self.plan.connections):
+            rule = conn.rule
+            if rule is None or not rule.graded:
+                continue
+            # fixed point: the codes' rounding is seeded per connection; mantissas -> float with the unit
+            coding = {"plan": rule, "seed": [self.plan.seed, 1, index], "unit": conn.unit}
+            name = f"{conn.name}.{rule.circuit}"
+            common = {"name": name, "shm_dir": self.shm_dir, "rule": rule.source, "dt": self.plan.dt, **coding}
+            if rule.circuit == "projected":
+                self.circuits[conn.name] = ProjectedTrace(size=conn.weights.shape[1], **common)
+            else:
+                self.circuits[conn.name] = SubspaceResidual(shape=conn.weights.shape, **common)
+
+    def _wire(self, conn: ConnectionPlan) -> None:
+        """Connect one connection's ports: its input, circuit, learning ports and output.
+
+        An InPort with several sources (a population's ``a_in``) sums them in
+        the order of Lava's channels, which Lava takes from a ``set`` of
+        Process objects (hashed by address, ``compiler_graphs.find_processes``):
+        with several float inputs, the last bits of ``v`` (~1e-15) depend on
+        memory layout, not on the order of these calls; spikes do not.
+        """
+        proc, pre, post = self.connections[conn.name], self.procs[conn.pre], self.procs[conn.post]
+        circuit = self.circuits.get(conn.name)
+        if circuit is not None:  # the weights carry the spikes forward, the circuit sets the pre trace
+            pre.s_out.connect(proc.s_fwd)
+            if conn.rule is not None and conn.rule.circuit != "projected":  # SubspaceResidual
+                proc.w_out.connect(circuit.w_in)
+                post.s_out.connect(circuit.s_post)
+                _connect_third_factor(circuit, proc)
+            pre.s_out.connect(circuit.s_in)
+            circuit.x_out.connect(proc.s_in)
+        if conn.rule is not None:
+            post.s_out.connect(proc.s_in_bap)
+        if conn.name in self.modulators:
+            _connect_third_factor(self.modulators[conn.name], proc)
+        if circuit is None:
+            pre.s_out.connect(proc.s_in)
+        proc.a_out.connect(post.a_in)
+
+    def _start_runtime(self) -> None:
+        """Compile and start the Lava processes now, not in the first run."""
+        from lava.magma.core.run_configs import Loihi2SimCfg
+
+        from ._lava.connections.models import LAVA_PROCESS_MODELS
+
+        tag = "fixed_pt" if self.plan.numeric == "fixed" else "floating_pt"
+        self.run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=LAVA_PROCESS_MODELS[tag])
+        for anchor in self.anchor:
+            anchor.create_runtime(run_cfg=self.run_cfg)
 
     def _connect_components(self) -> list[Any]:
         """One process per connected component: Lava runs whatever is connected to the process it is asked to run."""
@@ -224,66 +309,93 @@ class LavaNetwork:
         currents: dict[str, np.ndarray],
         modulators: dict[str, np.ndarray],
     ) -> dict[str, np.ndarray]:
-        from lava.magma.core.run_conditions import RunSteps
+        """Run ``steps`` steps in chunks of ``plan.chunk``: write a chunk's inputs, run it, read its records."""
+        out = self._empty_records(steps)
+        snapshots: dict[str, list[np.ndarray]] = {c.name: [] for c in self.plan.connections if c.snapshot_every}
+        for start in range(0, steps, self.plan.chunk):
+            chunk = slice(start, min(start + self.plan.chunk, steps))
+            self._write_inputs(chunk, spikes, currents)
+            self._write_third_factors(modulators, chunk, steps)
+            self._run_chunk(chunk.stop - chunk.start)
+            self._read_chunk_records(out, snapshots, chunk)
+        self._read_final_records(out, snapshots)
+        return out
 
-        from ._lava import processes as lp
-
-        plan, buf = self.plan, self.buffers
+    def _empty_records(self, steps: int) -> dict[str, np.ndarray]:
+        """The reply's spike and potential arrays for ``steps`` steps; spike counts restart from zero."""
         out: dict[str, np.ndarray] = {}
-        for neuron in plan.neurons:
+        for neuron in self.plan.neurons:
             if "spikes" in neuron.record:
                 out[f"{neuron.name}.spikes"] = np.zeros((steps, neuron.size), dtype=bool)
             if "v" in neuron.record:
-                out[f"{neuron.name}.v"] = np.zeros((steps, neuron.size), dtype=buf[f"rec.v.{neuron.name}"].dtype)
+                dtype = self.buffers[record_key("v", neuron.name)].dtype
+                out[f"{neuron.name}.v"] = np.zeros((steps, neuron.size), dtype=dtype)
             if "count" in neuron.record:
-                buf[f"rec.count.{neuron.name}"][:] = 0
-        snapshots: dict[str, list[np.ndarray]] = {c.name: [] for c in plan.connections if c.snapshot_every}
-        ctrl = buf["ctrl"]
-        for start in range(0, steps, plan.chunk):
-            length = min(plan.chunk, steps - start)
-            for src in plan.sources:
-                buf[f"in.{src.name}"][:length] = spikes[src.name][start : start + length]
-            for neuron in plan.neurons:
-                if neuron.has_current:
-                    buf[f"cur.{neuron.name}"][:length] = currents[neuron.name][start : start + length]
-            for conn in plan.connections:
-                if conn.name in self.modulators:
-                    assert conn.rule is not None and conn.rule.modulator is not None
-                    values = modulators[conn.rule.modulator][start : start + length]
-                    values = np.broadcast_to(values, (length, conn.weights.shape[0]))
-                    flush = steps - 1 - start if conn.rule.accumulate and start + length == steps else None
-                    inputs = third_factor_inputs(conn.rule, values, self.rng, flush)
-                    buf[self.modulators[conn.name]][:length] = np.stack(inputs, axis=1)
-            ctrl[lp.CTRL_BASE] = self.lava_t
-            ctrl[lp.CTRL_LENGTH] = length
-            for anchor in self.anchor:
-                anchor.run(condition=RunSteps(num_steps=length))
-            self.lava_t += length
-            for neuron in plan.neurons:
-                if "spikes" in neuron.record:
-                    out[f"{neuron.name}.spikes"][start : start + length] = buf[f"rec.spikes.{neuron.name}"][:length]
-                if "v" in neuron.record:
-                    out[f"{neuron.name}.v"][start : start + length] = buf[f"rec.v.{neuron.name}"][:length]
-            for name, chunks in snapshots.items():
-                every = plan.connection(name).snapshot_every
-                assert every is not None
-                chunks.append(np.array(buf[f"snap.{name}"][: length // every]))
-        for neuron in plan.neurons:
-            if "count" in neuron.record:
-                out[f"{neuron.name}.count"] = np.array(buf[f"rec.count.{neuron.name}"])
-        for conn in plan.connections:
-            if conn.kind == "learning":
-                out[f"{conn.name}.learned"] = np.array(buf[f"wout.{conn.name}"])
-        for name, chunks in snapshots.items():
-            shape = plan.connection(name).weights.shape
-            out[f"{name}.snapshots"] = np.concatenate(chunks) if chunks else np.zeros((0, *shape))
+                self.buffers[record_key("count", neuron.name)][:] = 0
         return out
 
-    def reset(self, weights: dict[str, np.ndarray] | None) -> None:
-        from ._lava import processes as lp
+    def _write_inputs(self, chunk: slice, spikes: dict[str, np.ndarray], currents: dict[str, np.ndarray]) -> None:
+        """One chunk of spike inputs and external currents into their buffers."""
+        length = chunk.stop - chunk.start
+        for src in self.plan.sources:
+            self.buffers[input_key(src.name)][:length] = spikes[src.name][chunk]
+        for neuron in self.plan.neurons:
+            if neuron.has_current:
+                self.buffers[current_key(neuron.name)][:length] = currents[neuron.name][chunk]
 
-        self.buffers["ctrl"][lp.CTRL_RESEED] = int(weights is not None)
-        self.buffers["ctrl"][lp.CTRL_RESET] += 1
+    def _run_chunk(self, length: int) -> None:
+        """Tell the models where the chunk starts, then run it."""
+        from lava.magma.core.run_conditions import RunSteps
+
+        ctrl = self.buffers[CTRL]
+        ctrl[CTRL_BASE] = self.lava_t
+        ctrl[CTRL_LENGTH] = length
+        for anchor in self.anchor:
+            anchor.run(condition=RunSteps(num_steps=length))
+        self.lava_t += length
+
+    def _read_chunk_records(
+        self, out: dict[str, np.ndarray], snapshots: dict[str, list[np.ndarray]], chunk: slice
+    ) -> None:
+        """The chunk's spike and potential rows and weight snapshots."""
+        length = chunk.stop - chunk.start
+        for neuron in self.plan.neurons:
+            for variable in ("spikes", "v"):
+                if variable in neuron.record:
+                    out[f"{neuron.name}.{variable}"][chunk] = self.buffers[record_key(variable, neuron.name)][:length]
+        for name, chunks in snapshots.items():
+            every = self.plan.connection(name).snapshot_every
+            assert every is not None
+            chunks.append(np.array(self.buffers[snapshot_key(name)][: length // every]))
+
+    def _read_final_records(self, out: dict[str, np.ndarray], snapshots: dict[str, list[np.ndarray]]) -> None:
+        """Spike counts, learned weights and the joined snapshots at the end of a run."""
+        for neuron in self.plan.neurons:
+            if "count" in neuron.record:
+                out[f"{neuron.name}.count"] = np.array(self.buffers[record_key("count", neuron.name)])
+        for conn in self.plan.connections:
+            if conn.kind == "learning":
+                out[f"{conn.name}.learned"] = np.array(self.buffers[weights_out_key(conn.name)])
+        for name, chunks in snapshots.items():
+            shape = self.plan.connection(name).weights.shape
+            out[f"{name}.snapshots"] = np.concatenate(chunks) if chunks else np.zeros((0, *shape))
+
+    def _write_third_factors(self, modulators: dict[str, np.ndarray], chunk: slice, steps: int) -> None:
+        """The ``ModulatorSource`` rows of one chunk (:func:`._plan.third_factor_inputs`) for every modulated rule."""
+        length = chunk.stop - chunk.start
+        for conn in self.plan.connections:
+            if conn.name not in self.modulators:
+                continue
+            assert conn.rule is not None and conn.rule.modulator is not None
+            values = np.broadcast_to(modulators[conn.rule.modulator][chunk], (length, conn.weights.shape[0]))
+            flush = steps - 1 - chunk.start if conn.rule.accumulate and chunk.stop == steps else None
+            inputs = third_factor_inputs(conn.rule, values, self.rng, flush)
+            self.buffers[modulator_key(conn.name)][:length] = np.stack(inputs, axis=1)
+
+    def reset(self, weights: dict[str, np.ndarray] | None) -> None:
+        ctrl = self.buffers[CTRL]
+        ctrl[CTRL_RESEED] = int(weights is not None)
+        ctrl[CTRL_RESET] += 1
         if weights is not None:
             self.rng = np.random.default_rng([self.plan.seed, 0])
         for name, value in (weights or {}).items():
@@ -291,14 +403,33 @@ class LavaNetwork:
 
     def set_weights(self, name: str, weights: np.ndarray) -> None:
         index = next(i for i, conn in enumerate(self.plan.connections) if conn.name == name)
-        self.buffers[f"win.{name}"][:] = weights
-        if f"wout.{name}" in self.buffers:
-            self.buffers[f"wout.{name}"][:] = weights
-        self.buffers["wgen"][index] += 1
+        self.buffers[weights_in_key(name)][:] = weights
+        if weights_out_key(name) in self.buffers:
+            self.buffers[weights_out_key(name)][:] = weights
+        self.buffers[WEIGHT_GENERATIONS][index] += 1
 
     def close(self) -> None:
         for anchor in self.anchor:
             anchor.stop()
+
+
+def _learning_rule(rule: RulePlan) -> Any:
+    """Lava's ``Loihi2FLearningRule`` (or ``Loihi3FLearningRule``, pre traces only) for a rule's plan (t_epoch = 1)."""
+    from lava.magma.core.learning.learning_rule import Loihi2FLearningRule, Loihi3FLearningRule
+
+    kwargs = {f"{trace}_impulse": value for trace, value in rule.impulses.items()}
+    kwargs.update({f"{trace}_tau": value for trace, value in rule.taus.items()})
+    rule_cls = Loihi3FLearningRule if rule.three_factor else Loihi2FLearningRule
+    if rule.three_factor:
+        kwargs = {k: v for k, v in kwargs.items() if k.startswith("x")}
+    return rule_cls(dw=rule.dw, dt=rule.dt, t_epoch=1, rng_seed=rule.rng_seed, **kwargs)
+
+
+def _connect_third_factor(source: Any, learning: Any) -> None:
+    """``y1, y2, y3`` of a ``ModulatorSource`` or ``SubspaceResidual`` into the learning synapses' third factor."""
+    source.y1.connect(learning.s_in_y1)
+    source.y2.connect(learning.s_in_y2)
+    source.y3.connect(learning.s_in_y3)
 
 
 def _load_inputs(inputs: dict[str, Any]) -> tuple[dict[str, np.ndarray], ...]:

@@ -1,0 +1,211 @@
+"""How the connections run: Lava's ``Dense``-family models, subclassed only to add what a reusable simulation needs.
+
+- *reset and weight reload*: a new reset generation in the control buffer
+  clears the state (``a_buff``, traces); a new weight generation
+  (:data:`~spikemem.backends.lava_backend._lava.buffers.WEIGHT_GENERATIONS`)
+  reloads the weights from their shared buffer before the step, without the
+  slow per-element ``Var.set``;
+- *learning order and bounds* (``LearningDense``): after Lava's learning
+  phase the weights are clipped to the rule's ``[w_min, w_max]`` and masked,
+  and the activation for the next step is recomputed with the new weights
+  (Lava computes it in the spiking phase, before learning; the spec applies
+  the update of step ``t`` to the spikes of step ``t``);
+- *records*: learned weights at the end of each chunk and snapshots every
+  ``snapshot_every`` steps, written to shared buffers.
+
+Our models of Lava's own Processes live outside Lava's ``lava/proc/dense``
+folder, where Lava's compiler looks for them, so the worker names them in the
+run configuration (:data:`LAVA_PROCESS_MODELS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from lava.magma.core.learning.random import ConnVarRandom
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.type import LavaPyType
+from lava.proc.dense.models import (
+    PyDelayDenseModelBitAcc,
+    PyDelayDenseModelFloat,
+    PyDenseModelBitAcc,
+    PyDenseModelFloat,
+    PyLearningDenseModelBitApproximate,
+    PyLearningDenseModelFloat,
+)
+from lava.proc.dense.process import DelayDense, Dense, LearningDense
+
+from spikemem.backends.lava_backend._lava.buffers import (
+    CTRL_BASE,
+    CTRL_RESEED,
+    WEIGHT_GENERATIONS,
+    SharedModel,
+    snapshot_key,
+    weights_in_key,
+    weights_out_key,
+)
+from spikemem.backends.lava_backend._lava.connections.process import ProjectedLearningDense
+from spikemem.backends.lava_backend._lava.decorate import cpu_model
+
+
+class _ConnectionMixin(SharedModel):
+    """Reset and weight reload for Lava's Dense-family models."""
+
+    weights: np.ndarray
+    a_buff: np.ndarray
+
+    def _sync(self) -> None:
+        if self._new_reset():
+            self.a_buff = np.zeros_like(self.a_buff)
+            self._reset_learning()
+        generation = int(self.shared[WEIGHT_GENERATIONS][self.proc_params["index"]])
+        if generation != getattr(self, "_weights_seen", 0):
+            self._weights_seen = generation
+            loaded = np.array(self.shared[weights_in_key(self.proc_params["name"])])
+            self.weights = loaded.astype(self.weights.dtype)
+
+    def _reset_learning(self) -> None:
+        """Connections without learning have no further state."""
+
+    def run_spk(self) -> None:
+        def step() -> None:
+            self._sync()
+            super(_ConnectionMixin, self).run_spk()  # type: ignore[misc]
+
+        self._guard("run_spk", step)
+
+
+@cpu_model(Dense, "floating_pt")
+class PyDenseFloat(_ConnectionMixin, PyDenseModelFloat):
+    pass
+
+
+@cpu_model(Dense, "fixed_pt")
+class PyDenseFixed(_ConnectionMixin, PyDenseModelBitAcc):
+    pass
+
+
+@cpu_model(DelayDense, "floating_pt")
+class PyDelayDenseFloat(_ConnectionMixin, PyDelayDenseModelFloat):
+    pass
+
+
+@cpu_model(DelayDense, "fixed_pt")
+class PyDelayDenseFixed(_ConnectionMixin, PyDelayDenseModelBitAcc):
+    pass
+
+
+class _LearningMixin(_ConnectionMixin):
+    """Bounds, mask, reset and the spec's update order around Lava's learning engine (t_epoch = 1)."""
+
+    tx: np.ndarray
+    tag_1: np.ndarray
+
+    def _reset_learning(self) -> None:
+        for name in ("x1", "x2", "y1", "y2", "y3", "x0", "y0", "tx", "ty"):
+            setattr(self, name, np.zeros_like(getattr(self, name)))
+        self.tag_1 = np.full_like(self.tag_1, self.proc_params["tag_init"])
+        if self.ctrl[CTRL_RESEED]:  # a full restart repeats the stochastic rounding; a plain reset draws on
+            self._init_randoms()
+
+    def _saturate_synaptic_variable(self, synaptic_variable_name: str, synaptic_variable_values: np.ndarray) -> Any:
+        values = super()._saturate_synaptic_variable(synaptic_variable_name, synaptic_variable_values)  # type: ignore[misc]
+        if synaptic_variable_name != "weights":
+            return values
+        low, high = self.proc_params["w_min"], self.proc_params["w_max"]
+        if low is not None or high is not None:
+            values = np.clip(values, low, high)
+        mask = self.proc_params["mask"]
+        return values if mask is None else values * mask
+
+    def _activation(self, spiked: np.ndarray) -> np.ndarray:
+        return self.weights[:, spiked].sum(axis=1)
+
+    def _forward_spikes(self) -> np.ndarray:
+        """The presynaptic spikes of this step (t_epoch = 1), read before the engine clears them."""
+        return self.tx > 0
+
+    def _learn(self) -> None:
+        spiked = self._forward_spikes()
+        super().run_lrn()  # type: ignore[misc]
+        self.a_buff = self._activation(spiked)
+        name = self.proc_params["name"]
+        every = self.proc_params["snapshot_every"]
+        offset = self.time_step - int(self.ctrl[CTRL_BASE])
+        if every and offset % every == 0:
+            self.shared[snapshot_key(name)][offset // every - 1] = self.weights
+        if self._chunk_end():
+            self.shared[weights_out_key(name)][:] = self.weights
+
+    def run_lrn(self) -> None:
+        self._guard("run_lrn", self._learn)
+
+
+@cpu_model(LearningDense, "floating_pt")
+class PyLearningDenseFloat(_LearningMixin, PyLearningDenseModelFloat):
+    """Lava's float learning engine with the spec's bounds, mask and update order."""
+
+
+@cpu_model(LearningDense, "fixed_pt")
+class PyLearningDenseFixed(_LearningMixin, PyLearningDenseModelBitApproximate):
+    """Lava's fixed-point ("bit-approximate") learning engine; bounds and mask in mantissa units."""
+
+    def _init_randoms(self) -> None:
+        super()._init_randoms()
+        # Lava seeds the weight rounding with a constant (2); follow the rule's seed (rng_seed 1 gives Lava's 2)
+        self._conn_var_random = ConnVarRandom(seed_stochastic_rounding=self._learning_rule.rng_seed + 1)
+
+    def _activation(self, spiked: np.ndarray) -> np.ndarray:
+        accumulated = self.weights[:, spiked].sum(axis=1)
+        exponent = self.proc_params.get("weight_exp", 0)
+        return np.left_shift(accumulated, exponent) if exponent > 0 else np.right_shift(accumulated, -exponent)
+
+
+class _ProjectedMixin(_LearningMixin):
+    """A learning engine whose pre trace is a circuit's graded payload; the weights carry ``s_fwd`` forward."""
+
+    implements_process = None  # inherited from Lava's LearningDense model; cpu_model sets ProjectedLearningDense
+
+    def _process_pre_spikes(self, s_in: np.ndarray) -> None:
+        super()._process_pre_spikes(s_in)  # type: ignore[misc]
+        self.x1[s_in == 0] = 0  # OVERWRITE skips zero payloads; the trace is this step's signal
+
+    def _forward_spikes(self) -> np.ndarray:
+        return self._forward
+
+    def _spike_step(self) -> None:
+        self._sync()
+        self.a_out.send(self.a_buff)  # type: ignore[attr-defined]
+        self.w_out.send(self.weights)  # type: ignore[attr-defined]
+        self._forward = self.s_fwd.recv().astype(bool)  # type: ignore[attr-defined]
+        self.recv_traces(self.s_in.recv())  # type: ignore[attr-defined]
+
+    def run_spk(self) -> None:
+        self._guard("run_spk", self._spike_step)
+
+
+@cpu_model(ProjectedLearningDense, "floating_pt")
+class PyProjectedLearningDenseFloat(_ProjectedMixin, PyLearningDenseModelFloat):
+    """Lava's float learning engine on a graded pre trace; the weights carry ``s_fwd`` forward."""
+
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_fwd: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    w_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+
+
+@cpu_model(ProjectedLearningDense, "fixed_pt")
+class PyProjectedLearningDenseFixed(_ProjectedMixin, PyLearningDenseFixed):
+    """Lava's fixed-point engine on a 7-bit graded pre trace (payload = 2 x code); weights sent as mantissas."""
+
+    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_fwd: PyInPort = LavaPyType(PyInPort.VEC_DENSE, bool, precision=1)
+    w_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=9)
+
+
+LAVA_PROCESS_MODELS: dict[str, dict[type, type]] = {
+    "floating_pt": {Dense: PyDenseFloat, DelayDense: PyDelayDenseFloat, LearningDense: PyLearningDenseFloat},
+    "fixed_pt": {Dense: PyDenseFixed, DelayDense: PyDelayDenseFixed, LearningDense: PyLearningDenseFixed},
+}
+"""Our model of each of Lava's own Processes, per tag (Lava's ``exception_proc_model_map``); the Processes of
+this package are found and selected by tag."""
