@@ -82,7 +82,8 @@ from spikemem.backend import (
     import_availability,
     reject_unknown_options,
 )
-from spikemem.spec import RULE_TYPES, Network
+from spikemem.learning import REFERENCE_RULES
+from spikemem.spec import Network
 
 DTYPES = ("float64", "float32")
 
@@ -135,9 +136,9 @@ class SnnTorchBackend(Backend):
     """
 
     name = "snntorch"
-    capabilities = Capabilities(
+    capabilities = Capabilities.from_tables(
+        REFERENCE_RULES,
         numeric=("float",),
-        rules=tuple(rule.__name__ for rule in RULE_TYPES),
         gradient_training=True,
         devices=("cpu", "cuda"),
         native_batch=True,

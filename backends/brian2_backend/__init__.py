@@ -76,7 +76,9 @@ from spikemem.backend import (
     import_availability,
     reject_unknown_options,
 )
-from spikemem.spec import RULE_TYPES, Network
+from spikemem.spec import Network
+
+from ._plan import RULE_CODE
 
 TARGETS = ("auto", "numpy", "cython", "cpp_standalone")
 AUTO_CYTHON_SYNAPSES = 50_000
@@ -131,9 +133,9 @@ class Brian2Backend(Backend):
     """
 
     name = "brian2"
-    capabilities = Capabilities(
+    capabilities = Capabilities.from_tables(
+        RULE_CODE,
         numeric=("float",),
-        rules=tuple(rule.__name__ for rule in RULE_TYPES),
         gradient_training=False,
         devices=("cpu",),
         native_batch=False,
