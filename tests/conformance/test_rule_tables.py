@@ -5,7 +5,7 @@ the rule and the backend."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pytest
@@ -17,16 +17,18 @@ from spikemem.backends import backend_names, get_backend
 from spikemem.backends.brian2_backend._plan import RULE_CODE
 from spikemem.backends.lava_backend._plan import FIXED_REFUSAL, FIXED_RULES, FLOAT_RULES
 from spikemem.learning import REFERENCE_RULES, initial_state, rule_step
-from spikemem.spec import RULE_TYPES, Hebb, PlasticityRule
+from spikemem.spec import RULE_TYPES, Hebb, PlasticityRule, SpecError
 
 FIELD = "projections['plastic'].plasticity"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Decay(PlasticityRule):
-    r"""A rule no backend translates: :math:`\Delta W = -\eta W`."""
+    r"""A rule no backend translates: :math:`\Delta W = -\eta W` (``where``: every synapse, or only positive ones)."""
 
     eta: float
+    where: Literal["all", "positive"] = "all"
+    label: str = "decay"
 
 
 ShadowHebb = type("Hebb", (Hebb,), {"__module__": __name__, "__qualname__": "Hebb"})
@@ -66,6 +68,21 @@ def test_lava_refuses_in_fixed_point_exactly_the_float_rules_it_does_not_transla
 
 def test_the_spec_rules_all_have_a_reference_step() -> None:
     assert set(RULE_TYPES) == set(REFERENCE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("rule", "field"),
+    [
+        (Decay(eta=float("nan")), "eta"),
+        (Decay(eta=0.1, where="some"), "where"),  # type: ignore[arg-type]
+        (Decay(eta=0.1, label=3), "label"),  # type: ignore[arg-type]
+        (Decay(eta=0.1, w_min=1.0, w_max=0.0), "w_min"),
+    ],
+)
+def test_a_new_rule_is_validated_by_its_declared_parameter_types(rule: Decay, field: str) -> None:
+    with pytest.raises(SpecError) as info:
+        plastic(rule).validate()
+    assert info.value.field == f"{FIELD}.{field}"
 
 
 def _refuse_to_start(monkeypatch: pytest.MonkeyPatch, backend: Backend) -> None:
