@@ -27,8 +27,8 @@ import numpy as np
 
 from spikemem.backend import Availability, Backend, Capabilities, Simulation, UnsupportedFeatureError
 from spikemem.dynamics import LIFParams, lif_step
-from spikemem.learning import RuleState, initial_state, rule_step
-from spikemem.spec import MODULATED_RULES, RULE_TYPES, Network
+from spikemem.learning import REFERENCE_RULES, RuleState, initial_state, rule_step
+from spikemem.spec import MODULATED_RULES, Network
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 from spikemem.stimulus import InputWindow
 
@@ -339,9 +339,10 @@ class ReferenceBackend(Backend):
     """
 
     name = "reference"
-    capabilities = Capabilities(
+    capabilities = Capabilities.from_tables(
+        REFERENCE_RULES,
+        fixed_point_refusals={rule: "its fixed-point model runs static weights" for rule in REFERENCE_RULES},
         numeric=("float", "fixed"),
-        rules=tuple(rule.__name__ for rule in RULE_TYPES),
         gradient_training=False,
         devices=("cpu",),
         native_batch=True,

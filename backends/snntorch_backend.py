@@ -84,7 +84,8 @@ from spikemem.backend import (
     reject_unknown_options,
 )
 from spikemem.config import parse_section
-from spikemem.spec import RULE_TYPES, Network
+from spikemem.learning import REFERENCE_RULES
+from spikemem.spec import Network
 
 DType = Literal["float64", "float32"]
 DTYPES: tuple[str, ...] = get_args(DType)
@@ -140,9 +141,9 @@ class SnnTorchBackend(Backend):
     """
 
     name = "snntorch"
-    capabilities = Capabilities(
+    capabilities = Capabilities.from_tables(
+        REFERENCE_RULES,
         numeric=("float",),
-        rules=tuple(rule.__name__ for rule in RULE_TYPES),
         gradient_training=True,
         devices=("cpu", "cuda"),
         native_batch=True,

@@ -6,23 +6,34 @@ A backend translates a :class:`~spikemem.spec.Network` into its simulator
 Everything that is the same for every backend (validation, capability
 checks, input materialisation, timing, batching) lives here once; a backend
 implements only ``_compile``, ``_run``, ``_reset`` and weight access.
+
+Plasticity rules go through tables: each backend keeps one mapping from rule
+class to its translation (float, and fixed point where it has one) and builds
+its :class:`Capabilities` from them (:meth:`Capabilities.from_tables`), so it
+advertises exactly the rules it translates. :meth:`Backend.check_supported`
+refuses any other rule class at compile time, before the simulator starts;
+:func:`translation` is the lookup a backend's planner uses.
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
 from spikemem.recording import Recording
-from spikemem.spec import Network, SpecError
+from spikemem.spec import Network, PlasticityRule, SpecError
 from spikemem.stimulus import InputWindow, input_window
 
 NUMERIC_MODES = ("float", "fixed")
+
+Translation = TypeVar("Translation")
+RuleTable = Mapping[type[PlasticityRule], Any]
+"""A backend's rules: rule class -> its translation (whatever the backend's planner needs)."""
 
 
 class UnsupportedFeatureError(SpecError):
@@ -56,6 +67,13 @@ class Capabilities:
         Whether ``run_batch`` runs trials in parallel rather than one by one.
     notes
         Short remarks shown by ``spikemem backends`` (limits, refused rules).
+    rule_types, fixed_point_rule_types
+        The rule classes behind ``rules`` and ``fixed_point_rules`` (the keys
+        of the backend's rule tables): what :meth:`Backend.check_supported`
+        admits. Empty unless built by :meth:`from_tables`.
+    fixed_point_refusals
+        ``(rule name, reason)`` for rules it runs in float but not in fixed
+        point, quoted when it refuses them.
     """
 
     numeric: tuple[str, ...] = ("float",)
@@ -66,6 +84,50 @@ class Capabilities:
     devices: tuple[str, ...] = ("cpu",)
     native_batch: bool = False
     notes: str = ""
+    rule_types: tuple[type[PlasticityRule], ...] = ()
+    fixed_point_rule_types: tuple[type[PlasticityRule], ...] = ()
+    fixed_point_refusals: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        for names, types in ((self.rules, self.rule_types), (self.fixed_point_rules, self.fixed_point_rule_types)):
+            if types and names != rule_names(types):
+                raise ValueError(f"rule names {names} do not match the rule classes {rule_names(types)}")
+
+    @classmethod
+    def from_tables(
+        cls,
+        rules: RuleTable,
+        fixed_point_rules: RuleTable | None = None,
+        fixed_point_refusals: Mapping[type[PlasticityRule], str] | None = None,
+        **others: Any,
+    ) -> Capabilities:
+        """The capabilities of a backend whose rules are the keys of its tables.
+
+        Parameters
+        ----------
+        rules
+            Rule class -> float translation.
+        fixed_point_rules
+            Rule class -> fixed-point translation (``numeric="fixed"``).
+        fixed_point_refusals
+            Rule class -> why it is not offered in fixed point.
+        **others
+            The other fields (``numeric``, ``devices``, ``notes`` ...).
+        """
+        fixed = dict(fixed_point_rules or {})
+        refusals = fixed_point_refusals or {}
+        return cls(
+            rules=rule_names(rules),
+            fixed_point_rules=rule_names(fixed),
+            rule_types=tuple(rules),
+            fixed_point_rule_types=tuple(fixed),
+            fixed_point_refusals=tuple((rule.__name__, reason) for rule, reason in refusals.items()),
+            **others,
+        )
+
+    def fixed_point_reason(self, rule: PlasticityRule) -> str:
+        """Why ``rule`` is not offered in fixed point (empty when no reason is recorded)."""
+        return dict(self.fixed_point_refusals).get(rule.name, "")
 
     def as_dict(self) -> dict[str, Any]:
         """Plain-data form for JSON output."""
@@ -78,7 +140,59 @@ class Capabilities:
             "devices": list(self.devices),
             "native_batch": self.native_batch,
             "notes": self.notes,
+            "fixed_point_refusals": dict(self.fixed_point_refusals),
         }
+
+
+def rule_names(table: Iterable[type[PlasticityRule]]) -> tuple[str, ...]:
+    """Class names of the rule classes of ``table`` (a rule table or its keys), in order."""
+    return tuple(rule.__name__ for rule in table)
+
+
+def refused_rule(
+    field: str, rule: PlasticityRule, backend: str, runs: Iterable[str], numeric: str = "float", reason: str = ""
+) -> UnsupportedFeatureError:
+    """The error for a rule ``backend`` has no translation of (in ``numeric`` mode); it names all three.
+
+    ``field`` is the projection's ``projections[name].plasticity``, ``runs``
+    the rules the backend does run in that mode, ``reason`` why (optional).
+    """
+    runs = list(runs)
+    cls = type(rule)
+    name = rule.name if rule.name not in runs else f"{rule.name} (class {cls.__module__}.{cls.__qualname__})"
+    if numeric == "fixed":
+        because = f": {reason}" if reason else ""
+        return UnsupportedFeatureError(
+            field,
+            f"{name} is not offered in fixed point on backend {backend!r}{because}; it runs {runs or 'no rule'} "
+            "there; run it with numeric='float'",
+        )
+    because = f" ({reason})" if reason else ""
+    return UnsupportedFeatureError(field, f"backend {backend!r} has no translation of {name}{because}; it runs {runs}")
+
+
+def translation(
+    table: Mapping[type[PlasticityRule], Translation],
+    rule: PlasticityRule,
+    backend: str,
+    field: str,
+    numeric: str = "float",
+    refusals: Mapping[type[PlasticityRule], str] | None = None,
+) -> Translation:
+    """The entry of ``rule``'s class in a backend's rule ``table``.
+
+    The class is looked up exactly (a subclass may mean other equations).
+
+    Raises
+    ------
+    UnsupportedFeatureError
+        The class has no entry (:func:`refused_rule`, with the reason from ``refusals``).
+    """
+    try:
+        return table[type(rule)]
+    except KeyError:
+        reason = (refusals or {}).get(type(rule), "")
+        raise refused_rule(field, rule, backend, rule_names(table), numeric, reason) from None
 
 
 @dataclass(frozen=True)
@@ -297,19 +411,36 @@ class Backend(ABC):
         return self._compile(network, numeric, {**self.options, **options})
 
     def check_supported(self, network: Network, numeric: str) -> None:
-        """Raise :class:`UnsupportedFeatureError` for what this backend cannot run."""
+        """Raise :class:`UnsupportedFeatureError` for what this backend cannot run.
+
+        Generic checks: the numeric mode, then every plastic projection's rule
+        class against ``capabilities.rule_types`` (the backend's rule table),
+        its options against ``refused_options`` and, for ``numeric="fixed"``,
+        its class against ``fixed_point_rule_types``; then the backend's own
+        ``_check_supported``.
+        """
         if numeric not in NUMERIC_MODES:
             raise SpecError("numeric", f"must be one of {NUMERIC_MODES}, got {numeric!r}")
         if numeric not in self.capabilities.numeric:
             raise UnsupportedFeatureError(
                 "numeric", f"backend {self.name!r} runs {self.capabilities.numeric}, not {numeric!r}"
             )
+        caps = self.capabilities
         for proj in network.projections:
             rule = proj.plasticity
-            if rule is not None and rule.name not in self.capabilities.rules:
+            if rule is None:
+                continue
+            field = f"projections[{proj.name!r}].plasticity"
+            if type(rule) not in caps.rule_types:
+                raise refused_rule(field, rule, self.name, caps.rules)
+            refused = [option for option in rule.options if option in caps.refused_options]
+            if refused:
                 raise UnsupportedFeatureError(
-                    f"projections[{proj.name!r}].plasticity",
-                    f"backend {self.name!r} cannot run {rule.name}; it runs {list(self.capabilities.rules)}",
+                    field, f"backend {self.name!r} runs {rule.name} but not with the option(s) {refused}"
+                )
+            if numeric == "fixed" and type(rule) not in caps.fixed_point_rule_types:
+                raise refused_rule(
+                    field, rule, self.name, caps.fixed_point_rules, "fixed", caps.fixed_point_reason(rule)
                 )
         self._check_supported(network, numeric)
 

@@ -78,7 +78,9 @@ from spikemem.backend import (
     reject_unknown_options,
 )
 from spikemem.config import parse_section, require
-from spikemem.spec import RULE_TYPES, Network
+from spikemem.spec import Network
+
+from ._plan import RULE_CODE
 
 Target = Literal["auto", "numpy", "cython", "cpp_standalone"]
 TARGETS: tuple[str, ...] = get_args(Target)
@@ -131,9 +133,9 @@ class Brian2Backend(Backend):
     """
 
     name = "brian2"
-    capabilities = Capabilities(
+    capabilities = Capabilities.from_tables(
+        RULE_CODE,
         numeric=("float",),
-        rules=tuple(rule.__name__ for rule in RULE_TYPES),
         gradient_training=False,
         devices=("cpu",),
         native_batch=False,

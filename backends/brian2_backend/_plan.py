@@ -46,10 +46,13 @@ exactly ``refractory_steps`` steps later, like the reference's counter.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from spikemem.backend import translation
 from spikemem.spec import (
     MODULATED_RULES,
     CurrentInput,
@@ -293,62 +296,129 @@ def _basis_term(k: int) -> str:
     return f"p{k}"
 
 
-def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str) -> _RuleCode:
+@dataclass(frozen=True)
+class _RuleNames:
+    r"""The Brian2 names a rule's code uses for projection ``k``.
+
+    ``x`` and ``y`` name the traces (``x<k>_pre``, ``y<k>_post``),
+    ``presynaptic`` the rule's presynaptic signal (:math:`x`, or
+    :math:`x - B^\top B x` with a ``basis``), ``modulator`` the post variable
+    holding :math:`M[t]` (:data:`~spikemem.spec.MODULATED_RULES`).
+    """
+
+    k: int
+    dt: float
+    modulator: str
+    presynaptic: str
+
+    @property
+    def x(self) -> str:
+        return f"x{self.k}"
+
+    @property
+    def y(self) -> str:
+        return f"y{self.k}"
+
+
+def _traces(rule: Hebb | Oja | PairSTDP, code: _RuleCode, names: _RuleNames) -> None:
+    """Pre trace ``x`` and post trace ``y`` with the rule's time constants."""
+    code.pre_traces[names.x] = trace_decay(rule.tau_pre, names.dt)
+    code.post_traces[names.y] = trace_decay(rule.tau_post, names.dt)
+
+
+def _hebb_code(rule: Hebb, code: _RuleCode, names: _RuleNames) -> str:
+    r""":math:`\eta (y - \theta_{post})(x - \theta_{pre})`."""
+    x, y = names.x, names.y
+    _traces(rule, code, names)
+    code.namespace.update(eta=rule.eta, theta_pre=rule.pre_offset, theta_post=rule.post_offset)
+    code.learn = [f"dw_a = eta*({y}_post - theta_post)"]
+    return f"dw_a*({x}_pre - theta_pre)"
+
+
+def _oja_code(rule: Oja, code: _RuleCode, names: _RuleNames) -> str:
+    r""":math:`\eta y (x - y w)`."""
+    x, y = names.x, names.y
+    _traces(rule, code, names)
+    code.namespace.update(eta=rule.eta)
+    code.learn = [f"dw_a = eta*{y}_post", f"dw_b = {x}_pre - {y}_post*w"]
+    return "dw_a*dw_b"
+
+
+def _oja_subspace_code(rule: OjaSubspace, code: _RuleCode, names: _RuleNames) -> str:
+    r""":math:`\eta y (\tilde x - r)` with the reconstruction :math:`r = W^\top y` (a summed variable)."""
+    k, x, y, presynaptic = names.k, names.x, names.y, names.presynaptic
+    code.pre_traces[x] = trace_decay(rule.tau_pre, names.dt)
+    if rule.activity == "graded":  # y = W x~, a summed variable of this step's traces
+        code.post_variables.append(f"{y} : 1")
+        code.model.append(f"{y}_post = w*({presynaptic}) : 1 (summed)")
+        code.summed.append((f"{y}_post", END_ORDER["activity"]))
+    else:
+        code.post_traces[y] = trace_decay(rule.tau_post, names.dt)
+    recon = f"r{k}"
+    code.pre_variables.append(f"{recon} : 1")
+    code.summed.append((f"{recon}_pre", END_ORDER["reconstruction"]))
+    code.model.append(f"{recon}_pre = w*{y}_post : 1 (summed)")
+    code.namespace.update(eta=rule.eta)
+    code.learn = [f"dw_a = eta*{y}_post"]
+    return f"dw_a*({presynaptic} - {recon}_pre)"
+
+
+def _pair_stdp_code(rule: PairSTDP, code: _RuleCode, names: _RuleNames) -> str:
+    r""":math:`A_+ s^{post} x - A_- y\, s^{pre}`."""
+    x, y = names.x, names.y
+    _traces(rule, code, names)
+    code.namespace.update(a_plus=rule.a_plus, a_minus=rule.a_minus)
+    code.learn = [f"dw_a = a_plus*{SPIKED_POST}*{x}_pre - a_minus*{y}_post*{SPIKED_PRE}"]
+    return "dw_a"
+
+
+def _three_factor_code(rule: ThreeFactor, code: _RuleCode, names: _RuleNames) -> str:
+    r""":math:`\eta M e` with the synaptic eligibility :math:`e \leftarrow \alpha_e e + s^{post} x`."""
+    x = names.x
+    code.pre_traces[x] = trace_decay(rule.tau_pre, names.dt)
+    code.model.append("elig : 1")
+    code.namespace.update(eta=rule.eta, alpha_e=trace_decay(rule.tau_eligibility, names.dt))
+    code.learn = [f"elig = alpha_e*elig + {SPIKED_POST}*{x}_pre", f"dw_a = eta*{names.modulator}_post"]
+    return "dw_a*elig"
+
+
+def _error_modulated_code(rule: ErrorModulated, code: _RuleCode, names: _RuleNames) -> str:
+    r""":math:`\eta M \tilde x`."""
+    code.pre_traces[names.x] = trace_decay(rule.tau_pre, names.dt)
+    code.namespace.update(eta=rule.eta)
+    code.learn = [f"dw_a = eta*{names.modulator}_post"]
+    return f"dw_a*({names.presynaptic})"
+
+
+RuleCodeBuilder = Callable[[Any, _RuleCode, _RuleNames], str]
+r"""Fills a rule's traces, variables, model lines, namespace and ``learn`` lines; returns its :math:`\Delta w`."""
+
+RULE_CODE: dict[type[PlasticityRule], RuleCodeBuilder] = {
+    Hebb: _hebb_code,
+    Oja: _oja_code,
+    OjaSubspace: _oja_subspace_code,
+    PairSTDP: _pair_stdp_code,
+    ThreeFactor: _three_factor_code,
+    ErrorModulated: _error_modulated_code,
+}
+"""Rule class -> its Brian2 code builder: exactly the rules the Brian2 backend runs (its capabilities)."""
+
+
+def _rule_code(rule: PlasticityRule, k: int, dt: float, modulator: str, field_name: str = "plasticity") -> _RuleCode:
     r"""Brian2 code of projection ``k``'s rule, grouped like :func:`spikemem.learning.weight_change`.
 
-    ``x<k>_pre`` and ``y<k>_post`` are the traces, ``SPIKED_PRE`` /
-    ``SPIKED_POST`` the spikes of this step (exactly 0 or 1), ``modulator``
-    the post variable holding :math:`M[t]` (:data:`~spikemem.spec.MODULATED_RULES`).
+    The rule's builder in :data:`RULE_CODE` gives :math:`\Delta w` from
+    ``x<k>_pre`` and ``y<k>_post`` (the traces), ``SPIKED_PRE`` /
+    ``SPIKED_POST`` (the spikes of this step, exactly 0 or 1) and
+    ``modulator`` (the post variable holding :math:`M[t]`); the update
+    :math:`w \leftarrow \mathrm{clip}(w + \Delta w, w_{min}, w_{max})` is the
+    same for every rule.
     """
-    x, y = f"x{k}", f"y{k}"
-    code = _RuleCode()
+    build = translation(RULE_CODE, rule, "brian2", field_name)
+    x = f"x{k}"
     presynaptic = f"{x}_pre - {_basis_term(k)}_pre" if getattr(rule, "basis", None) is not None else f"{x}_pre"
-    if isinstance(rule, Hebb):
-        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
-        code.post_traces[y] = trace_decay(rule.tau_post, dt)
-        code.namespace.update(eta=rule.eta, theta_pre=rule.pre_offset, theta_post=rule.post_offset)
-        code.learn = [f"dw_a = eta*({y}_post - theta_post)"]
-        change = f"dw_a*({x}_pre - theta_pre)"
-    elif isinstance(rule, Oja):
-        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
-        code.post_traces[y] = trace_decay(rule.tau_post, dt)
-        code.namespace.update(eta=rule.eta)
-        code.learn = [f"dw_a = eta*{y}_post", f"dw_b = {x}_pre - {y}_post*w"]
-        change = "dw_a*dw_b"
-    elif isinstance(rule, OjaSubspace):
-        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
-        if rule.activity == "graded":  # y = W x~, a summed variable of this step's traces
-            code.post_variables.append(f"{y} : 1")
-            code.model.append(f"{y}_post = w*({presynaptic}) : 1 (summed)")
-            code.summed.append((f"{y}_post", END_ORDER["activity"]))
-        else:
-            code.post_traces[y] = trace_decay(rule.tau_post, dt)
-        recon = f"r{k}"
-        code.pre_variables.append(f"{recon} : 1")
-        code.summed.append((f"{recon}_pre", END_ORDER["reconstruction"]))
-        code.model.append(f"{recon}_pre = w*{y}_post : 1 (summed)")
-        code.namespace.update(eta=rule.eta)
-        code.learn = [f"dw_a = eta*{y}_post"]
-        change = f"dw_a*({presynaptic} - {recon}_pre)"
-    elif isinstance(rule, PairSTDP):
-        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
-        code.post_traces[y] = trace_decay(rule.tau_post, dt)
-        code.namespace.update(a_plus=rule.a_plus, a_minus=rule.a_minus)
-        code.learn = [f"dw_a = a_plus*{SPIKED_POST}*{x}_pre - a_minus*{y}_post*{SPIKED_PRE}"]
-        change = "dw_a"
-    elif isinstance(rule, ThreeFactor):
-        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
-        code.model.append("elig : 1")
-        code.namespace.update(eta=rule.eta, alpha_e=trace_decay(rule.tau_eligibility, dt))
-        code.learn = [f"elig = alpha_e*elig + {SPIKED_POST}*{x}_pre", f"dw_a = eta*{modulator}_post"]
-        change = "dw_a*elig"
-    elif isinstance(rule, ErrorModulated):
-        code.pre_traces[x] = trace_decay(rule.tau_pre, dt)
-        code.namespace.update(eta=rule.eta)
-        code.learn = [f"dw_a = eta*{modulator}_post"]
-        change = f"dw_a*({presynaptic})"
-    else:  # pragma: no cover - capabilities list exactly these
-        raise TypeError(f"no Brian2 translation for {type(rule).__name__}")
+    code = _RuleCode()
+    change = build(rule, code, _RuleNames(k=k, dt=dt, modulator=modulator, presynaptic=presynaptic))
     if rule.w_min is None and rule.w_max is None:
         code.learn.append(f"w = w + {change}")
     else:
@@ -454,7 +524,7 @@ def plan_network(network: Network) -> NetworkPlan:
         rule = proj.plasticity
         if rule is not None:
             modulator = f"m{k}"
-            code = _rule_code(rule, k, network.dt, modulator)
+            code = _rule_code(rule, k, network.dt, modulator, f"projections[{proj.name!r}].plasticity")
             if any(SPIKED_PRE in line for line in code.learn):
                 _add_last_spike(pre)
             _add_traces(pre, code.pre_traces)

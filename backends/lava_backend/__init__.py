@@ -89,7 +89,7 @@ from spikemem.spec import Network, SpecError
 from spikemem.stimulus import InputWindow
 
 from ._client import LavaRunError, Worker
-from ._plan import Plan, build_plan
+from ._plan import FIXED_REFUSAL, FIXED_RULES, FLOAT_RULES, Plan, build_plan
 
 __all__ = ["LavaBackend", "LavaOptions", "LavaRunError", "LavaSimulation"]
 
@@ -362,10 +362,11 @@ class LavaBackend(Backend):
     """Lava's Python simulation of Loihi, float (``floating_pt``) or fixed point (``fixed_pt``)."""
 
     name = "lava"
-    capabilities = Capabilities(
+    capabilities = Capabilities.from_tables(
+        FLOAT_RULES,
+        FIXED_RULES,
+        FIXED_REFUSAL,
         numeric=("float", "fixed"),
-        rules=("Hebb", "Oja", "OjaSubspace", "PairSTDP", "ThreeFactor", "ErrorModulated"),
-        fixed_point_rules=("PairSTDP", "ErrorModulated", "OjaSubspace"),
         gradient_training=False,
         devices=("cpu",),
         native_batch=False,

@@ -112,12 +112,13 @@ restarts those streams, a plain reset continues them.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from spikemem.backend import UnsupportedFeatureError
+from spikemem.backend import UnsupportedFeatureError, translation
 from spikemem.dynamics import LIFParams
 from spikemem.fixed_point import FixedNeuron, FixedPointModel
 from spikemem.spec import ErrorModulated, Hebb, Network, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor
@@ -245,81 +246,110 @@ def _sum(terms: list[str]) -> str:
     return text[2:] if text.startswith("+ ") else "-" + text[2:] if text.startswith("- ") else text
 
 
+def _float_pair_stdp(rule: PairSTDP, dt: float) -> RulePlan:
+    """``dw = y0*x1 - x0*y1`` with :math:`I_{x1} = A_+`, :math:`I_{y1} = A_-`."""
+    dw = _sum([_term(rule.a_plus, "y0 * x1"), _term(-rule.a_minus, "x0 * y1")])
+    return RulePlan(
+        rule.name,
+        dw or "0 * u0",
+        impulses={"x1": rule.a_plus, "y1": rule.a_minus},
+        taus={"x1": _steps(rule.tau_pre, dt), "y1": _steps(rule.tau_post, dt)},
+    )
+
+
+def _float_hebb(rule: Hebb, dt: float) -> RulePlan:
+    r""":math:`\eta(y-\theta_{post})(x-\theta_{pre})` expanded: ``±u0*x1*y1 ± u0*y2 ± u0*x2 + u0*t``."""
+    eta = rule.eta
+    dw = _sum(
+        [
+            _term(eta, "u0 * x1 * y1"),
+            _term(-eta * rule.pre_offset, "u0 * y2"),
+            _term(-eta * rule.post_offset, "u0 * x2"),
+            _term(eta * rule.pre_offset * rule.post_offset, "u0 * t"),
+        ]
+    )
+    tau_x, tau_y = _steps(rule.tau_pre, dt), _steps(rule.tau_post, dt)
+    return RulePlan(
+        rule.name,
+        dw or "0 * u0",
+        impulses={"x1": abs(eta), "y1": 1.0, "x2": abs(eta * rule.post_offset), "y2": abs(eta * rule.pre_offset)},
+        taus={"x1": tau_x, "x2": tau_x, "y1": tau_y, "y2": tau_y},
+        tag_init=eta * rule.pre_offset * rule.post_offset,
+    )
+
+
+def _float_oja(rule: Oja, dt: float) -> RulePlan:
+    r"""``dw = ±(u0*x1*y1 - u0*y1*y2*w)`` with :math:`I_{x1}=|\eta|`, :math:`I_{y1}=1`, :math:`I_{y2}=|\eta|`."""
+    sign = "-" if rule.eta < 0 else ""
+    dw = f"{sign}u0 * x1 * y1 {'+' if sign else '-'} u0 * y1 * y2 * w" if rule.eta else "0 * u0"
+    tau_y = _steps(rule.tau_post, dt)
+    return RulePlan(
+        rule.name,
+        dw,
+        impulses={"x1": abs(rule.eta), "y1": 1.0, "y2": abs(rule.eta)},
+        taus={"x1": _steps(rule.tau_pre, dt), "y1": tau_y, "y2": tau_y},
+    )
+
+
+def _float_three_factor(rule: ThreeFactor, dt: float) -> RulePlan:
+    r"""Eligibility in the tag: ``dt = y0*x1 - u0*t*y3``, ``dw = u0*t*y2 + y0*x1*y1`` (third factors from ``M``)."""
+    alpha_e = 0.0 if rule.tau_eligibility == 0 else math.exp(-dt / rule.tau_eligibility)
+    return RulePlan(
+        rule.name,
+        "u0 * t * y2 + y0 * x1 * y1",
+        dt="y0 * x1 - u0 * t * y3",
+        impulses={"x1": 1.0},
+        taus={"x1": _steps(rule.tau_pre, dt)},
+        three_factor=True,
+        modulator=rule.modulator,
+        eta=rule.eta,
+        alpha_e=alpha_e,
+    )
+
+
+def _float_error_modulated(rule: ErrorModulated, dt: float) -> RulePlan:
+    r"""``dw = u0*x1*y1`` with :math:`y_1 = \eta M` (``x1``: the trace, or the projected trace from a circuit)."""
+    projected = rule.basis is not None
+    return RulePlan(
+        rule.name,
+        "u0 * x1 * y1",
+        impulses={} if projected else {"x1": 1.0},
+        taus={"x1": GRADED_TAU if projected else _steps(rule.tau_pre, dt)},
+        three_factor=True,
+        modulator=rule.modulator,
+        eta=rule.eta,
+        circuit="projected" if projected else None,
+        source=rule if projected else None,
+    )
+
+
+def _float_oja_subspace(rule: OjaSubspace, dt: float) -> RulePlan:
+    r"""``dw = u0*x1*y1`` with the residual :math:`r` as ``x1`` and :math:`\eta y` as ``y1``, from a circuit."""
+    return RulePlan(
+        rule.name,
+        "u0 * x1 * y1",
+        taus={"x1": GRADED_TAU},
+        three_factor=True,
+        eta=rule.eta,
+        circuit="subspace",
+        source=rule,
+    )
+
+
+FLOAT_RULES: dict[type[PlasticityRule], Callable[[Any, float], RulePlan]] = {
+    Hebb: _float_hebb,
+    Oja: _float_oja,
+    OjaSubspace: _float_oja_subspace,
+    PairSTDP: _float_pair_stdp,
+    ThreeFactor: _float_three_factor,
+    ErrorModulated: _float_error_modulated,
+}
+"""Rule class -> its translation ``(rule, dt) -> RulePlan`` for Lava's float learning engine (Lava's ``rules``)."""
+
+
 def float_rule(rule: PlasticityRule, dt: float, field_name: str) -> RulePlan:
-    """Express ``rule`` in Lava's float learning engine (equations in the module docstring)."""
-    if isinstance(rule, PairSTDP):
-        dw = _sum([_term(rule.a_plus, "y0 * x1"), _term(-rule.a_minus, "x0 * y1")])
-        return RulePlan(
-            rule.name,
-            dw or "0 * u0",
-            impulses={"x1": rule.a_plus, "y1": rule.a_minus},
-            taus={"x1": _steps(rule.tau_pre, dt), "y1": _steps(rule.tau_post, dt)},
-        )
-    if isinstance(rule, Hebb):
-        eta = rule.eta
-        dw = _sum(
-            [
-                _term(eta, "u0 * x1 * y1"),
-                _term(-eta * rule.pre_offset, "u0 * y2"),
-                _term(-eta * rule.post_offset, "u0 * x2"),
-                _term(eta * rule.pre_offset * rule.post_offset, "u0 * t"),
-            ]
-        )
-        tau_x, tau_y = _steps(rule.tau_pre, dt), _steps(rule.tau_post, dt)
-        return RulePlan(
-            rule.name,
-            dw or "0 * u0",
-            impulses={"x1": abs(eta), "y1": 1.0, "x2": abs(eta * rule.post_offset), "y2": abs(eta * rule.pre_offset)},
-            taus={"x1": tau_x, "x2": tau_x, "y1": tau_y, "y2": tau_y},
-            tag_init=eta * rule.pre_offset * rule.post_offset,
-        )
-    if isinstance(rule, Oja):
-        sign = "-" if rule.eta < 0 else ""
-        dw = f"{sign}u0 * x1 * y1 {'+' if sign else '-'} u0 * y1 * y2 * w" if rule.eta else "0 * u0"
-        tau_y = _steps(rule.tau_post, dt)
-        return RulePlan(
-            rule.name,
-            dw,
-            impulses={"x1": abs(rule.eta), "y1": 1.0, "y2": abs(rule.eta)},
-            taus={"x1": _steps(rule.tau_pre, dt), "y1": tau_y, "y2": tau_y},
-        )
-    if isinstance(rule, ThreeFactor):
-        alpha_e = 0.0 if rule.tau_eligibility == 0 else math.exp(-dt / rule.tau_eligibility)
-        return RulePlan(
-            rule.name,
-            "u0 * t * y2 + y0 * x1 * y1",
-            dt="y0 * x1 - u0 * t * y3",
-            impulses={"x1": 1.0},
-            taus={"x1": _steps(rule.tau_pre, dt)},
-            three_factor=True,
-            modulator=rule.modulator,
-            eta=rule.eta,
-            alpha_e=alpha_e,
-        )
-    if isinstance(rule, ErrorModulated):
-        projected = rule.basis is not None
-        return RulePlan(
-            rule.name,
-            "u0 * x1 * y1",
-            impulses={} if projected else {"x1": 1.0},
-            taus={"x1": GRADED_TAU if projected else _steps(rule.tau_pre, dt)},
-            three_factor=True,
-            modulator=rule.modulator,
-            eta=rule.eta,
-            circuit="projected" if projected else None,
-            source=rule if projected else None,
-        )
-    if isinstance(rule, OjaSubspace):
-        return RulePlan(
-            rule.name,
-            "u0 * x1 * y1",
-            taus={"x1": GRADED_TAU},
-            three_factor=True,
-            eta=rule.eta,
-            circuit="subspace",
-            source=rule,
-        )
-    raise UnsupportedFeatureError(field_name, f"no Lava translation for {type(rule).__name__}")
+    """Express ``rule`` in Lava's float learning engine (:data:`FLOAT_RULES`; equations in the module docstring)."""
+    return translation(FLOAT_RULES, rule, "lava", field_name)(rule, dt)
 
 
 # -- fixed point -----------------------------------------------------------------------------
@@ -350,14 +380,15 @@ def _fit(target: float) -> tuple[int, int, int, float]:
     return best
 
 
-FIXED_REFUSAL = {
-    "Hebb": "its every-step (u0) products of 7-bit traces are shifted right by 3 bits and its offset terms are "
+FIXED_REFUSAL: dict[type[PlasticityRule], str] = {
+    Hebb: "its every-step (u0) products of 7-bit traces are shifted right by 3 bits and its offset terms are "
     "below the engine's smallest coefficient (2^-7 weight steps): measured 54% error in the weight change",
-    "Oja": "its every-step (u0) products of 7-bit traces saturate at 127 and lose 12 bits in the y1*y2*w "
+    Oja: "its every-step (u0) products of 7-bit traces saturate at 127 and lose 12 bits in the y1*y2*w "
     "product: measured >100% error in the weight change",
-    "ThreeFactor": "its eligibility trace would live in Lava's 8-bit synaptic tag and its modulator in 7-bit "
+    ThreeFactor: "its eligibility trace would live in Lava's 8-bit synaptic tag and its modulator in 7-bit "
     "third-factor inputs",
 }
+"""Rule class -> why Lava's fixed-point engine does not run it (the float rules missing from :data:`FIXED_RULES`)."""
 
 
 # -- fixed point: signed graded signals through unsigned 7-bit traces ------------------------------
@@ -506,12 +537,10 @@ def fixed_graded_rule(
     )
 
 
-def fixed_rule(
-    rule: PlasticityRule, dt: float, unit: float, field_name: str, n_pre: int = 0, options: dict[str, Any] | None = None
+def fixed_pair_stdp(
+    rule: PairSTDP, dt: float, unit: float, n_pre: int, options: dict[str, Any], field_name: str
 ) -> RulePlan:
-    r"""Express ``rule`` in Lava's fixed-point ("bit-approximate") learning engine.
-
-    ErrorModulated and OjaSubspace: :func:`fixed_graded_rule`. PairSTDP:
+    r"""PairSTDP on Lava's fixed-point ("bit-approximate") learning engine.
 
     Weights are mantissas (``unit`` float per step), traces 7-bit integers
     with an integer impulse ``I`` per spike (the trace holds :math:`\approx I x`),
@@ -522,16 +551,6 @@ def fixed_rule(
     stochastic trace decay and weight rounding add noise on top (measured:
     about 7% of the weight change, for the same spike trains).
     """
-    if isinstance(rule, (ErrorModulated, OjaSubspace)):
-        return fixed_graded_rule(rule, dt, unit, n_pre, options or {}, field_name)
-    if not isinstance(rule, PairSTDP):
-        if rule.name in FIXED_REFUSAL:
-            raise UnsupportedFeatureError(
-                field_name,
-                f"{rule.name} is not offered in fixed point on Lava: {FIXED_REFUSAL[rule.name]}; run it with "
-                "numeric='float' (fixed point runs PairSTDP, ErrorModulated and OjaSubspace)",
-            )
-        float_rule(rule, dt, field_name)  # raises for a rule with no Lava translation
     plan = RulePlan(rule.name, "", rng_seed=1, taus={"x1": _steps(rule.tau_pre, dt), "y1": _steps(rule.tau_post, dt)})
     terms = []
     pairs = (("a_plus", rule.a_plus, "x1", "y0 * x1"), ("a_minus", -rule.a_minus, "y1", "x0 * y1"))
@@ -549,6 +568,30 @@ def fixed_rule(
         terms.append(f" {'-' if m < 0 else '+'} {abs(m)}*2^{e} * {product}")
     plan.dw = _sum(terms) or "0*2^0 * u0"
     return plan
+
+
+FixedTranslation = Callable[[Any, float, float, int, dict[str, Any], str], RulePlan]
+"""``(rule, dt, unit, n_pre, options, field_name) -> RulePlan`` on Lava's fixed-point engine."""
+
+FIXED_RULES: dict[type[PlasticityRule], FixedTranslation] = {
+    PairSTDP: fixed_pair_stdp,
+    ErrorModulated: fixed_graded_rule,
+    OjaSubspace: fixed_graded_rule,
+}
+"""Rule class -> its fixed-point translation (Lava's ``fixed_point_rules``; the others: :data:`FIXED_REFUSAL`)."""
+
+
+def fixed_rule(
+    rule: PlasticityRule, dt: float, unit: float, field_name: str, n_pre: int = 0, options: dict[str, Any] | None = None
+) -> RulePlan:
+    r"""Express ``rule`` in Lava's fixed-point ("bit-approximate") learning engine (:data:`FIXED_RULES`).
+
+    PairSTDP: :func:`fixed_pair_stdp`; ErrorModulated and OjaSubspace:
+    :func:`fixed_graded_rule`. Any other rule is refused with its reason
+    from :data:`FIXED_REFUSAL`.
+    """
+    translate = translation(FIXED_RULES, rule, "lava", field_name, "fixed", FIXED_REFUSAL)
+    return translate(rule, dt, unit, n_pre, options or {}, field_name)
 
 
 def third_factor_inputs(

@@ -51,7 +51,7 @@ class PlasticityRule:
 
     @property
     def name(self) -> str:
-        """The rule's class name, used by backends to declare support."""
+        """The rule's class name, as backends list their rules (they look a rule up by its class)."""
         return type(self).__name__
 
     @property
@@ -302,7 +302,13 @@ class ErrorModulated(_ArrayFieldEquality, PlasticityRule):
 
 
 RULE_TYPES: tuple[type[PlasticityRule], ...] = (Hebb, Oja, OjaSubspace, PairSTDP, ThreeFactor, ErrorModulated)
-"""Every rule class of the spec, for registries and capability checks."""
+"""Every rule class of the spec, for the serializer's registry.
+
+Backends do not copy this list: each advertises exactly the rules of its own
+rule table (:meth:`spikemem.backend.Capabilities.from_tables`). Adding a rule
+means its class here, its reference step in :data:`spikemem.learning.REFERENCE_RULES`
+and an entry in the table of each backend that translates it.
+"""
 
 MODULATED_RULES: tuple[type[PlasticityRule], ...] = (ThreeFactor, ErrorModulated)
 """Rules that read a third factor from the :class:`~spikemem.spec.ModulatorInput` named by their ``modulator``."""

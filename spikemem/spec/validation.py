@@ -7,6 +7,7 @@ field (``projections['in->exc'].weights``) and what a valid value looks like.
 from __future__ import annotations
 
 import math
+import typing
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from spikemem.spec.network import (
     Projection,
 )
 from spikemem.spec.neurons import LIF
-from spikemem.spec.plasticity import MODULATED_RULES, OjaSubspace, PlasticityRule
+from spikemem.spec.plasticity import MODULATED_RULES, PlasticityRule
 
 RESET_MODES = ("value", "subtract")
 
@@ -100,22 +101,52 @@ def validate_neuron(field: str, neuron: Any, dt: float) -> None:
     _int_at_least(f"{field}.refractory_steps", neuron.refractory_steps, 0)
 
 
+def _rule_field_types(rule: PlasticityRule) -> dict[str, Any]:
+    """The rule class's field annotations, resolved (empty where they cannot be resolved)."""
+    try:
+        return typing.get_type_hints(type(rule))
+    except (NameError, TypeError):
+        return {}
+
+
+def _validate_rule_field(field: str, name: str, value: Any, annotation: Any) -> None:
+    """One rule parameter, by its annotation: numbers finite (``tau*``/``a_*`` >= 0), strings and literals as declared.
+
+    ``None`` passes where the annotation allows it; arrays are checked where
+    they are used (``basis``); a field without a resolvable annotation is
+    checked as a number, like a bare ``float``.
+    """
+    args = typing.get_args(annotation)
+    if value is None and type(None) in args:
+        return
+    if typing.get_origin(annotation) is typing.Literal:
+        if value not in args:
+            raise SpecError(field, f"must be one of {args}, got {value!r}")
+        return
+    if annotation is str:
+        if not isinstance(value, str):
+            raise SpecError(field, f"expected a string, got {value!r}")
+        return
+    if annotation is np.ndarray or np.ndarray in args:
+        return
+    number = _finite_number(field, value)
+    if (name.startswith("tau") or name.startswith("a_")) and number < 0:
+        raise SpecError(field, f"must be >= 0, got {value!r}")
+
+
 def validate_rule(field: str, rule: Any, projection: Projection, network: Network) -> None:
-    """Check a plasticity rule's parameters and references."""
+    """Check a plasticity rule's parameters (by their declared types) and references.
+
+    Any :class:`PlasticityRule` subclass passes on its parameters alone: whether
+    a backend runs it is the backend's check (its rule table), not the spec's.
+    """
     if not isinstance(rule, PlasticityRule):
         raise SpecError(field, f"expected a spikemem.spec plasticity rule, got {type(rule).__name__}")
+    types = _rule_field_types(rule)
     for name, value in vars(rule).items():
-        if name in ("w_min", "w_max") and value is None:
-            continue
-        if name in ("modulator", "activity", "basis"):
-            continue
-        number = _finite_number(f"{field}.{name}", value)
-        if (name.startswith("tau") or name.startswith("a_")) and number < 0:
-            raise SpecError(f"{field}.{name}", f"must be >= 0, got {value!r}")
+        _validate_rule_field(f"{field}.{name}", name, value, types.get(name, float))
     if rule.w_min is not None and rule.w_max is not None and rule.w_min > rule.w_max:
         raise SpecError(f"{field}.w_min", f"must not exceed w_max = {rule.w_max}, got {rule.w_min}")
-    if isinstance(rule, OjaSubspace) and rule.activity not in ("spikes", "graded"):
-        raise SpecError(f"{field}.activity", f"must be 'spikes' or 'graded', got {rule.activity!r}")
     if getattr(rule, "basis", None) is not None:
         _validate_basis(f"{field}.basis", rule.basis, network.source_size(projection.pre))
     if isinstance(rule, MODULATED_RULES):
