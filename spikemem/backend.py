@@ -20,13 +20,10 @@ import numpy as np
 
 from spikemem.recording import Recording
 from spikemem.spec import Network, SpecError
+from spikemem.spec.errors import UnsupportedFeatureError
 from spikemem.stimulus import InputWindow, input_window
 
 NUMERIC_MODES = ("float", "fixed")
-
-
-class UnsupportedFeatureError(SpecError):
-    """The network uses something this backend cannot execute (raised at compile time)."""
 
 
 class BackendUnavailableError(RuntimeError):
