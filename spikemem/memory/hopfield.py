@@ -68,7 +68,7 @@ from spikemem.memory.encoding import (
     periodic_current,
     wipe_current,
 )
-from spikemem.spec import LIF, CurrentInput, Monitor, Network, Population, Projection
+from spikemem.spec import LIF, CurrentInput, Input, Monitor, Network, Population, Projection
 
 READ_THRESHOLD = 0.25
 COPY_THRESHOLD = 0.5
@@ -252,7 +252,7 @@ def _relayed(
         Projection("state", "relay", eye.copy(), delay=1, name="state->relay"),
         Projection("relay", "state", weights, delay=1, name="recurrent"),
     ]
-    inputs = [
+    inputs: list[Input] = [
         CurrentInput("state_clock", "state", state_clock),
         CurrentInput("relay_clock", "relay", relay_clock),
         CurrentInput("cue", "state", np.zeros((2, n))),
