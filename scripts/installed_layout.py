@@ -1,4 +1,4 @@
-"""Run a command on spikemem laid out as it is installed, with ``backends/`` as ``spikemem.backends``.
+"""Run mypy or import-linter on spikemem laid out as installed, with ``backends/`` as ``spikemem.backends``.
 
 ``pyproject.toml`` maps the package ``spikemem.backends`` to the top-level ``backends/`` folder
 (``[tool.setuptools.package-dir]``). An editable install resolves that mapping with an import hook, which

@@ -53,6 +53,7 @@ each other in one run (:mod:`spikemem.memory.recall`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -164,7 +165,7 @@ def build_hopfield(
     return _relayed(couplings, dynamics, update_schedule(dynamics, len(couplings), rng), resolution, name)
 
 
-def _cue_encoder(magnitude: float):
+def _cue_encoder(magnitude: float) -> Callable[[np.ndarray], np.ndarray]:
     def encode(cues: np.ndarray) -> np.ndarray:
         return (magnitude * np.where(np.asarray(cues) > 0, 1.0, -1.0))[:, None, :]
 
