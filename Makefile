@@ -12,8 +12,8 @@ PYTEST_ARGS ?=
 help:
 	@echo "make setup   create or update .venv (Python 3.10, spikemem -e .[all,dev])"
 	@echo "make demo    setup, then run the main demo (spikemem demo)"
-	@echo "make test    setup, then the whole test suite: ruff check and pytest (PYTEST_ARGS=... to pass options)"
-	@echo "make lint    setup, then ruff check"
+	@echo "make test    setup, then the whole test suite: lint and pytest (PYTEST_ARGS=... to pass options)"
+	@echo "make lint    setup, then ruff check, the import contracts (import-linter) and mypy"
 	@echo "make bench   setup, then the backend benchmark (benchmarks/network_throughput.py)"
 
 setup:
@@ -22,15 +22,23 @@ setup:
 demo: setup
 	$(BIN)/spikemem demo
 
+# The three linters: ruff; import-linter (the layer contracts in pyproject.toml) and mypy, both run on the
+# package laid out as installed (backends/ as spikemem.backends: see scripts/installed_layout.py).
+# Each runs; the recipe fails if any fails.
+LINT = status=0; \
+	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "$(BIN)/python scripts/installed_layout.py lint-imports"; \
+	$(BIN)/python scripts/installed_layout.py lint-imports || status=1; \
+	echo "$(BIN)/python scripts/installed_layout.py mypy"; $(BIN)/python scripts/installed_layout.py mypy || status=1
+
 # Lint and tests both run; the target fails if either fails.
 test: setup
-	@status=0; \
-	echo "$(BIN)/ruff check ."; $(BIN)/ruff check . || status=1; \
+	@$(LINT); \
 	echo "$(BIN)/python -m pytest -q $(PYTEST_ARGS)"; $(BIN)/python -m pytest -q $(PYTEST_ARGS) || status=1; \
 	exit $$status
 
 lint: setup
-	$(BIN)/ruff check .
+	@$(LINT); exit $$status
 
 bench: setup
 	$(BIN)/python benchmarks/network_throughput.py

@@ -27,6 +27,7 @@ import numpy as np
 
 from spikemem.recording import Recording
 from spikemem.spec import Network, PlasticityRule, SpecError
+from spikemem.spec.errors import UnsupportedFeatureError
 from spikemem.stimulus import InputWindow, input_window
 
 NUMERIC_MODES = ("float", "fixed")
@@ -34,10 +35,6 @@ NUMERIC_MODES = ("float", "fixed")
 Translation = TypeVar("Translation")
 RuleTable = Mapping[type[PlasticityRule], Any]
 """A backend's rules: rule class -> its translation (whatever the backend's planner needs)."""
-
-
-class UnsupportedFeatureError(SpecError):
-    """The network uses something this backend cannot execute (raised at compile time)."""
 
 
 class BackendUnavailableError(RuntimeError):

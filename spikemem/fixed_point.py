@@ -108,7 +108,6 @@ MAX_WEIGHT_EXP = 7
 NON_SPIKING_THRESHOLD = 1e30
 """A threshold at least this large marks a non-spiking integrator (its scale comes from its weights)."""
 
-SIGN_MODES = ("excitatory", "inhibitory", "mixed")
 _MANTISSA_RANGE = {"excitatory": (0, 255), "inhibitory": (-255, 0), "mixed": (-256, 254)}
 
 
@@ -465,11 +464,6 @@ class FixedPointArithmetic:
         mantissa = quantize_weights(weights, fw.exponent, fw.sign_mode, fw.scale)
         return mantissa.astype(np.int64) << (fw.exponent + ACT_SHIFT)
 
-    def mantissa_from_internal(self, projection: str, weights: np.ndarray) -> np.ndarray:
-        """Internal units -> the int32 mantissas Lava's Dense holds."""
-        fw = self.model.projections[projection]
-        return (np.asarray(weights, dtype=np.int64) >> (fw.exponent + ACT_SHIFT)).astype(np.int32)
-
     def external(self, population: str, current: np.ndarray) -> np.ndarray:
         """External current in float units -> int64 internal units, ``round(s * I)``."""
         return _rint(np.asarray(current, dtype=np.float64) * self.model.populations[population].scale)
@@ -477,10 +471,6 @@ class FixedPointArithmetic:
     def initial_v(self, population: str) -> np.ndarray:
         """int64 ``(n,)`` potentials before the first step."""
         return self.model.populations[population].v_init.copy()
-
-    def v_to_float(self, population: str, v: np.ndarray) -> np.ndarray:
-        """Internal potentials -> float units."""
-        return np.asarray(v, dtype=np.float64) / self.model.populations[population].scale
 
     def neuron_step(
         self, population: str, v: np.ndarray, refractory: np.ndarray, current: np.ndarray

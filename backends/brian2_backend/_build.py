@@ -232,7 +232,7 @@ def read_monitors(
     window: InputWindow,
     first: int,
     weights: Callable[[str], np.ndarray],
-    snapshots: Callable[[str, tuple[int, int]], np.ndarray] | None = None,
+    snapshots: Callable[[str, tuple[int, ...]], np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The monitored arrays of a run of ``window.steps`` steps that started at network step ``first``.
 
@@ -257,6 +257,8 @@ def read_monitors(
             data[key] = np.array(model.v_monitors[target].variables["v"].get_value(), dtype=float)
         elif monitor.every is None:
             data[key] = weights(target)
+        elif snapshots is None:
+            raise ValueError(f"monitor {key!r} records every {monitor.every} steps: read_monitors needs snapshots")
         else:
             data[key] = snapshots(key, np.shape(network.projection(target).weights))
     return data

@@ -40,25 +40,25 @@ class WeightSnapshots:
     """
 
     def __init__(self, monitors: list[Monitor], dense: Any, clock: Any) -> None:
-        self._monitors = monitors
+        self._periods = [(m.key, m.target, m.every) for m in monitors if m.every is not None]
         self._dense = dense
         self._clock = clock
         self.first_step = 0
-        self.snapshots: dict[str, list[np.ndarray]] = {m.key: [] for m in monitors}
+        self.snapshots: dict[str, list[np.ndarray]] = {key: [] for key, _, _ in self._periods}
 
     def record(self) -> None:
         """Take the snapshots due after the current step."""
         done = int(self._clock.timestep[:]) - self.first_step + 1  # steps of this run completed
-        for monitor in self._monitors:
-            if done % monitor.every == 0:
-                self.snapshots[monitor.key].append(self._dense(monitor.target))
+        for key, target, every in self._periods:
+            if done % every == 0:
+                self.snapshots[key].append(self._dense(target))
 
     def start(self, first_step: int) -> None:
         self.first_step = first_step
         for frames in self.snapshots.values():
             frames.clear()
 
-    def result(self, key: str, shape: tuple[int, int]) -> np.ndarray:
+    def result(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
         return np.array(self.snapshots[key]).reshape(-1, *shape)
 
 
@@ -215,5 +215,5 @@ class Brian2Simulation(Simulation):
         self._plan.synapses[projection].index.extend(post, pre)
 
     def _close(self) -> None:
-        self._model = None  # drop the Brian2 objects (and their arrays)
+        del self._model  # drop the Brian2 objects (and their arrays); a closed simulation never reads it
         self._snapshots = None

@@ -96,8 +96,8 @@ class StandaloneSimulation(Simulation):
             self._device.run(directory=self._directory, with_output=False, run_args=self._run_args(inputs))
         self._fresh = False
         for name in self._weights:
-            self._weights[name] = np.array(self._model.synapses[name].variables["w"].get_value(), dtype=float)
-        return read_monitors(self._model, self.network, window, 0, self._get_weights)
+            self._weights[name] = np.array(self._program.synapses[name].variables["w"].get_value(), dtype=float)
+        return read_monitors(self._program, self.network, window, 0, self._get_weights)
 
     def _build(self, steps: int, inputs: WindowInputs) -> None:
         """Generate, compile and run the program for ``steps`` steps with ``inputs``."""
@@ -120,6 +120,13 @@ class StandaloneSimulation(Simulation):
             reset_device()
         self._model = model
 
+    @property
+    def _program(self) -> BrianModel:
+        """The model of the compiled program (the first run builds it)."""
+        if self._model is None:
+            raise RuntimeError("the standalone program is not built yet: run() builds it")
+        return self._model
+
     def _arguments(self, model: BrianModel, inputs: WindowInputs) -> dict[str, tuple[Any, np.ndarray]]:
         """Every value a run takes from outside, by label: the tables its code reads, constant currents, weights.
 
@@ -138,7 +145,7 @@ class StandaloneSimulation(Simulation):
         """The arguments of a re-run that differ from the values compiled in (fewer files to write and read)."""
         return {
             key: values
-            for label, (key, values) in self._arguments(self._model, inputs).items()
+            for label, (key, values) in self._arguments(self._program, inputs).items()
             if not np.array_equal(values, self._compiled[label][1])
         }
 

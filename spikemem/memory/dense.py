@@ -75,6 +75,7 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from spikemem.evaluation.memory import Readout
 from spikemem.memory.encoding import (
@@ -94,10 +95,10 @@ CANDIDATE_THRESHOLD = 0.25
 TAU_RACE = 20e-3
 
 
-def half_difference(power: int) -> Callable[[np.ndarray], np.ndarray]:
+def half_difference(power: int) -> Callable[[npt.ArrayLike], np.ndarray]:
     r""":math:`g(y) = [F(y+1) - F(y-1)]/2` for :math:`F(x) = x^n` (an integer for integer :math:`y`)."""
 
-    def g(y: np.ndarray) -> np.ndarray:
+    def g(y: npt.ArrayLike) -> np.ndarray:
         y = np.asarray(y, dtype=np.float64)
         return ((y + 1.0) ** power - (y - 1.0) ** power) / 2.0
 

@@ -34,14 +34,14 @@ trials and how to encode cues.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from spikemem.evaluation.memory import Readout
-from spikemem.spec import Network
+from spikemem.spec import CurrentInput, Network
 
 DT = 1e-3
 """Time step of every memory network (seconds); only the ratio tau/dt matters."""
@@ -120,7 +120,7 @@ class RecallNetwork:
 
     def clock_values(self) -> dict[str, np.ndarray]:
         """The clock currents of one trial, ``(trial_steps, n)`` per input."""
-        return {name: np.asarray(self.network.input(name).values) for name in self.clocks}
+        return {name: np.asarray(self.network.input_of(CurrentInput, name).values) for name in self.clocks}
 
     def neurons(self) -> int:
         """Total number of neurons."""
@@ -143,8 +143,3 @@ def periodic_current(
     for step, value in values.items():
         out[step] = value
     return out
-
-
-def steps_of_phase(trial_steps: int, period: int, phase: int, start: int = 0) -> Sequence[int]:
-    """Steps ``t >= start`` of a trial with ``t % period == phase``."""
-    return [t for t in range(start, trial_steps) if t % period == phase]

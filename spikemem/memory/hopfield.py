@@ -53,6 +53,7 @@ each other in one run (:mod:`spikemem.memory.recall`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,7 +69,7 @@ from spikemem.memory.encoding import (
     periodic_current,
     wipe_current,
 )
-from spikemem.spec import LIF, CurrentInput, Monitor, Network, Population, Projection
+from spikemem.spec import LIF, CurrentInput, Input, Monitor, Network, Population, Projection
 
 READ_THRESHOLD = 0.25
 COPY_THRESHOLD = 0.5
@@ -164,7 +165,7 @@ def build_hopfield(
     return _relayed(couplings, dynamics, update_schedule(dynamics, len(couplings), rng), resolution, name)
 
 
-def _cue_encoder(magnitude: float):
+def _cue_encoder(magnitude: float) -> Callable[[np.ndarray], np.ndarray]:
     def encode(cues: np.ndarray) -> np.ndarray:
         return (magnitude * np.where(np.asarray(cues) > 0, 1.0, -1.0))[:, None, :]
 
@@ -252,7 +253,7 @@ def _relayed(
         Projection("state", "relay", eye.copy(), delay=1, name="state->relay"),
         Projection("relay", "state", weights, delay=1, name="recurrent"),
     ]
-    inputs = [
+    inputs: list[Input] = [
         CurrentInput("state_clock", "state", state_clock),
         CurrentInput("relay_clock", "relay", relay_clock),
         CurrentInput("cue", "state", np.zeros((2, n))),

@@ -114,4 +114,4 @@ def build_stdp_learning(patterns: np.ndarray, protocol: STDPProtocol = STDPProto
 
 def learning_steps(network: Network) -> int:
     """Steps that present every pattern (the length of the input raster)."""
-    return int(np.shape(network.input("patterns").spikes)[0])
+    return int(np.shape(network.input_of(SpikeInput, "patterns").spikes)[0])

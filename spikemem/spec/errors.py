@@ -22,3 +22,11 @@ class SpecError(ValueError):
         self.field = field
         self.problem = problem
         super().__init__(f"{field}: {problem}")
+
+
+class UnsupportedFeatureError(SpecError):
+    """The network uses something a target cannot execute or represent (raised at compile or export time).
+
+    Raised by a backend's ``compile`` and by the NIR export; also importable as
+    ``spikemem.backend.UnsupportedFeatureError`` (the same class).
+    """

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 
-from spikemem.spec.inputs import Input
+from spikemem.spec.inputs import SPIKE_SOURCE_TYPES, Input
 from spikemem.spec.neurons import LIF
 from spikemem.spec.plasticity import PlasticityRule
+
+InputT = TypeVar("InputT")
 
 
 @dataclass(eq=False)
@@ -158,10 +160,15 @@ class Network:
                 return inp
         raise KeyError(f"no input named {name!r}")
 
+    def input_of(self, kind: type[InputT], name: str) -> InputT:
+        """The input called ``name``, which must be a ``kind`` (KeyError if none, TypeError if another kind)."""
+        inp = self.input(name)
+        if not isinstance(inp, kind):
+            raise TypeError(f"input {name!r} is a {type(inp).__name__}, not a {kind.__name__}")
+        return inp
+
     def source_size(self, name: str) -> int:
         """Size of the population or spike input called ``name``."""
-        from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
-
         for pop in self.populations:
             if pop.name == name:
                 return pop.size

@@ -80,7 +80,7 @@ Refractoriness (``refractory_steps > 0``), reset by subtraction
 static graph: only the weights in the spec, i.e. the *initial* weights, would
 be exported) and a non-zero initial potential ``v_init`` (NIR nodes have no
 initial state). By default :func:`to_nir` refuses these with
-:class:`~spikemem.backend.UnsupportedFeatureError` naming the field. With
+:class:`~spikemem.spec.errors.UnsupportedFeatureError` naming the field. With
 ``lossy=True`` it exports anyway and records each loss: in the metadata of
 the node concerned (``spikemem.lost``) and, as a summary, in the graph's
 metadata (``spikemem.lost``). To export *learned* weights, copy them from the
@@ -105,7 +105,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from spikemem.backend import UnsupportedFeatureError
+from spikemem.spec.errors import UnsupportedFeatureError
 from spikemem.spec.inputs import CurrentInput, ModulatorInput, PoissonInput, SpikeInput
 from spikemem.spec.network import Network, Population, Projection
 from spikemem.spec.neurons import LIF

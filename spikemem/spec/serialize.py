@@ -291,7 +291,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_temp(target: Path, write: Callable[[IO[bytes]], None]) -> Path:
+def _write_temp(target: Path, write: Callable[[IO[bytes]], object]) -> Path:
     """Write a temporary file next to ``target`` (created with the umask's permissions) and fsync it."""
     temp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     with open(temp, "xb") as stream:
