@@ -24,20 +24,20 @@ KINDS: dict[str, tuple[str, str | None]] = {
     "continual": ("spikemem.continual.experiment:run", "spikemem.continual.experiment:Settings"),
     "continual_local": ("spikemem.continual.local.experiment:run", "spikemem.continual.local.experiment:LocalSettings"),
     "hopfield_recall": (
-        "spikemem.memory.experiments:hopfield_recall",
+        "spikemem.experiments.memory_kinds:hopfield_recall",
         "spikemem.memory.settings:HopfieldRecallSettings",
     ),
     "hopfield_capacity": (
-        "spikemem.memory.experiments:hopfield_capacity",
+        "spikemem.experiments.memory_kinds:hopfield_capacity",
         "spikemem.memory.settings:HopfieldCapacitySettings",
     ),
-    "dense_memory": ("spikemem.memory.experiments:dense_memory", "spikemem.memory.settings:DenseMemorySettings"),
-    "multitask": ("spikemem.memory.experiments:multitask", "spikemem.memory.settings:MultitaskSettings"),
+    "dense_memory": ("spikemem.experiments.memory_kinds:dense_memory", "spikemem.memory.settings:DenseMemorySettings"),
+    "multitask": ("spikemem.experiments.memory_kinds:multitask", "spikemem.memory.settings:MultitaskSettings"),
     "learn_from_examples": (
-        "spikemem.memory.experiments:learn_from_examples",
+        "spikemem.experiments.memory_kinds:learn_from_examples",
         "spikemem.memory.settings:ExamplesSettings",
     ),
-    "stdp_storage": ("spikemem.memory.experiments:stdp_storage", "spikemem.memory.settings:STDPStorageSettings"),
+    "stdp_storage": ("spikemem.experiments.memory_kinds:stdp_storage", "spikemem.memory.settings:STDPStorageSettings"),
 }
 """Kind name -> (``"module:function"`` running it, ``"module:Class"`` of its settings, or None: tables unchecked)."""
 

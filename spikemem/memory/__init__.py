@@ -19,7 +19,7 @@ a clock of wipe steps, is explained in :mod:`spikemem.memory.encoding`.
 - :mod:`~spikemem.memory.recall`: running cues on a backend (batched or
   time-multiplexed) and decoding the recorded spikes.
 - :mod:`~spikemem.memory.theory`: the numbers a correct simulation must give.
-- :mod:`~spikemem.memory.experiments`: the kinds behind ``experiments/*.toml``.
+- the experiment kinds behind ``experiments/*.toml`` live in :mod:`spikemem.experiments.memory_kinds`.
 
 Multitasking (diluted patterns) and learning from noisy examples use the
 Hopfield network with the couplings of :mod:`~spikemem.memory.patterns`.

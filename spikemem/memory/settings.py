@@ -39,7 +39,7 @@ class DynamicsTable:
     """``[dynamics]``: the update schedule of a Hopfield recall (:class:`~spikemem.memory.hopfield.Dynamics`).
 
     ``structure`` is ``"alternating"``, ``"relay"`` or ``"auto"`` (relay on
-    event-driven backends, see :data:`spikemem.memory.experiments.EVENT_DRIVEN`).
+    event-driven backends, see :data:`spikemem.experiments.memory_kinds.EVENT_DRIVEN`).
     """
 
     mode: Literal["sync", "async"] = "sync"
