@@ -154,14 +154,14 @@ def _csv(groups: Sequence[Group]) -> bytes:
 
 
 def capacity_curve(results: Sequence[dict[str, Any]]) -> dict[str, list[float]] | None:
-    """Mean and std over seeds of the overlap at each load of memory runs with a ``curve``; None without one."""
+    """Mean and std over seeds of the overlap at each load of memory runs with a ``curve`` over loads, else None."""
     curves = []
     for result in results:
         curve = result.get("metrics", {}).get("curve")
         if not isinstance(curve, list) or not all(isinstance(p, dict) and "alpha" in p for p in curve):
             return None
         curves.append({float(p["alpha"]): float(p["overlap_mean"]) for p in curve})
-    if not curves:
+    if not curves or len(curves[0]) < 2:  # a recall run's basin curve is at one load
         return None
     alphas = sorted(set.intersection(*(set(c) for c in curves)))
     values = np.array([[c[a] for a in alphas] for c in curves])

@@ -45,7 +45,8 @@ def acc_bwt_figure(groups: Sequence[Any]) -> Any:
         summaries = [g.summary().get(metric, {"mean": np.nan, "std": 0.0}) for g in groups]
         ax.bar(x, [s["mean"] for s in summaries], yerr=[s["std"] for s in summaries], capsize=3, color="C0")
         ax.set_xticks(x, [g.label for g in groups], rotation=45, ha="right", fontsize=7)
-        ax.set_title(f"{metric} (mean ± std over seeds)", fontsize=10)
+        ax.set_title(metric, fontsize=10)
+        ax.set_ylabel("mean ± std over seeds")
         ax.axhline(0.0, color="black", lw=0.6)
         ax.grid(axis="y", alpha=0.3)
     axes[0].set_ylim(0.0, 1.0)
