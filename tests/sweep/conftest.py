@@ -6,6 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from spikemem.cli import main
+
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 MEMORY_SET = ["model.neurons=80", "output.plots=false"]
 LOCAL_SET = ["stream.tasks=3", "stream.max_train=48", "stream.max_test=30", "network.hidden=30", "encoding.steps=4"]
@@ -55,3 +59,12 @@ def stable(value: Any) -> Any:
 def result(directory: Path) -> dict[str, Any]:
     """``result.json`` of a run directory."""
     return json.loads((directory / "result.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def memory_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The memory sweep run once with 2 local workers: (sweep file, sweep directory)."""
+    tmp = tmp_path_factory.mktemp("memory")
+    path = memory_sweep(tmp)
+    assert main(["sweep", str(path), "--out", str(tmp / "out"), "--workers", "2"]) == 0
+    return path, tmp / "out"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import LOCAL_SET, memory_sweep, result, stable, write_sweep
+from conftest import LOCAL_SET, result, stable, write_sweep
 
 from spikemem.cli import main
 from spikemem.sweep import load_sweep, run_sweep
@@ -22,15 +22,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-
-@pytest.fixture(scope="module")
-def memory_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """The memory sweep (2 seeds x 2 methods x 2 backends) run once with 2 local workers."""
-    tmp = tmp_path_factory.mktemp("memory")
-    path = memory_sweep(tmp)
-    assert main(["sweep", str(path), "--out", str(tmp / "out"), "--workers", "2"]) == 0
-    return path, tmp / "out"
 
 
 def test_sweep_equals_single_runs(memory_run: tuple[Path, Path], tmp_path: Path) -> None:
