@@ -71,11 +71,12 @@ def run_state(point: Point, directory: Path) -> str:
     return FAILED
 
 
-def _merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+def merge_tables(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with ``patch`` merged in, table by table (a patch value replaces a non-table)."""
     merged = copy.deepcopy(base)
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
+            merged[key] = merge_tables(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
@@ -85,7 +86,7 @@ def _config_path(point: Point, directory: Path) -> Path:
     """The base config, or (when the point patches it) the patched copy ``base.toml`` in the run directory."""
     if not point.patch:
         return Path(point.config)
-    config = _merge(tomllib.loads(Path(point.config).read_text()), point.patch)
+    config = merge_tables(tomllib.loads(Path(point.config).read_text()), point.patch)
     text = dumps(config).encode()
     return atomic_write(directory / "base.toml", lambda handle: handle.write(text))
 
@@ -135,4 +136,15 @@ def record_failure(point: Point, directory: str | Path, error: str) -> dict[str,
     return status
 
 
-__all__ = ["CHANGED", "DONE", "FAILED", "MISSING", "PARTIAL", "read_json", "record_failure", "run_point", "run_state"]
+__all__ = [
+    "CHANGED",
+    "DONE",
+    "FAILED",
+    "MISSING",
+    "PARTIAL",
+    "merge_tables",
+    "read_json",
+    "record_failure",
+    "run_point",
+    "run_state",
+]
