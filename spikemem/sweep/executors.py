@@ -15,8 +15,8 @@ Workers write straight into ``DIR/runs/<id>/``.
 spikemem and the simulators installed). Results reach the driver's ``--out`` in one of two ways
 (``[sweep.ray] transfer``):
 
-- ``"return"`` (default; no shared file system needed): the driver sends the run directory's
-  current files (a checkpoint to resume from) with the task; the worker runs in a scratch
+- ``"return"`` (default; no shared file system needed): the driver sends the base config's text
+  and the run directory's current files (a checkpoint to resume from) with the task; the worker runs in a scratch
   directory of its node (``<tmp>/spikemem-sweep/<key>/<id>``) and returns every file, which the
   driver writes into ``DIR/runs/<id>/`` (``status.json`` last). A worker that dies is retried
   (``max_retries``, default 2); on the same node the retry resumes from the scratch
@@ -24,8 +24,11 @@ spikemem and the simulators installed). Results reach the driver's ``--out`` in 
 - ``"shared"``: ``--out`` is a path every node sees (NFS, a cluster file system); workers
   write there directly, and a retried task resumes from the checkpoint wherever it runs.
 
-Ctrl-C stops the workers (pending runs are cancelled, running ones terminated); finished runs
-are intact, since every file is written atomically, and the next invocation resumes.
+Ctrl-C stops the workers: pending runs are cancelled; local workers ignore SIGINT themselves and
+get SIGTERM from the driver, which unwinds the running experiment (simulators are closed by
+their context managers) before the process exits; Ray tasks are cancelled (``force=True``).
+Finished runs are intact, since every file is written atomically, and the next invocation
+resumes the interrupted ones from their checkpoints.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -81,8 +86,22 @@ class Progress:
         self.bar.close()
 
 
+def _stop_worker(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _worker_init() -> None:
+    """Ctrl-C is the driver's to handle; the driver's SIGTERM unwinds the run (closing simulators) and exits."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
 def _local_task(point: dict[str, Any], directory: str) -> dict[str, Any]:
-    return run_point(Point.from_dict(point), directory, node=f"pid{os.getpid()}")
+    try:
+        return run_point(Point.from_dict(point), directory, node=f"pid{os.getpid()}")
+    except SystemExit as stop:  # terminated by the driver: the run has unwound; take no further task
+        sys.stdout.flush()
+        os._exit(int(stop.code or 1))
 
 
 def run_local(points: list[Point], out: Path, workers: int, report: Report) -> None:
@@ -90,7 +109,8 @@ def run_local(points: list[Point], out: Path, workers: int, report: Report) -> N
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
     try:
         futures = {pool.submit(_local_task, p.as_dict(), str(run_directory(out, p))): p for p in points}
         for future in as_completed(futures):
@@ -139,20 +159,29 @@ def _write_files(directory: Path, files: dict[str, bytes]) -> None:
         atomic_write(directory / name, lambda handle, data=data: handle.write(data))
 
 
-def _ray_task(point: dict[str, Any], directory: str, files: dict[str, bytes], transfer: str, key: str) -> Any:
-    """Body of a Ray task: run the point; in ``return`` mode in a node-local scratch directory, returning its files."""
+def _ray_task(
+    point: dict[str, Any], directory: str, files: dict[str, bytes], config: bytes, transfer: str, key: str
+) -> Any:
+    """Body of a Ray task: run the point; in ``return`` mode in a node-local scratch directory, returning its files.
+
+    ``config`` is the base config's text, used where the node does not have the driver's file.
+    """
     import ray
 
     node = ray.get_runtime_context().get_node_id()
     spec = Point.from_dict(point)
     if transfer == "shared":
         return run_point(spec, directory, node), {}
-    scratch = Path(tempfile.gettempdir()) / "spikemem-sweep" / key / spec.id
+    root = Path(tempfile.gettempdir()) / "spikemem-sweep" / key
+    scratch = root / spec.id
     if run_state(spec, scratch) not in ("partial", "missing"):  # nothing of this point's own to resume
         shutil.rmtree(scratch, ignore_errors=True)
     if not scratch.is_dir():
         _write_files(scratch, files)
-    status = run_point(spec, scratch, node)
+    base = None
+    if not Path(spec.config).is_file():
+        base = atomic_write(root / "configs" / f"{spec.config_name}.toml", lambda handle: handle.write(config))
+    status = run_point(spec, scratch, node, base)
     returned = _read_files(scratch)
     shutil.rmtree(scratch, ignore_errors=True)
     return status, returned
@@ -183,6 +212,7 @@ def run_ray(
         for point in points:
             directory = run_directory(out, point)
             files = _read_files(directory) if transfer == "return" else {}
+            config = Path(point.config).read_bytes() if transfer == "return" else b""
             ref = task.options(
                 num_cpus=point.cpus,
                 num_gpus=point.gpus,
@@ -190,7 +220,7 @@ def run_ray(
                 max_retries=max_retries,
                 retry_exceptions=False,
                 name=f"spikemem-sweep:{point.id}",
-            ).remote(point.as_dict(), str(Path(directory).resolve()), files, transfer, key)
+            ).remote(point.as_dict(), str(Path(directory).resolve()), files, config, transfer, key)
             pending[ref] = point
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1)

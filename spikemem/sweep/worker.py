@@ -82,17 +82,20 @@ def merge_tables(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _config_path(point: Point, directory: Path) -> Path:
+def _config_path(point: Point, directory: Path, base: Path) -> Path:
     """The base config, or (when the point patches it) the patched copy ``base.toml`` in the run directory."""
     if not point.patch:
-        return Path(point.config)
-    config = merge_tables(tomllib.loads(Path(point.config).read_text()), point.patch)
+        return base
+    config = merge_tables(tomllib.loads(base.read_text()), point.patch)
     text = dumps(config).encode()
     return atomic_write(directory / "base.toml", lambda handle: handle.write(text))
 
 
-def run_point(point: Point, directory: str | Path, node: str = "") -> dict[str, Any]:
+def run_point(point: Point, directory: str | Path, node: str = "", base: str | Path | None = None) -> dict[str, Any]:
     """Run one point into ``directory``; return its status (also written to ``status.json``).
+
+    ``base`` is where the base config is on this machine when not at ``point.config`` (a Ray node
+    without the driver's files); ``node`` names the worker in the status.
 
     An exception of the experiment is caught and recorded (status ``failed``); an interrupt
     (``KeyboardInterrupt``) is not: it propagates and leaves the runner's checkpoint for resuming.
@@ -110,7 +113,7 @@ def run_point(point: Point, directory: str | Path, node: str = "") -> dict[str, 
     with open(directory / "run.log", "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         try:
             result = run_experiment(
-                _config_path(point, directory),
+                _config_path(point, directory, Path(base or point.config)),
                 backend=point.backend,
                 seed=point.seed,
                 overrides=list(point.overrides),

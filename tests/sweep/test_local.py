@@ -12,11 +12,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 from conftest import LOCAL_SET, result, stable, write_sweep
 
 from spikemem.cli import main
-from spikemem.sweep import load_sweep, run_sweep
+from spikemem.sweep import load_sweep, plan, run_sweep
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -108,20 +109,35 @@ path = "@EXP@/local_pdigits_finetune.toml"
         deadline = time.monotonic() + 120
         while not list(out.glob("runs/*/status.json")) and time.monotonic() < deadline:
             time.sleep(0.05)
+        workers = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signal.SIGINT)  # Ctrl-C of the driver
         code = process.wait(timeout=60)
+        _, alive = psutil.wait_procs(workers, timeout=10)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     finished = {p: p.read_bytes() for p in out.glob("runs/*/result.json")}
     leftovers = list((out / "runs").rglob("*.tmp"))
+    states = plan(load_sweep(path), out)
     outcome = run_sweep(path, out, workers=2, progress=False, echo=lambda *_: None)
-    return {"out": out, "code": code, "finished": finished, "leftovers": leftovers, "outcome": outcome, "tmp": tmp}
+    return {
+        "out": out,
+        "code": code,
+        "workers": workers,
+        "alive": alive,
+        "states": states,
+        "finished": finished,
+        "leftovers": leftovers,
+        "outcome": outcome,
+        "tmp": tmp,
+    }
 
 
 def test_interrupt_then_resume(continual_run: dict) -> None:
     out, finished, outcome = continual_run["out"], continual_run["finished"], continual_run["outcome"]
     assert continual_run["code"] != 0
+    assert continual_run["workers"] and not continual_run["alive"]  # the worker processes stopped with the driver
+    assert set(continual_run["states"].values()) <= {"done", "partial", "missing"}
     assert 1 <= len(finished) < 4 and not continual_run["leftovers"]
     assert len(outcome["statuses"]) == 4 - len(finished)  # only the unfinished ones ran again
     assert all(s["status"] == "ok" for s in outcome["statuses"].values())

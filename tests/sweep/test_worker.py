@@ -1,0 +1,56 @@
+"""A run directory's state (checksum of result.json, changed points) and a base config given apart from the point."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from conftest import EXPERIMENTS, MEMORY_SET
+
+from spikemem.sweep.plan import Point
+from spikemem.sweep.worker import run_point, run_state
+
+
+def _point(config: Path) -> Point:
+    return Point(
+        id="p",
+        config=str(config),
+        config_name="recall",
+        group="recall",
+        axes={},
+        overrides=(*MEMORY_SET, "recall.basin_cues=4", "recall.basin_noise=[0.2]"),
+        backend="reference",
+        backend_label="reference",
+        seed=1,
+    )
+
+
+def test_states_follow_the_files(tmp_path: Path) -> None:
+    point, run = _point(EXPERIMENTS / "hopfield_recall.toml"), tmp_path / "run"
+    assert run_state(point, run) == "missing"
+    run.mkdir()
+    (run / "point.json").write_text(json.dumps(point.as_dict()))
+    assert run_state(point, run) == "partial"  # started, never finished
+    status = run_point(point, run)
+    assert status["status"] == "ok" and run_state(point, run) == "done"
+    result = run / "result.json"
+    result.write_text(result.read_text().replace('"seed": 1', '"seed": 2'))
+    assert run_state(point, run) == "partial"  # result.json no longer has the recorded checksum
+    other = replace(point, overrides=(*point.overrides, "model.load=0.05"))
+    assert run_state(other, run) == "changed"
+    assert run_point(other, run)["status"] == "failed"  # another point's directory is left alone
+    assert json.loads((run / "point.json").read_text()) == point.as_dict()
+    assert replace(point, cpus=4.0).fingerprint() == point.fingerprint()  # resources do not change a result
+
+
+def test_base_config_elsewhere_keeps_the_point(tmp_path: Path) -> None:
+    point = _point(tmp_path / "not-on-this-node.toml")
+    base = tmp_path / "copy.toml"
+    base.write_text((EXPERIMENTS / "hopfield_recall.toml").read_text())
+    status = run_point(point, tmp_path / "run", base=base)
+    assert status["status"] == "ok", status.get("error")
+    assert json.loads((tmp_path / "run" / "point.json").read_text())["config"] == point.config
+    assert run_state(point, tmp_path / "run") == "done"
+    failed = run_point(replace(point, id="q"), tmp_path / "q")  # without it: a missing config, recorded
+    assert failed["status"] == "failed" and "no such config file" in failed["error"]
