@@ -187,6 +187,20 @@ def _ray_task(
     return status, returned
 
 
+def infeasible(points: list[Point], totals: dict[str, float]) -> list[str]:
+    """What a cluster with resources ``totals`` (``ray.cluster_resources()``) can never run: one line per point.
+
+    Ray would keep such a task pending forever; the sweep refuses it before submitting anything.
+    """
+    problems = []
+    for point in points:
+        wanted = {"CPU": point.cpus, "GPU": point.gpus, **point.resources}
+        short = [f"{v:g} {k} (cluster: {totals.get(k, 0):g})" for k, v in wanted.items() if v > totals.get(k, 0)]
+        if short:
+            problems.append(f"{point.id} needs {', '.join(short)}")
+    return problems
+
+
 def run_ray(
     points: list[Point],
     out: Path,
@@ -205,6 +219,12 @@ def run_ray(
             ray.init(address=address, **options)
         else:
             ray.init(num_cpus=workers, **options)
+    problems = infeasible(points, ray.cluster_resources())
+    if problems:
+        if started:
+            ray.shutdown()
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise SweepError("backends", f"the Ray cluster cannot run {problems[0]}{more}; change cpus/gpus/resources")
     key = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:12]
     task = ray.remote(_ray_task)
     pending: dict[Any, Point] = {}
@@ -283,4 +303,4 @@ def execute(
     return statuses
 
 
-__all__ = ["EXECUTORS", "RAY_MISSING", "Progress", "execute", "run_directory", "run_local", "run_ray"]
+__all__ = ["EXECUTORS", "RAY_MISSING", "Progress", "execute", "infeasible", "run_directory", "run_local", "run_ray"]

@@ -84,3 +84,19 @@ def test_toml_writer_round_trips(tmp_path: Path) -> None:
         "top": 1.5,
     }
     assert tomllib.loads(dumps(data)) == data
+
+
+def test_points_a_cluster_cannot_run_are_named(tmp_path: Path) -> None:
+    from spikemem.sweep.executors import infeasible
+
+    path = write_sweep(
+        tmp_path / "s.toml",
+        '[sweep]\nconfigs = ["@EXP@/hopfield_recall.toml"]\n'
+        'backends = ["reference", {name = "lava", cpus = 2, resources = {lava = 1}}, {name = "snntorch", gpus = 1}]\n',
+    )
+    points = load_sweep(path).points
+    assert infeasible(points, {"CPU": 4.0, "GPU": 1.0, "lava": 2.0}) == []
+    assert infeasible(points, {"CPU": 1.0}) == [
+        "hopfield_recall-lava-seed0 needs 2 CPU (cluster: 1), 1 lava (cluster: 0)",
+        "hopfield_recall-snntorch-seed0 needs 1 GPU (cluster: 0)",
+    ]
