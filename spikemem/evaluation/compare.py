@@ -2,10 +2,10 @@
 
 ``spikemem compare DIR... --out FILE.png`` calls :func:`compare_runs`. Each
 ``DIR`` is a run directory (with ``result.json``), a folder whose
-sub-directories are run directories, or a sweep directory (its ``runs/``). Runs whose config and backend agree in
-everything but the seed form one group (mean +/- standard deviation over the
-seeds). Each group is labelled by the parts that differ between groups:
-stream, method, backend.
+sub-directories are run directories, or a sweep directory (its ``runs/``).
+Runs whose config and backend agree in everything but the seed form one
+group (mean +/- standard deviation over the seeds). Each group is labelled
+by the parts that differ between groups: stream, method, backend.
 """
 
 from __future__ import annotations

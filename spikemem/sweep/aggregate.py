@@ -83,12 +83,17 @@ def numeric_mode(config: dict[str, Any]) -> str:
     return str(section.get("numeric", options.get("numeric", "float") if isinstance(options, dict) else "float"))
 
 
-def collect(directory: str | Path) -> tuple[list[Group], dict[str, int]]:
-    """Groups of the runs under ``directory/runs`` (in run order) and counts of runs by state."""
+def collect(directory: str | Path, order: Sequence[str] = ()) -> tuple[list[Group], dict[str, int]]:
+    """Groups of the runs under ``directory/runs`` and counts of runs by state.
+
+    Groups come in the order of their first run in ``order`` (run ids, e.g. the sweep file's), then by name.
+    """
     groups: dict[tuple[str, str, str, str], Group] = {}
     counts: dict[str, int] = {}
     pending: list[tuple[Point, str, dict[str, Any] | None]] = []
-    for run in sorted(Path(directory, "runs").iterdir()) if Path(directory, "runs").is_dir() else []:
+    rank = {run_id: i for i, run_id in enumerate(order)}
+    runs = sorted(Path(directory, "runs").iterdir()) if Path(directory, "runs").is_dir() else []
+    for run in sorted(runs, key=lambda r: (rank.get(r.name, len(rank)), r.name)):
         stored = read_json(run / "point.json")
         if stored is None:
             continue
@@ -169,10 +174,13 @@ def capacity_curve(results: Sequence[dict[str, Any]]) -> dict[str, list[float]] 
     return {"alpha": alphas, "mean": values.mean(axis=0).tolist(), "std": std.tolist(), "n": len(values)}
 
 
-def aggregate(directory: str | Path, plots: bool = True) -> tuple[str, dict[str, Any]]:
-    """Write ``summary.json``, ``summary.csv`` and the plots of a sweep directory; return (table, summary)."""
+def aggregate(directory: str | Path, plots: bool = True, order: Sequence[str] = ()) -> tuple[str, dict[str, Any]]:
+    """Write ``summary.json``, ``summary.csv`` and the plots of a sweep directory; return (table, summary).
+
+    ``order``: run ids in the order their groups should appear (default: by name).
+    """
     directory = Path(directory)
-    groups, counts = collect(directory)
+    groups, counts = collect(directory, order)
     summary = {
         "runs": counts,
         "groups": [

@@ -71,7 +71,7 @@ def run_sweep(
     statuses = execute(
         todo, out, executor, workers, address, sweep.transfer, sweep.max_retries, progress, f"sweep {sweep.name}"
     )
-    table, summary = aggregate(out, plots=plots)
+    table, summary = aggregate(out, plots=plots, order=[p.id for p in sweep.points])
     echo(table)
     failed = [s for s in statuses.values() if s.get("status") != "ok"]
     for status in failed:
