@@ -33,6 +33,7 @@ resumes the interrupted ones from their checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -184,6 +185,8 @@ def _ray_task(
     status = run_point(spec, scratch, node, base)
     returned = _read_files(scratch)
     shutil.rmtree(scratch, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        root.rmdir()  # when it is empty
     return status, returned
 
 
@@ -243,7 +246,7 @@ def run_ray(
             ).remote(point.as_dict(), str(Path(directory).resolve()), files, config, transfer, key)
             pending[ref] = point
         while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)  # returns to Python: Ctrl-C works
             for ref in ready:
                 point = pending.pop(ref)
                 directory = run_directory(out, point)
