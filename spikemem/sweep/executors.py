@@ -150,7 +150,8 @@ def _import_ray() -> Any:
 def _read_files(directory: Path) -> dict[str, bytes]:
     if not directory.is_dir():
         return {}
-    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+    files = (p for p in sorted(directory.rglob("*")) if p.is_file() and not p.name.endswith(".tmp"))
+    return {str(p.relative_to(directory)): p.read_bytes() for p in files}  # not the temporaries of atomic writes
 
 
 def _write_files(directory: Path, files: dict[str, bytes]) -> None:

@@ -134,8 +134,11 @@ def run_point(point: Point, directory: str | Path, node: str = "", base: str | P
 
 def record_failure(point: Point, directory: str | Path, error: str) -> dict[str, Any]:
     """Write a ``failed`` status for a point whose worker never reported (e.g. it died every retry)."""
+    directory = Path(directory)
+    if not (directory / "point.json").is_file():  # never started: the summary still lists it
+        write_json(directory / "point.json", point.as_dict())
     status = {"id": point.id, "status": "failed", "error": error, "host": "", "node": ""}
-    write_json(Path(directory) / "status.json", status)
+    write_json(directory / "status.json", status)
     return status
 
 

@@ -54,3 +54,17 @@ def test_base_config_elsewhere_keeps_the_point(tmp_path: Path) -> None:
     assert run_state(point, tmp_path / "run") == "done"
     failed = run_point(replace(point, id="q"), tmp_path / "q")  # without it: a missing config, recorded
     assert failed["status"] == "failed" and "no such config file" in failed["error"]
+
+
+def test_a_failure_recorded_by_the_driver_shows_in_the_summary(tmp_path: Path) -> None:
+    from spikemem.sweep.aggregate import collect
+    from spikemem.sweep.worker import record_failure
+
+    point = _point(EXPERIMENTS / "hopfield_recall.toml")
+    record_failure(point, tmp_path / "runs" / point.id, "worker failed: BrokenProcessPool")
+    assert run_state(point, tmp_path / "runs" / point.id) == "failed"
+    groups, counts = collect(tmp_path)
+    assert counts == {"failed": 1}
+    assert groups[0].failures == [
+        {"id": "p", "seed": 1, "state": "failed", "error": "worker failed: BrokenProcessPool"}
+    ]
