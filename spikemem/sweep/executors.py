@@ -105,27 +105,48 @@ def _local_task(point: dict[str, Any], directory: str) -> dict[str, Any]:
         os._exit(int(stop.code or 1))
 
 
-def run_local(points: list[Point], out: Path, workers: int, report: Report) -> None:
-    """Run ``points`` on a spawn-context process pool of ``workers`` processes."""
+def run_local(
+    points: list[Point], out: Path, workers: int, report: Report, max_retries: int = 2, task: Callable = _local_task
+) -> None:
+    """Run ``points`` on a spawn-context process pool of ``workers`` processes.
+
+    A worker process that dies (killed, out of memory, a crash in native code) breaks the pool and
+    every run in it at that moment; those runs go to a fresh pool, each at most ``max_retries``
+    times more (the one that killed its worker cannot be told from its neighbours), then count as
+    failed. ``task(point_dict, directory)`` is the worker's function (module level, picklable).
+    """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
-    try:
-        futures = {pool.submit(_local_task, p.as_dict(), str(run_directory(out, p))): p for p in points}
-        for future in as_completed(futures):
-            point = futures[future]
-            try:
-                status = future.result()
-            except Exception as exc:  # the worker process died (BrokenProcessPool) or could not unpickle
-                status = record_failure(point, run_directory(out, point), f"worker failed: {type(exc).__name__}: {exc}")
-            report(point, status)
-    except BaseException:
-        _terminate(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    attempts = dict.fromkeys((p.id for p in points), 0)
+    queue = list(points)
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init)
+        try:
+            futures = {pool.submit(task, p.as_dict(), str(run_directory(out, p))): p for p in queue}
+            queue = []
+            for future in as_completed(futures):
+                point = futures[future]
+                try:
+                    status = future.result()
+                except BrokenProcessPool as exc:
+                    attempts[point.id] += 1
+                    if attempts[point.id] <= max_retries:
+                        queue.append(point)
+                        continue
+                    status = record_failure(point, run_directory(out, point), f"worker died: {exc}")
+                except Exception as exc:  # e.g. the task could not be sent to the worker
+                    status = record_failure(
+                        point, run_directory(out, point), f"worker failed: {type(exc).__name__}: {exc}"
+                    )
+                report(point, status)
+        except BaseException:
+            _terminate(pool)
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _terminate(pool: Any) -> None:
@@ -299,7 +320,7 @@ def execute(
 
     try:
         if executor == "local":
-            run_local(points, out, workers, report)
+            run_local(points, out, workers, report, max_retries)
         else:
             run_ray(points, out, workers, report, address, transfer, max_retries)
     finally:

@@ -24,8 +24,9 @@ optional ``label`` (default: the name), ``set`` (overrides for this backend, e.g
 ``'experiment.numeric="fixed"'``), ``config`` (a table merged into the config, for keys the base
 file lacks, such as ``experiment.backend_options``), and the Ray resources of its runs: ``cpus``
 (default 1), ``gpus`` (default 0), ``resources`` (custom resources, e.g. ``{lava = 1}`` to bound
-concurrent Lava runs). ``[sweep.ray]`` holds ``transfer`` (``"return"`` or ``"shared"``, see
-:mod:`spikemem.sweep.executors`) and ``max_retries``.
+concurrent Lava runs). ``max_retries`` (in ``[sweep]``, default 2): how often a run whose worker
+process died is started again. ``[sweep.ray] transfer``: ``"return"`` or ``"shared"`` (see
+:mod:`spikemem.sweep.executors`).
 
 Points expand in the order configs x axes (first axis slowest) x backends x seeds, so the runs
 of one configuration are next to each other. Each point's id (its directory name under
@@ -260,9 +261,9 @@ def load_sweep(path: str | Path) -> Sweep:
     transfer = ray.get("transfer", "return")
     if transfer not in ("return", "shared"):
         raise SweepError("sweep.ray.transfer", f"must be 'return' or 'shared', got {transfer!r}")
-    retries = ray.get("max_retries", 2)
-    if not isinstance(retries, int) or retries < 0:
-        raise SweepError("sweep.ray.max_retries", f"must be an integer >= 0, got {retries!r}")
+    retries = section.get("max_retries", 2)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise SweepError("sweep.max_retries", f"must be an integer >= 0, got {retries!r}")
     return Sweep(path, str(section.get("name", path.stem)), points, transfer, retries)
 
 

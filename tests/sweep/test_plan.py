@@ -45,9 +45,9 @@ def test_backend_tables_carry_label_overrides_patch_and_resources(tmp_path: Path
 configs = ["@EXP@/local_pdigits_hlop.toml"]
 backends = [{name = "lava", label = "lava-fixed", config = {experiment = {backend_options = {numeric = "fixed"}}},
              cpus = 2, resources = {lava = 1}}, "reference"]
+max_retries = 0
 [sweep.ray]
 transfer = "shared"
-max_retries = 0
 """,
     )
     sweep = load_sweep(path)
@@ -69,6 +69,7 @@ max_retries = 0
         ('[sweep]\nconfigs = ["@EXP@/hopfield_recall.toml"]\nbackends = ["reference", "reference"]\n', "labels"),
         ('[sweep]\nconfigs = ["@EXP@/hopfield_recall.toml"]\n[[sweep.axes]]\nkey = "model.load"\n', "values"),
         ('[sweep]\nconfigs = ["@EXP@/hopfield_recall.toml"]\n[sweep.ray]\ntransfer = "ftp"\n', "transfer"),
+        ('[sweep]\nconfigs = ["@EXP@/hopfield_recall.toml"]\nmax_retries = -1\n', "sweep.max_retries"),
         ("no [sweep] here = 1\n", "TOML"),
     ],
 )

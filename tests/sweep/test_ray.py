@@ -54,7 +54,6 @@ name = "nodes"
 seeds = [0, 1, 2, 3, 4, 5]
 configs = ["@EXP@/local_pdigits_finetune.toml"]
 set = {json.dumps(LOCAL_SET)}
-[sweep.ray]
 max_retries = 3
 """,
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -68,3 +69,26 @@ def test_a_failure_recorded_by_the_driver_shows_in_the_summary(tmp_path: Path) -
     assert groups[0].failures == [
         {"id": "p", "seed": 1, "state": "failed", "error": "worker failed: BrokenProcessPool"}
     ]
+
+
+def _dying_task(point: dict, directory: str) -> dict:
+    """A worker function (imported by the spawned workers) whose process dies: seed 1 once, seed 2 always."""
+    from spikemem.sweep.executors import _local_task
+
+    marker = Path(directory) / "died"
+    if point["seed"] == 2 or (point["seed"] == 1 and not marker.exists()):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+        os._exit(9)
+    return _local_task(point, directory)
+
+
+def test_a_dead_local_worker_is_replaced_and_its_run_retried(tmp_path: Path) -> None:
+    from spikemem.sweep.executors import run_local
+
+    points = [replace(_point(EXPERIMENTS / "hopfield_recall.toml"), id=f"s{s}", seed=s) for s in range(3)]
+    statuses: dict[str, dict] = {}
+    run_local(points, tmp_path, 1, lambda p, s: statuses.__setitem__(p.id, s), max_retries=1, task=_dying_task)
+    assert statuses["s0"]["status"] == "ok" and statuses["s1"]["status"] == "ok"  # s1 died once, then ran
+    assert statuses["s2"]["status"] == "failed" and "worker died" in statuses["s2"]["error"]
+    assert run_state(points[2], tmp_path / "runs" / "s2") == "failed"
