@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EXPERIMENTS
+from sweep_helpers import EXPERIMENTS
 
 from spikemem.experiments import apply_overrides, load_config
 from spikemem.sweep import load_sweep

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-from conftest import LOCAL_SET, result, stable, write_sweep
+from sweep_helpers import LOCAL_SET, result, stable, write_sweep
 
 from spikemem.cli import main
 from spikemem.sweep import load_sweep, plan, run_sweep

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import LOCAL_SET, result, stable, write_sweep
+from sweep_helpers import LOCAL_SET, result, stable, write_sweep
 
 from spikemem.cli import main
 from spikemem.sweep import SweepError, load_sweep, run_sweep

@@ -7,7 +7,7 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-from conftest import EXPERIMENTS, MEMORY_SET
+from sweep_helpers import EXPERIMENTS, MEMORY_SET
 
 from spikemem.sweep.plan import Point
 from spikemem.sweep.worker import run_point, run_state

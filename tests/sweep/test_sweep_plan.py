@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import memory_sweep, write_sweep
+from sweep_helpers import memory_sweep, write_sweep
 
 from spikemem.sweep import SweepError, load_sweep
 from spikemem.sweep.tomlw import dumps
