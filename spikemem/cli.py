@@ -152,6 +152,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from spikemem.sweep import run_sweep
+
+    outcome = run_sweep(args.sweep, args.out, args.executor, args.workers, args.address, args.dry_run)
+    return 1 if any(s.get("status") != "ok" for s in outcome["statuses"].values()) else 0
+
+
 def _progress():
     from tqdm.auto import tqdm
 
@@ -244,8 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="result directory (running again with it resumes)")
     p.set_defaults(func=_cmd_run)
 
+    p = sub.add_parser("sweep", help="run a sweep file (configs x grid x backends x seeds), resumable, aggregated")
+    p.add_argument("sweep", help="TOML sweep file, e.g. experiments/sweeps/pdigits.toml")
+    p.add_argument("--executor", choices=["local", "ray"], default="local", help="process pool or Ray tasks")
+    p.add_argument("--workers", type=int, help="parallel runs (local) or CPUs of a local Ray cluster (default: cores)")
+    p.add_argument("--address", help="Ray cluster to join ('auto' or HOST:PORT); default: start a local one")
+    p.add_argument("--out", help="sweep directory (default results/sweeps/<name>; running again resumes)")
+    p.add_argument("--dry-run", action="store_true", help="print the plan (runs and their state) and stop")
+    p.set_defaults(func=_cmd_sweep)
+
     p = sub.add_parser("compare", help="forgetting curves and metrics of continual-learning runs, side by side")
-    p.add_argument("dirs", nargs="+", metavar="DIR", help="run directories (or folders of them); seeds are pooled")
+    p.add_argument("dirs", nargs="+", metavar="DIR", help="run or sweep directories; seeds are pooled")
     p.add_argument("--out", required=True, help="PNG file for the figure")
     p.set_defaults(func=_cmd_compare)
 

@@ -1,11 +1,11 @@
 """Comparing continual-learning runs: seeds aggregated, a metrics table and one figure.
 
 ``spikemem compare DIR... --out FILE.png`` calls :func:`compare_runs`. Each
-``DIR`` is a run directory (with ``result.json``) or a folder whose
-sub-directories are run directories. Runs whose config and backend agree in
-everything but the seed form one group (mean +/- standard deviation over the
-seeds). Each group is labelled by the parts that differ between groups:
-stream, method, backend.
+``DIR`` is a run directory (with ``result.json``), a folder whose
+sub-directories are run directories, or a sweep directory (its ``runs/``).
+Runs whose config and backend agree in everything but the seed form one
+group (mean +/- standard deviation over the seeds). Each group is labelled
+by the parts that differ between groups: stream, method, backend.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def find_results(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """``result.json`` of every run directory named, or of the run directories inside each folder named."""
     found: list[Path] = []
     for path in map(Path, paths):
+        path = path / "runs" if (path / "runs").is_dir() else path  # a sweep directory
         if (path / "result.json").is_file():
             found.append(path / "result.json")
             continue
