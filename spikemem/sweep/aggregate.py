@@ -3,7 +3,7 @@
 Runs are grouped by (configuration point, method, backend, numeric mode): the configuration
 point is the base config plus the grid axes' values, the method is the run's
 ``metrics.method`` (``-`` for kinds without one), the numeric mode is the resolved config's
-``experiment.numeric`` or ``experiment.backend_options.numeric`` (default ``float``). For every
+``experiment.numeric`` (default ``float``). For every
 scalar metric (numbers in ``metrics``, nested tables flattened as ``a.b``, plus ``wall_time_s``)
 a group gets ``mean``, ``std`` (sample standard deviation, ``ddof = 1``; 0 for one seed) and
 ``n`` over its finished seeds; its failed or unfinished runs are listed with their error.
@@ -77,10 +77,8 @@ def scalar_metrics(result: dict[str, Any]) -> dict[str, float]:
 
 
 def numeric_mode(config: dict[str, Any]) -> str:
-    """``experiment.numeric`` or ``experiment.backend_options.numeric`` of a resolved config (default float)."""
-    section = config.get("experiment", {})
-    options = section.get("backend_options", {})
-    return str(section.get("numeric", options.get("numeric", "float") if isinstance(options, dict) else "float"))
+    """``experiment.numeric`` of a resolved config (default float)."""
+    return str(config.get("experiment", {}).get("numeric", "float"))
 
 
 def collect(directory: str | Path, order: Sequence[str] = ()) -> tuple[list[Group], dict[str, int]]:

@@ -6,7 +6,7 @@ A sweep file (TOML)::
     name = "pdigits"                 # optional; the default --out is results/sweeps/<name>
     seeds = [0, 1, 2]
     backends = ["reference", "brian2",
-                {name = "lava", label = "lava-fixed", config = {experiment = {backend_options = {numeric = "fixed"}}}}]
+                {name = "lava", label = "lava-fixed", config = {experiment = {numeric = "fixed"}}}]
     set = ["stream.tasks=3"]         # optional: overrides applied to every point
 
     [[sweep.configs]]                # base configs, paths relative to the sweep file
@@ -22,7 +22,7 @@ A sweep file (TOML)::
 ``configs`` may also be a list of paths. A backend is a name or a table with ``name`` and the
 optional ``label`` (default: the name), ``set`` (overrides for this backend, e.g.
 ``'experiment.numeric="fixed"'``), ``config`` (a table merged into the config, for keys the base
-file lacks, such as ``experiment.backend_options``), and the Ray resources of its runs: ``cpus``
+file lacks, such as ``backend_options.lava``), and the Ray resources of its runs: ``cpus``
 (default 1), ``gpus`` (default 0), ``resources`` (custom resources, e.g. ``{lava = 1}`` to bound
 concurrent Lava runs). ``max_retries`` (in ``[sweep]``, default 2): how often a run whose worker
 process died is started again. ``[sweep.ray] transfer``: ``"return"`` or ``"shared"`` (see

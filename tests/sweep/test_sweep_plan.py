@@ -43,7 +43,7 @@ def test_backend_tables_carry_label_overrides_patch_and_resources(tmp_path: Path
         """
 [sweep]
 configs = ["@EXP@/local_pdigits_hlop.toml"]
-backends = [{name = "lava", label = "lava-fixed", config = {experiment = {backend_options = {numeric = "fixed"}}},
+backends = [{name = "lava", label = "lava-fixed", config = {experiment = {numeric = "fixed"}},
              cpus = 2, resources = {lava = 1}}, "reference"]
 max_retries = 0
 [sweep.ray]
@@ -54,7 +54,7 @@ transfer = "shared"
     lava = sweep.points[0]
     assert lava.id == "local_pdigits_hlop-lava-fixed-seed0"
     assert (lava.backend, lava.cpus, lava.resources) == ("lava", 2.0, {"lava": 1.0})
-    assert lava.patch == {"experiment": {"backend_options": {"numeric": "fixed"}}}
+    assert lava.patch == {"experiment": {"numeric": "fixed"}}
     assert sweep.points[1].patch == {} and sweep.transfer == "shared" and sweep.max_retries == 0
 
 
