@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from spikemem.spec import SpecError
 
@@ -26,7 +27,7 @@ def _cmd_backends(args: argparse.Namespace) -> int:
     from spikemem.backends import backend_names, get_backend
     from spikemem.tables import format_table
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in backend_names():
         try:
             backend = get_backend(name)

@@ -493,7 +493,13 @@ def _synapse_index(proj: Projection) -> SynapseIndex:
     allowed = np.ones(weights.shape, dtype=bool) if proj.mask is None else np.asarray(proj.mask, dtype=bool)
     present = allowed if proj.plasticity is not None else allowed & (weights != 0)
     post, pre = np.nonzero(present)
-    return SynapseIndex(weights.shape, post.astype(np.int32), pre.astype(np.int32))
+    return SynapseIndex(_matrix_shape(weights), post.astype(np.int32), pre.astype(np.int32))
+
+
+def _matrix_shape(matrix: np.ndarray) -> tuple[int, int]:
+    """The ``(rows, columns)`` of a 2-D ``matrix``."""
+    rows, columns = matrix.shape
+    return int(rows), int(columns)
 
 
 def plan_network(network: Network) -> NetworkPlan:
@@ -508,15 +514,15 @@ def plan_network(network: Network) -> NetworkPlan:
     helpers: dict[str, SynapsePlan] = {}
     for k, proj in enumerate(network.projections):
         pre, post = groups[proj.pre], groups[proj.post]
-        index = _synapse_index(proj)
+        synapse_index = _synapse_index(proj)
         on_pre = "v_post += w*int(c_post == 0)" if post.refractory else "v_post += w"
         plan = SynapsePlan(
             spec_name=proj.name,
             brian_name=f"syn{k}",
             pre=pre.brian_name,
             post=post.brian_name,
-            index=index,
-            weights=index.values(proj.weights),
+            index=synapse_index,
+            weights=synapse_index.values(proj.weights),
             model=["w : 1"],
             on_pre=on_pre,
             delay_steps=int(proj.delay),
@@ -562,7 +568,7 @@ def _basis_helper(k: int, pre: GroupPlan, basis: np.ndarray) -> tuple[GroupPlan,
     group.variables.append(f"{units} : 1")
     pre.variables.append(f"{name} : 1")
     post, pre_index = np.nonzero(np.ones(basis.shape, dtype=bool))
-    index = SynapseIndex(basis.shape, post.astype(np.int32), pre_index.astype(np.int32))
+    index = SynapseIndex(_matrix_shape(basis), post.astype(np.int32), pre_index.astype(np.int32))
     helper = SynapsePlan(
         spec_name=f"aux{k}",
         brian_name=f"bas{k}",

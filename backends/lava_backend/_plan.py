@@ -121,7 +121,17 @@ import numpy as np
 from spikemem.backend import UnsupportedFeatureError, translation
 from spikemem.dynamics import LIFParams
 from spikemem.fixed_point import FixedNeuron, FixedPointModel
-from spikemem.spec import ErrorModulated, Hebb, Network, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor
+from spikemem.spec import (
+    CurrentInput,
+    ErrorModulated,
+    Hebb,
+    Network,
+    Oja,
+    OjaSubspace,
+    PairSTDP,
+    PlasticityRule,
+    ThreeFactor,
+)
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 
 LAVA_MAX_DELAY = 64
@@ -655,18 +665,18 @@ def build_plan(
     rule_options = dict(rule_options or {})
     monitors = _monitors_by_target(network)
     neurons = []
-    current_targets = {inp.target for inp in network.inputs if getattr(inp, "target", None)}
+    current_targets = {inp.target for inp in network.inputs if isinstance(inp, CurrentInput) and inp.target}
     for pop in network.populations:
         record = tuple(m.variable for m in monitors.get(pop.name, []))
         v_init = np.broadcast_to(np.asarray(pop.v_init, dtype=np.float64), (pop.size,)).copy()
-        plan = NeuronPlan(pop.name, pop.size, v_init, has_current=pop.name in current_targets, record=record)
+        neuron = NeuronPlan(pop.name, pop.size, v_init, has_current=pop.name in current_targets, record=record)
         if numeric == "fixed":
             assert fixed is not None
-            plan.fixed = fixed.populations[pop.name]
-            plan.v_init = plan.fixed.v_init.copy()
+            neuron.fixed = fixed.populations[pop.name]
+            neuron.v_init = neuron.fixed.v_init.copy()
         else:
-            plan.float_params = LIFParams.from_neuron(pop.neuron, network.dt)
-        neurons.append(plan)
+            neuron.float_params = LIFParams.from_neuron(pop.neuron, network.dt)
+        neurons.append(neuron)
     used_sources = {proj.pre for proj in network.projections}
     sources = [
         SourcePlan(inp.name, inp.size)
@@ -754,7 +764,7 @@ def chunk_length(plan: Plan, requested: int | None, buffer_bytes: int) -> int:
             period = math.lcm(period, conn.snapshot_every)
     if requested is not None:
         return max(period, requested - requested % period)
-    per_step = sum(src.size for src in plan.sources)
+    per_step: float = sum(src.size for src in plan.sources)  # bytes; snapshots add fractions
     for neuron in plan.neurons:
         per_step += 8 * neuron.size * neuron.has_current
         per_step += neuron.size * ("spikes" in neuron.record) + 8 * neuron.size * ("v" in neuron.record)

@@ -216,11 +216,18 @@ class LavaNetwork:
             # fixed point: the codes' rounding is seeded per connection; mantissas -> float with the unit
             coding = {"plan": rule, "seed": [self.plan.seed, 1, index], "unit": conn.unit}
             name = f"{conn.name}.{rule.circuit}"
-            common = {"name": name, "shm_dir": self.shm_dir, "rule": rule.source, "dt": self.plan.dt, **coding}
+            common: dict[str, Any] = {
+                "name": name,
+                "shm_dir": self.shm_dir,
+                "rule": rule.source,
+                "dt": self.plan.dt,
+                **coding,
+            }
+            n_post, n_pre = conn.weights.shape
             if rule.circuit == "projected":
-                self.circuits[conn.name] = ProjectedTrace(size=conn.weights.shape[1], **common)
+                self.circuits[conn.name] = ProjectedTrace(size=n_pre, **common)
             else:
-                self.circuits[conn.name] = SubspaceResidual(shape=conn.weights.shape, **common)
+                self.circuits[conn.name] = SubspaceResidual(shape=(n_post, n_pre), **common)
 
     def _wire(self, conn: ConnectionPlan) -> None:
         """Connect one connection's ports: its input, circuit, learning ports and output.

@@ -55,7 +55,7 @@ def parse_options(name: str, section: Any) -> dict[str, Any]:
             raise ConfigError(f"{table}.{next(iter(section))}", f"unknown key: backend {name!r} takes no options")
         return {}
     normalise = getattr(cls, "normalise", None)
-    parsed = parse_section(cls, normalise(section) if normalise else section, table)
+    parsed: Any = parse_section(cls, normalise(section) if normalise else section, table)
     return {f.name: getattr(parsed, f.name) for f in dataclasses.fields(parsed) if f.name in section}
 
 

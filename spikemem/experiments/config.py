@@ -187,7 +187,7 @@ def apply_overrides(
         parts = key.split(".")
         value = _parse_value(text.strip())
         typed = schema is not None and (strict or parts[0] in schema)
-        if typed:
+        if typed and schema is not None:  # (typed implies a schema; restated for mypy's narrowing)
             annotation, finite = _schema_key(schema, parts, key)
             value = check_value(annotation, value, f"--set {key}", finite)
         node: Any = result

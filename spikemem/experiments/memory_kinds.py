@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -212,9 +214,7 @@ def hopfield_recall(ctx: ExperimentContext) -> dict[str, Any]:
             _cached(
                 ctx,
                 f"basin-{k}",
-                lambda noise=noise: _hopfield_point(
-                    ctx, settings, load, noise, recall.basin_cues, "main", with_theory=False
-                ),
+                partial(_hopfield_point, ctx, settings, load, noise, recall.basin_cues, "main", with_theory=False),
             )
         )
     checks = _hopfield_checks([main])
@@ -287,7 +287,7 @@ def hopfield_capacity(ctx: ExperimentContext) -> dict[str, Any]:
             _cached(
                 ctx,
                 f"load-{k}",
-                lambda load=load, k=k: _hopfield_point(ctx, settings, load, recall.cue_noise, recall.cues, f"load-{k}"),
+                partial(_hopfield_point, ctx, settings, load, recall.cue_noise, recall.cues, f"load-{k}"),
             )
         )
     checks = _hopfield_checks(points)
@@ -440,7 +440,7 @@ def multitask(ctx: ExperimentContext) -> dict[str, Any]:
     settings = _start(ctx, MultitaskSettings)
     dilutions = list(settings.model.dilutions)
     points = [
-        _cached(ctx, f"dilution-{k}", lambda d=d: _multitask_point(ctx, settings, d))
+        _cached(ctx, f"dilution-{k}", partial(_multitask_point, ctx, settings, d))
         for k, d in enumerate(ctx.progress(dilutions, "dilutions", len(dilutions)))
     ]
     tolerance = settings.recall.tolerance
@@ -519,7 +519,7 @@ def learn_from_examples(ctx: ExperimentContext) -> dict[str, Any]:
             _cached(
                 ctx,
                 f"{mode}-{count}",
-                lambda mode=mode, count=count: _examples_point(ctx, settings, mode == "supervised", count),
+                partial(_examples_point, ctx, settings, mode == "supervised", count),
             )
         )
     tolerance = settings.recall.tolerance
@@ -547,7 +547,7 @@ def learn_from_examples(ctx: ExperimentContext) -> dict[str, Any]:
     if settings.output.plots:
         rho = np.array(sorted({p["rho"] for p in points}))
         grid = np.geomspace(rho.min() * 0.7, rho.max() * 1.4, 200)
-        series = {}
+        series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for mode in model.modes:
             chosen = sorted((p for p in points if p["mode"] == mode), key=lambda p: p["rho"])
             series[mode] = (np.array([p["rho"] for p in chosen]), np.array([p["overlap_mean"] for p in chosen]))
@@ -561,7 +561,9 @@ def learn_from_examples(ctx: ExperimentContext) -> dict[str, Any]:
     }
 
 
-def _plot_examples(series: dict[str, tuple[np.ndarray, np.ndarray]], grid: np.ndarray, path, backend: str) -> None:
+def _plot_examples(
+    series: dict[str, tuple[np.ndarray, np.ndarray]], grid: np.ndarray, path: Path, backend: str
+) -> None:
     import math
 
     plt = ev.pyplot()
@@ -653,7 +655,7 @@ def stdp_storage(ctx: ExperimentContext) -> dict[str, Any]:
     return {**{k: point[k] for k in SUMMARY_KEYS}, "learning": learned_info, "recall": point, "checks": checks}
 
 
-def _plot_weights(learned: np.ndarray, hebb: np.ndarray, path, backend: str) -> None:
+def _plot_weights(learned: np.ndarray, hebb: np.ndarray, path: Path, backend: str) -> None:
     plt = ev.pyplot()
     keep = ~np.eye(len(hebb), dtype=bool)
     fig, ax = plt.subplots(figsize=(5, 4.5))

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
@@ -115,7 +115,7 @@ class ExperimentContext:
     settings: Any = None
     numeric: str = "float"
     backend_options: dict[str, Any] = field(default_factory=dict)
-    batching: str = "auto"
+    batching: Literal["auto", "batched", "multiplexed"] = "auto"
 
     def rng(self, *stream: int | str) -> np.random.Generator:
         """An independent generator for a named stream, derived from the run's seed."""

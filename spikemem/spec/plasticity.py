@@ -60,8 +60,9 @@ class PlasticityRule:
         used = []
         if getattr(self, "basis", None) is not None:
             used.append(f"{self.name}.basis")
-        if getattr(self, "activity", "spikes") != "spikes":
-            used.append(f"{self.name}.activity={self.activity}")  # type: ignore[attr-defined]
+        activity = getattr(self, "activity", "spikes")
+        if activity != "spikes":
+            used.append(f"{self.name}.activity={activity}")
         return tuple(used)
 
 
@@ -124,6 +125,7 @@ def _same(a: Any, b: Any) -> bool:
 class _ArrayFieldEquality:
     """Field-wise ``==`` for rules that hold arrays (a generated ``__eq__`` would compare arrays as booleans)."""
 
+    # Both `type: ignore[arg-type]` below: this mixin is used on dataclasses only; mypy cannot see that in fields().
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
@@ -310,5 +312,5 @@ means its class here, its reference step in :data:`spikemem.learning.REFERENCE_R
 and an entry in the table of each backend that translates it.
 """
 
-MODULATED_RULES: tuple[type[PlasticityRule], ...] = (ThreeFactor, ErrorModulated)
+MODULATED_RULES: tuple[type[ThreeFactor], type[ErrorModulated]] = (ThreeFactor, ErrorModulated)
 """Rules that read a third factor from the :class:`~spikemem.spec.ModulatorInput` named by their ``modulator``."""

@@ -147,8 +147,9 @@ def validate_rule(field: str, rule: Any, projection: Projection, network: Networ
         _validate_rule_field(f"{field}.{name}", name, value, types.get(name, float))
     if rule.w_min is not None and rule.w_max is not None and rule.w_min > rule.w_max:
         raise SpecError(f"{field}.w_min", f"must not exceed w_max = {rule.w_max}, got {rule.w_min}")
-    if getattr(rule, "basis", None) is not None:
-        _validate_basis(f"{field}.basis", rule.basis, network.source_size(projection.pre))
+    basis = getattr(rule, "basis", None)
+    if basis is not None:
+        _validate_basis(f"{field}.basis", basis, network.source_size(projection.pre))
     if isinstance(rule, MODULATED_RULES):
         modulators = {inp.name: inp for inp in network.inputs if isinstance(inp, ModulatorInput)}
         if rule.modulator not in modulators:

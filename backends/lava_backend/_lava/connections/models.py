@@ -20,6 +20,7 @@ run configuration (:data:`LAVA_PROCESS_MODELS`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,7 @@ class _ConnectionMixin(SharedModel):
     def run_spk(self) -> None:
         def step() -> None:
             self._sync()
+            # mypy: run_spk comes from the Lava model after this mixin in the MRO, invisible from the mixin
             super(_ConnectionMixin, self).run_spk()  # type: ignore[misc]
 
         self._guard("run_spk", step)
@@ -99,8 +101,11 @@ class PyDelayDenseFixed(_ConnectionMixin, PyDelayDenseModelBitAcc):
 class _LearningMixin(_ConnectionMixin):
     """Bounds, mask, reset and the spec's update order around Lava's learning engine (t_epoch = 1)."""
 
+    # Declared for mypy only (no value: the MRO is unchanged): state and methods of Lava's learning model that
+    # follows this mixin in each concrete class.
     tx: np.ndarray
     tag_1: np.ndarray
+    _init_randoms: Callable[[], None]
 
     def _reset_learning(self) -> None:
         for name in ("x1", "x2", "y1", "y2", "y3", "x0", "y0", "tx", "ty"):
@@ -110,6 +115,7 @@ class _LearningMixin(_ConnectionMixin):
             self._init_randoms()
 
     def _saturate_synaptic_variable(self, synaptic_variable_name: str, synaptic_variable_values: np.ndarray) -> Any:
+        # mypy (here and in _learn): the method comes from the Lava model after this mixin in the MRO
         values = super()._saturate_synaptic_variable(synaptic_variable_name, synaptic_variable_values)  # type: ignore[misc]
         if synaptic_variable_name != "weights":
             return values
@@ -167,8 +173,16 @@ class _ProjectedMixin(_LearningMixin):
 
     implements_process = None  # inherited from Lava's LearningDense model; cpu_model sets ProjectedLearningDense
 
+    # Declared for mypy only, like _LearningMixin's: the ports of the concrete models and Lava's trace input.
+    x1: np.ndarray
+    a_out: PyOutPort
+    w_out: PyOutPort
+    s_in: PyInPort
+    s_fwd: PyInPort
+    recv_traces: Callable[[np.ndarray], None]
+
     def _process_pre_spikes(self, s_in: np.ndarray) -> None:
-        super()._process_pre_spikes(s_in)  # type: ignore[misc]
+        super()._process_pre_spikes(s_in)  # type: ignore[misc]  # Lava's method, after this mixin in the MRO
         self.x1[s_in == 0] = 0  # OVERWRITE skips zero payloads; the trace is this step's signal
 
     def _forward_spikes(self) -> np.ndarray:
@@ -176,10 +190,10 @@ class _ProjectedMixin(_LearningMixin):
 
     def _spike_step(self) -> None:
         self._sync()
-        self.a_out.send(self.a_buff)  # type: ignore[attr-defined]
-        self.w_out.send(self.weights)  # type: ignore[attr-defined]
-        self._forward = self.s_fwd.recv().astype(bool)  # type: ignore[attr-defined]
-        self.recv_traces(self.s_in.recv())  # type: ignore[attr-defined]
+        self.a_out.send(self.a_buff)
+        self.w_out.send(self.weights)
+        self._forward = self.s_fwd.recv().astype(bool)
+        self.recv_traces(self.s_in.recv())
 
     def run_spk(self) -> None:
         self._guard("run_spk", self._spike_step)
