@@ -33,8 +33,43 @@ class LavaRunError(RuntimeError):
     """The Lava runtime failed, hung or timed out; the worker and its processes have been stopped."""
 
 
+WORKER_PREFIX = "spikemem-lava-"
+"""Name prefix of every worker's shared directory (in ``/dev/shm`` where it exists)."""
+OWNERS_FILE = "owners"
+"""In each shared directory: the process ids of the caller and of its worker."""
+
+
 def _shared_root() -> str | None:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
+def remove_stale_directories(root: str | None = None) -> list[str]:
+    """Remove the shared directories of workers whose caller and worker are both dead; return them.
+
+    A worker removes its own directory on every way out it controls; what a machine crash or a kill of
+    the whole process group leaves behind is removed here, at the next start of a worker.
+    """
+    base = Path(root or _shared_root() or tempfile.gettempdir())
+    removed = []
+    for directory in base.glob(f"{WORKER_PREFIX}*"):
+        try:
+            owners = [int(pid) for pid in (directory / OWNERS_FILE).read_text().split()]
+        except (OSError, ValueError):
+            continue  # being created right now, or not ours
+        if owners and not any(_alive(pid) for pid in owners):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(str(directory))
+    return removed
 
 
 def group_members(pgid: int) -> list[tuple[int, str]] | None:
@@ -98,7 +133,8 @@ class Worker:
 
     def __init__(self, timeout_s: float) -> None:
         self.timeout_s = timeout_s
-        self.directory = tempfile.mkdtemp(prefix="spikemem-lava-", dir=_shared_root())
+        remove_stale_directories()
+        self.directory = tempfile.mkdtemp(prefix=WORKER_PREFIX, dir=_shared_root())
         self._log = open(os.path.join(self.directory, "worker.log"), "w+b")
         parent_r, child_w = os.pipe()
         child_r, parent_w = os.pipe()
@@ -108,7 +144,7 @@ class Worker:
         env.setdefault("PYTHONUNBUFFERED", "1")
         command = [sys.executable, "-m", "spikemem.backends.lava_backend._worker"]
         self._process = subprocess.Popen(
-            [*command, str(child_r), str(child_w), self.directory],
+            [*command, str(child_r), str(child_w), self.directory, str(os.getpid())],
             pass_fds=(child_r, child_w),
             stdin=subprocess.DEVNULL,
             stdout=self._log,
@@ -118,6 +154,7 @@ class Worker:
         )
         os.close(child_r)
         os.close(child_w)
+        Path(self.directory, OWNERS_FILE).write_text(f"{os.getpid()} {self._process.pid}\n")
         self._send = Connection(parent_w, readable=False)
         self._recv = Connection(parent_r, writable=False)
         self._finalizer = weakref.finalize(self, _kill, self._process, self.directory, self._log)

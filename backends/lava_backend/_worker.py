@@ -1,7 +1,7 @@
 """The process that owns the Lava runtime of one simulation.
 
 Started by :class:`~spikemem.backends.lava_backend._client.Worker` as
-``python -m spikemem.backends.lava_backend._worker FD_IN FD_OUT SHM_DIR`` in a
+``python -m spikemem.backends.lava_backend._worker FD_IN FD_OUT SHM_DIR CALLER_PID`` in a
 session of its own: Lava forks one process per ProcessModel from here, never
 from the caller (whose CUDA context, threads or locks would not survive a
 fork), and the caller can end the worker and every Lava process with one
@@ -21,6 +21,12 @@ Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
 - ``("reset", weights)``: clear the dynamic state; ``weights``: name -> array to load;
 - ``("set_weights", name, array)``;
 - ``("close",)``: stop the runtime and exit.
+
+The worker never outlives its caller (:class:`Lifeline`): when the caller dies (any signal, SIGKILL
+included: the worker's parent changes), when the worker itself gets SIGTERM, SIGINT or SIGHUP, or
+when a reply finds the pipe broken, it ends every Lava process of its group and removes its shared
+directory, whatever its main thread is doing (a long ``run`` included); Lava's resource tracker is
+spared so that it unlinks Lava's own shared-memory segments and exits once the others are gone.
 """
 
 from __future__ import annotations
@@ -447,24 +453,104 @@ def _load_inputs(inputs: dict[str, Any]) -> tuple[dict[str, np.ndarray], ...]:
     )
 
 
+WATCH_S = 0.2
+"""How often the lifeline checks that the caller is alive."""
+
+
+class Lifeline:
+    """Ends the worker and its Lava processes when the caller is gone or a signal says stop.
+
+    A daemon thread polls the parent process id (a caller killed by any signal, SIGKILL included,
+    leaves the worker re-parented); SIGTERM, SIGINT and SIGHUP are handled alike. Either way
+    :meth:`abort` kills every other process of the worker's group except Lava's resource tracker
+    (which then unlinks Lava's shared memory and exits), removes the shared directory and exits at
+    once, without waiting for a main thread that may be deep inside a Lava run.
+    """
+
+    def __init__(self, caller_pid: int, shm_dir: str) -> None:
+        self.caller_pid = caller_pid
+        self.shm_dir = shm_dir
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Install the signal handlers and start watching the caller."""
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, lambda signum, frame: self.abort(f"signal {signum}"))
+        threading.Thread(target=self._watch, name="spikemem-lifeline", daemon=True).start()
+
+    def caller_alive(self) -> bool:
+        """Whether the process that started this worker is still its parent."""
+        return os.getppid() == self.caller_pid
+
+    def _watch(self) -> None:
+        while self.caller_alive():
+            threading.Event().wait(WATCH_S)
+        self.abort("the caller exited")
+
+    def abort(self, reason: str) -> None:
+        """Kill the group's Lava processes, remove the shared directory and exit (status 1)."""
+        if not self._lock.acquire(blocking=False):
+            return  # another thread is already ending the worker
+        end_group_except_tracker()
+        shutil.rmtree(self.shm_dir, ignore_errors=True)
+        print(f"spikemem Lava worker: stopped ({reason})", file=sys.stderr, flush=True)
+        os._exit(1)
+
+
+def end_group_except_tracker() -> None:
+    """SIGKILL every other live process of this worker's group but Lava's resource tracker.
+
+    The tracker unlinks the shared-memory segments Lava registered with it once every process
+    holding its pipe (the worker and the Lava processes) is gone, then exits.
+    """
+    for pid, command in group_members(os.getpgid(0)) or []:
+        if pid != os.getpid() and "resource_tracker" not in command:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+class CallerGone(Exception):
+    """A reply could not be sent: the caller closed its end of the pipe."""
+
+
+def _reply(conn_out: Connection, message: tuple[str, Any]) -> None:
+    try:
+        conn_out.send(message)
+    except OSError as exc:  # BrokenPipeError, ConnectionResetError: nobody is listening any more
+        raise CallerGone(str(exc)) from None
+
+
 def serve(conn_in: Connection, conn_out: Connection, shm_dir: str) -> LavaNetwork | None:
     """Answer requests until ``close``; return the network if the caller went away without closing it."""
-    network: LavaNetwork | None = None
+    holder: list[LavaNetwork | None] = [None]
+    try:
+        _serve(conn_in, conn_out, shm_dir, holder)
+    except CallerGone:
+        return holder[0]
+    return None
+
+
+def _serve(conn_in: Connection, conn_out: Connection, shm_dir: str, holder: list[LavaNetwork | None]) -> None:
+    """The request loop of :func:`serve`; ``holder[0]`` is the network once built. Returns after ``close``."""
     while True:
         try:
             request = conn_in.recv()
         except EOFError:
-            return network
+            raise CallerGone("the caller closed the request pipe") from None
         command, *args = request
+        network = holder[0]
         try:
             if command == "build":
-                network = LavaNetwork(args[0], shm_dir)
+                network = holder[0] = LavaNetwork(args[0], shm_dir)
                 reply: Any = None
             elif command == "close":
                 if network is not None:
                     network.close()
-                conn_out.send(("ok", None))
-                return None
+                holder[0] = None
+                _reply(conn_out, ("ok", None))
+                return
             elif network is None:
                 raise RuntimeError(f"{command!r} before 'build'")
             elif command == "run":
@@ -479,28 +565,28 @@ def serve(conn_in: Connection, conn_out: Connection, shm_dir: str) -> LavaNetwor
                 reply = None
             else:
                 raise ValueError(f"unknown request {command!r}")
-            conn_out.send(("ok", reply))
         except Exception:
-            conn_out.send(("error", traceback.format_exc()))
+            _reply(conn_out, ("error", traceback.format_exc()))
+            continue
+        _reply(conn_out, ("ok", reply))
 
 
 def main(argv: list[str]) -> None:
-    """Serve the caller; on the way out leave no Lava process behind."""
-    fd_in, fd_out, shm_dir = int(argv[1]), int(argv[2]), argv[3]
-    orphaned = serve(Connection(fd_in, writable=False), Connection(fd_out, readable=False), shm_dir)
-    if orphaned is not None:  # the caller died: stop the runtime, but never wait forever for it
-        stopper = threading.Thread(target=orphaned.close, daemon=True)
-        stopper.start()
-        stopper.join(10)
-        shutil.rmtree(shm_dir, ignore_errors=True)  # nobody else will
-    for pid, command in group_members(os.getpgid(0)) or []:
-        if pid != os.getpid() and "resource_tracker" not in command:  # the tracker unlinks Lava's shared memory
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-    sys.stdout.flush()
-    os._exit(0)  # do not wait for Lava's helper threads
+    """Serve the caller; on the way out, whatever the way, leave no Lava process behind."""
+    fd_in, fd_out, shm_dir, caller_pid = int(argv[1]), int(argv[2]), argv[3], int(argv[4])
+    lifeline = Lifeline(caller_pid, shm_dir)
+    lifeline.start()
+    try:
+        orphaned = serve(Connection(fd_in, writable=False), Connection(fd_out, readable=False), shm_dir)
+        if orphaned is not None:  # the caller went away: stop the runtime, but never wait forever for it
+            stopper = threading.Thread(target=orphaned.close, daemon=True)
+            stopper.start()
+            stopper.join(10)
+            shutil.rmtree(shm_dir, ignore_errors=True)  # nobody else will
+    finally:
+        end_group_except_tracker()
+        sys.stdout.flush()
+        os._exit(0)  # do not wait for Lava's helper threads
 
 
 if __name__ == "__main__":
