@@ -26,9 +26,9 @@ import numpy as np
 from spikemem.continual.config import parse_section
 from spikemem.continual.inference import Inference, InferenceSession, Progress
 from spikemem.continual.streams import StreamConfig, Task, build_stream
-from spikemem.continual.trained import TrainedMLP
+from spikemem.continual.trained import MODEL_FILE, TrainedMLP
 from spikemem.evaluation.continual import accuracy
-from spikemem.experiments.runner import derived_rng
+from spikemem.seeding import derived_rng
 
 
 @dataclass
@@ -69,7 +69,7 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
     config = result.get("config", {})
     if config.get("experiment", {}).get("kind") not in ("continual", "continual_local"):
         raise FileNotFoundError(f"{directory}: result.json is not from a continual-learning config (experiment.kind)")
-    model = TrainedMLP.from_run(directory)
+    model = trained_model_of_run(directory)
     stream = build_stream(
         parse_section(StreamConfig, config.get("stream"), "stream"), derived_rng(int(result["seed"]), "stream")
     )
@@ -77,6 +77,27 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
     if max_test > 0:
         tasks = [_first(task, max_test) for task in tasks]
     return TrainedRun(directory, model, tasks, result, max_test)
+
+
+def trained_model_of_run(run_dir: str | Path) -> TrainedMLP:
+    """The trained model of a ``spikemem run`` directory of a continual-learning config.
+
+    ``trained_model.npz`` when the run wrote one; a BPTT run directory that
+    predates the file is rebuilt from ``result.json`` and its last torch state
+    (:func:`spikemem.continual.experiment.trained_model_from_state`, which needs torch).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the directory holds no finished continual-learning run.
+    """
+    directory = Path(run_dir)
+    path = directory / MODEL_FILE
+    if path.exists():
+        return TrainedMLP.load(path)
+    from spikemem.continual.experiment import trained_model_from_state  # torch: only for such old directories
+
+    return trained_model_from_state(directory)
 
 
 def _first(task: Task, count: int) -> Task:
@@ -196,7 +217,15 @@ def agreement(model: TrainedMLP, tasks: list[Task], a: BackendEvaluation, b: Bac
     }
 
 
-__all__ = ["BackendEvaluation", "TrainedRun", "agreement", "encoded_test_set", "evaluate_model", "load_run"]
+__all__ = [
+    "BackendEvaluation",
+    "TrainedRun",
+    "agreement",
+    "encoded_test_set",
+    "evaluate_model",
+    "load_run",
+    "trained_model_of_run",
+]
 
 
 def evaluate_run(

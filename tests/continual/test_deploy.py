@@ -17,7 +17,7 @@ import torch
 from spikemem.cli import main
 from spikemem.continual.deployment import deploy, load_deployment
 from spikemem.continual.encoding import Encoder, EncodingConfig
-from spikemem.continual.evaluate import encoded_test_set, load_run
+from spikemem.continual.evaluate import encoded_test_set, load_run, trained_model_of_run
 from spikemem.continual.inference import InferenceSession, mlp_network, quantize_input_layer
 from spikemem.continual.model import ModelConfig, SpikingMLP
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP, from_settings
@@ -161,7 +161,7 @@ def test_old_run_directories_load_from_the_torch_state(snntorch_run: Path, tmp_p
     old = tmp_path / "old"
     shutil.copytree(snntorch_run, old)
     (old / MODEL_FILE).unlink()
-    rebuilt, saved = TrainedMLP.from_run(old), TrainedMLP.from_run(snntorch_run)
+    rebuilt, saved = trained_model_of_run(old), trained_model_of_run(snntorch_run)
     assert (rebuilt.input_mean, rebuilt.input_std) == pytest.approx((saved.input_mean, saved.input_std))
     for a, b in zip(rebuilt.layers + rebuilt.heads, saved.layers + saved.heads, strict=True):
         np.testing.assert_array_equal(a, b)
