@@ -28,6 +28,7 @@ from spikemem.continual.inference import Inference, InferenceSession, Progress
 from spikemem.continual.streams import StreamConfig, Task, build_stream
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP
 from spikemem.evaluation.continual import accuracy
+from spikemem.fixed_point import FixedPointModel
 from spikemem.seeding import derived_rng
 
 
@@ -127,6 +128,8 @@ class BackendEvaluation:
         Wall time of the runs (compile excluded).
     samples
         Number of samples classified.
+    fixed_point
+        The quantization the backend ran (``Simulation.fixed_point``; None in float).
     """
 
     backend: str
@@ -135,6 +138,7 @@ class BackendEvaluation:
     outputs: list[Inference]
     seconds: float
     samples: int
+    fixed_point: FixedPointModel | None = None
 
     @property
     def samples_per_s(self) -> float:
@@ -165,6 +169,7 @@ def evaluate_model(
     """Classify every task's test set on ``backend`` (one compiled network for all tasks)."""
     accuracies, outputs, seconds, samples = [], [], 0.0, 0
     with InferenceSession(model, backend, numeric, options) as session:
+        fixed_point = session.simulation.fixed_point
         for index, task in enumerate(tasks):
             encoded = encoded_test_set(model, task, index, seed)
             start = time.perf_counter()
@@ -173,7 +178,7 @@ def evaluate_model(
             samples += len(task.y_test)
             outputs.append(result)
             accuracies.append(accuracy(result.predictions(model.head_sizes, task.head), task.y_test))
-    return BackendEvaluation(backend, numeric, accuracies, outputs, seconds, samples)
+    return BackendEvaluation(backend, numeric, accuracies, outputs, seconds, samples, fixed_point)
 
 
 def agreement(model: TrainedMLP, tasks: list[Task], a: BackendEvaluation, b: BackendEvaluation) -> dict[str, Any]:

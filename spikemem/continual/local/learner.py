@@ -151,8 +151,8 @@ class LocalLearner:
         self._tasks = 0
         self.basis = np.zeros((0, model.layers[0].shape[0]))
         self._static = self.backend.compile(static_network(model), **self.options)
-        fixed_point = getattr(self._static, "fixed_point", None)
-        self._readout_scale = fixed_point.populations[READOUT].scale if self.fixed else 1.0
+        fixed_point = self._static.fixed_point  # the backend's own quantization (options included)
+        self._readout_scale = fixed_point.populations[READOUT].scale if fixed_point is not None else 1.0
 
     def close(self) -> None:
         """Release the simulator of the static network."""
