@@ -107,6 +107,23 @@ def test_lava_fixed_point_is_bit_exact_with_the_integer_reference() -> None:
     np.testing.assert_array_equal(got.logits, expected.logits)
 
 
+def test_a_fixed_point_session_reads_the_scale_the_backend_quantized_with() -> None:
+    """Non-default Lava options change the readout's scale: the session takes it from the simulation, not defaults."""
+    require("lava")
+    from spikemem.fixed_point import quantize
+
+    _, model, pixels = _trained("direct", seed=7)
+    encoded = model.encode(pixels)
+    with InferenceSession(model, "reference") as session:
+        assert session.simulation.fixed_point is None
+        exact = session.run(encoded).logits
+    with InferenceSession(model, "lava", "fixed", options={"headroom_bits": 3}, batch=16) as session:
+        got = session.run(encoded).logits
+    default = quantize(mlp_network(model)).populations["readout"].scale
+    assert session.readout_scale == default / 2, "3 headroom bits: half the default scale"
+    np.testing.assert_allclose(got, exact, atol=0.05 * np.abs(exact).max())
+
+
 def test_readout_is_an_integrator_that_never_fires() -> None:
     _, model, _ = _trained("direct")
     readout = mlp_network(model).population("readout")
