@@ -271,8 +271,8 @@ class Deployment:
     def session(self, numeric: str = "fixed", options: dict[str, Any] | None = None) -> InferenceSession:
         """A Lava session of the deployed network (fixed point uses the 8-bit layer-1 weights)."""
         first = None
-        if numeric == "fixed" and self.input_mantissa is not None:
-            first = self.input_mantissa.astype(np.float64) * float(self.input_unit)
+        if numeric == "fixed" and self.input_mantissa is not None and self.input_unit is not None:
+            first = self.input_mantissa.astype(np.float64) * self.input_unit
         return InferenceSession(self.model, "lava", numeric, options, first, network=self.network)
 
 

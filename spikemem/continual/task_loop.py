@@ -30,6 +30,7 @@ the runner's ``ExperimentContext`` satisfies): this package sits below
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar, runtime_checkable
@@ -136,7 +137,7 @@ def run_task_loop(ctx: RunContext, learner: Learner, tasks: int, label: str, inf
         for index in ctx.progress(range(start, tasks), "tasks", tasks - start):
             stats = learner.train_task(index, ctx.rng("train", index))
             record = {"accuracy": learner.evaluate(ctx.rng("eval", index + 1)), **stats}
-            store.save_state(index, lambda handle, index=index: learner.write_state(index, handle), record)
+            store.save_state(index, functools.partial(learner.write_state, index), record)
     finally:
         learner.close()
     learner.trained_model().save(ctx.out / MODEL_FILE)

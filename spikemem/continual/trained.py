@@ -21,7 +21,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -95,7 +95,7 @@ class TrainedMLP:
     @property
     def encoder(self) -> Encoder:
         """The encoding with the model's constants."""
-        kind = "direct" if self.encoding == "direct" else "rate"
+        kind: Literal["direct", "rate"] = "direct" if self.encoding == "direct" else "rate"
         config = EncodingConfig(kind=kind, steps=self.steps, gain=self.gain)
         return Encoder(config, self.input_mean, self.input_std)
 

@@ -15,6 +15,7 @@ Test inputs are encoded exactly as ``spikemem evaluate`` encodes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -104,7 +105,9 @@ class LocalTasks:
     state_prefix = "local-state"
     state_suffix = "npz"
 
-    def __init__(self, learner: LocalLearner, tasks: list[Task], seed: int, progress: Progress | None = None) -> None:
+    def __init__(
+        self, learner: LocalLearner, tasks: Sequence[Task], seed: int, progress: Progress | None = None
+    ) -> None:
         self.learner = learner
         self.tasks = tasks
         self.progress = progress
