@@ -1,6 +1,7 @@
 """The ``continual`` experiment kind: one method on one task stream, on the snnTorch backend.
 
-Config tables: ``[continual] method`` (finetune, hlop, ewc, gpm, replay,
+Config tables: ``[continual] method`` (a name of the registry
+:data:`spikemem.continual.methods.METHODS`: finetune, hlop, ewc, gpm, replay,
 multitask), ``[stream]``, ``[encoding]``, ``[model]``, ``[training]`` and the
 method's own table (``[hlop]``, ``[ewc]``, ``[gpm]``, ``[replay]``; tables of
 other methods are ignored, so one file can carry several). See
@@ -12,7 +13,8 @@ Writes into the run directory: ``R.csv`` (the accuracy matrix),
 data, :class:`~spikemem.continual.trained.TrainedMLP`: what ``spikemem
 evaluate`` and ``spikemem deploy`` load) and, through the runner, ``result.json`` whose ``metrics`` hold
 ``R``, ``ACC``, ``BWT``, ``FWT``, ``forgetting``, the untrained model's
-accuracies (``baseline``), timings and per-task diagnostics.
+accuracies (``baseline``), timings and per-task diagnostics. The loop over tasks
+is :func:`spikemem.continual.task_loop.run_task_loop`, with a :class:`GradientLearner`.
 """
 
 from __future__ import annotations
