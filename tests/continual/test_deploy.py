@@ -124,6 +124,16 @@ def test_a_fixed_point_session_reads_the_scale_the_backend_quantized_with() -> N
     np.testing.assert_allclose(got, exact, atol=0.05 * np.abs(exact).max())
 
 
+def test_the_reference_fixed_point_simulation_reports_its_quantization() -> None:
+    from spikemem.fixed_point import quantize
+
+    _, model, _ = _trained("direct")
+    with InferenceSession(model, "reference", "fixed") as session:
+        fixed = session.simulation.fixed_point
+        assert fixed is not None and session.readout_scale == fixed.populations["readout"].scale
+        assert fixed.report() == quantize(session.network).report(), "the reference takes no options: defaults"
+
+
 def test_readout_is_an_integrator_that_never_fires() -> None:
     _, model, _ = _trained("direct")
     readout = mlp_network(model).population("readout")
