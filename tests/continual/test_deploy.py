@@ -121,7 +121,9 @@ def test_a_fixed_point_session_reads_the_scale_the_backend_quantized_with() -> N
         got = session.run(encoded).logits
     default = quantize(mlp_network(model)).populations["readout"].scale
     assert session.readout_scale == default / 2, "3 headroom bits: half the default scale"
-    np.testing.assert_allclose(got, exact, atol=0.05 * np.abs(exact).max())
+    slope = float((got * exact).sum() / (exact * exact).sum())  # 2 (or 1/2) with a re-quantized default scale
+    assert 0.95 < slope < 1.05, slope
+    assert np.median(np.abs(got - exact)) < 0.01 * np.abs(exact).max(), "most samples give the float logits"
 
 
 def test_the_reference_fixed_point_simulation_reports_its_quantization() -> None:
