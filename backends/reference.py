@@ -21,7 +21,7 @@ Per step ``t``:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from spikemem.learning import REFERENCE_RULES, RuleState, initial_state, rule_st
 from spikemem.spec import MODULATED_RULES, Network
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 from spikemem.stimulus import InputWindow
+
+if TYPE_CHECKING:
+    from spikemem.fixed_point import FixedPointModel
 
 
 class Arithmetic(Protocol):
@@ -157,6 +160,11 @@ class ReferenceSimulation(Simulation):
         for proj in network.projections:
             self._depth[proj.pre] = max(self._depth[proj.pre], proj.delay)
         self._reset_state(batch=1)
+
+    @property
+    def fixed_point(self) -> FixedPointModel | None:
+        """The quantization of the fixed-point model (``numeric="fixed"``), None in float."""
+        return getattr(self._arith, "model", None)
 
     # -- state ----------------------------------------------------------------------
     def _reset_state(self, batch: int) -> None:

@@ -21,7 +21,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from spikemem.recording import Recording
 from spikemem.spec import Network, PlasticityRule, SpecError
 from spikemem.spec.errors import UnsupportedFeatureError
 from spikemem.stimulus import InputWindow, input_window
+
+if TYPE_CHECKING:
+    from spikemem.fixed_point import FixedPointModel
 
 NUMERIC_MODES = ("float", "fixed")
 
@@ -321,6 +324,17 @@ class Simulation(ABC):
         if not np.all(np.isfinite(new)):
             raise SpecError(f"set_weights[{projection!r}]", "contains NaN or infinite values")
         self._set_weights(projection, new)
+
+    @property
+    def fixed_point(self) -> FixedPointModel | None:
+        """The quantization this simulation runs (``numeric="fixed"``): scales, exponents, integer weights.
+
+        None in float. Code that converts recorded integer values (fixed point
+        records ``v`` in internal units) reads the scales here, never from a
+        re-quantization with default options, which can differ from the
+        backend's own (e.g. Lava's ``headroom_bits``, ``weight_ranges``).
+        """
+        return None
 
     def close(self) -> None:
         """Release simulator resources; idempotent."""

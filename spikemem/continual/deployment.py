@@ -7,7 +7,9 @@ report: accuracy per task on each, spike-count agreement with the source,
 and the quantization of every layer.
 
 Quantization (fixed point). Hidden and readout populations and their
-projections follow :func:`spikemem.fixed_point.quantize`: one power-of-two
+projections are reported as Lava itself quantizes them
+(``Simulation.fixed_point``: :func:`spikemem.fixed_point.quantize` with the
+Lava options of the deployment, never a re-quantization with defaults): one power-of-two
 scale per population (reported) and 8-bit signed weight mantissas with one
 exponent per projection. With the direct encoding, layer 1 is driven by the
 current :math:`W_1 I` (Loihi's bias input); its weights are quantized the same
@@ -36,6 +38,7 @@ import numpy as np
 from spikemem.continual.evaluate import BackendEvaluation, agreement, evaluate_model, load_run, print_subset_note
 from spikemem.continual.inference import InferenceSession, Progress, QuantizedLayer, mlp_network, quantize_input_layer
 from spikemem.continual.trained import TrainedMLP
+from spikemem.fixed_point import FixedPointModel
 from spikemem.io import write_json
 
 FORMAT_VERSION = 1
@@ -53,11 +56,8 @@ def weight_errors(exact: np.ndarray, quantized: np.ndarray) -> dict[str, float]:
     }
 
 
-def quantization_report(model: TrainedMLP) -> tuple[dict[str, Any], Any, QuantizedLayer | None]:
-    """Per-layer scales, exponents and errors; the fixed-point model; the input layer's 8-bit weights (direct)."""
-    from spikemem.fixed_point import quantize
-
-    fixed = quantize(mlp_network(model))
+def quantization_report(model: TrainedMLP, fixed: FixedPointModel) -> tuple[dict[str, Any], QuantizedLayer | None]:
+    """Per-layer scales, exponents and errors of ``fixed`` (Lava's own quantization); the 8-bit input layer (direct)."""
     report = fixed.report()
     layers: dict[str, Any] = {}
     input_layer = None
@@ -77,7 +77,16 @@ def quantization_report(model: TrainedMLP) -> tuple[dict[str, Any], Any, Quantiz
             "population_scale": report["populations"][target]["scale"],
             **values,
         }
-    return {"layers": layers, "populations": report["populations"]}, fixed, input_layer
+    return {"layers": layers, "populations": report["populations"]}, input_layer
+
+
+def lava_quantization(model: TrainedMLP, options: dict[str, Any] | None = None) -> FixedPointModel:
+    """The quantization Lava compiles the model's network to, with ``options`` (its ``Simulation.fixed_point``)."""
+    with InferenceSession(model, "lava", "fixed", options) as session:
+        fixed = session.simulation.fixed_point
+    if fixed is None:  # InferenceSession refuses a fixed-point session without one
+        raise RuntimeError("Lava compiled no fixed-point model")
+    return fixed
 
 
 def deploy(
@@ -118,13 +127,15 @@ def deploy(
     model, tasks = run.model, run.tasks
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    quantization, fixed, input_layer = quantization_report(model)
-    save_deployment(out / "deployment", model, fixed, input_layer)
-
     source = evaluate_model(model, tasks, run.seed, model.source_backend, "float", source_options, progress)
     targets = [evaluate_model(model, tasks, run.seed, "lava", "float", options, progress=progress)]
     if fixed_point:  # the session drives layer 1 through the same 8-bit weights (quantize_input_layer)
         targets.append(evaluate_model(model, tasks, run.seed, "lava", "fixed", options, progress=progress))
+    fixed = targets[-1].fixed_point if fixed_point else lava_quantization(model, options)
+    if fixed is None:  # evaluate_model's fixed-point session refuses a backend without one
+        raise RuntimeError("the Lava fixed-point evaluation recorded no quantization")
+    quantization, input_layer = quantization_report(model, fixed)
+    save_deployment(out / "deployment", model, fixed, input_layer)
     report = {
         "run": str(Path(run_dir)),
         "source_backend": model.source_backend,
@@ -206,7 +217,9 @@ def print_report(report: dict[str, Any]) -> None:
 # -- the deployment folder -------------------------------------------------------------------------
 
 
-def save_deployment(directory: Path, model: TrainedMLP, fixed: Any, input_layer: QuantizedLayer | None) -> Path:
+def save_deployment(
+    directory: Path, model: TrainedMLP, fixed: FixedPointModel, input_layer: QuantizedLayer | None
+) -> Path:
     """Write the deployment folder (module docstring); every file atomically."""
     from spikemem.io import atomic_write
     from spikemem.spec import save
@@ -258,8 +271,8 @@ class Deployment:
     def session(self, numeric: str = "fixed", options: dict[str, Any] | None = None) -> InferenceSession:
         """A Lava session of the deployed network (fixed point uses the 8-bit layer-1 weights)."""
         first = None
-        if numeric == "fixed" and self.input_mantissa is not None:
-            first = self.input_mantissa.astype(np.float64) * float(self.input_unit)
+        if numeric == "fixed" and self.input_mantissa is not None and self.input_unit is not None:
+            first = self.input_mantissa.astype(np.float64) * self.input_unit
         return InferenceSession(self.model, "lava", numeric, options, first, network=self.network)
 
 
@@ -292,6 +305,7 @@ def load_deployment(directory: str | Path) -> Deployment:
 __all__ = [
     "Deployment",
     "deploy",
+    "lava_quantization",
     "load_deployment",
     "print_report",
     "quantization_report",

@@ -18,7 +18,7 @@ r"""Input encoding: pixels in [0, 1] -> input of the spiking network over ``step
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -43,14 +43,27 @@ class EncodingConfig:
         require(self.gain > 0, f"{table}.gain", "must be > 0")
 
 
+def encoding_constants(kind: str, standardize: bool, pixels: np.ndarray) -> tuple[float, float]:
+    """:math:`\\mu, \\sigma` of the direct encoding fitted on training pixels (1 when the pixels are constant)."""
+    if kind == "direct" and standardize:
+        return float(np.mean(pixels)), float(np.std(pixels)) or 1.0
+    return 0.0, 1.0
+
+
 @dataclass(frozen=True)
 class Encoder:
-    """An encoding with its fitted constants.
+    """An encoding with its fitted constants: the one encoding of training (torch) and inference (numpy).
+
+    The equations (module docstring) are written once, in :meth:`current` and
+    :meth:`spikes`, on numpy arrays and torch tensors alike; only the source of
+    the uniform noise of the rate encoding differs: a torch generator for
+    training (:meth:`__call__`, time axis first) and a numpy generator for
+    inference on every backend (:meth:`encode`, time axis second).
 
     Attributes
     ----------
     config
-        The ``[encoding]`` table.
+        The ``[encoding]`` table (``standardize`` only matters to :meth:`fit`).
     mean, std
         :math:`\\mu, \\sigma` of the direct encoding.
     """
@@ -62,8 +75,6 @@ class Encoder:
     @classmethod
     def fit(cls, config: EncodingConfig, pixels: np.ndarray) -> Encoder:
         """Fix the constants from training pixels (the first task's)."""
-        from spikemem.continual.trained import encoding_constants
-
         return cls(config, *encoding_constants(config.kind, config.standardize, pixels))
 
     @property
@@ -76,18 +87,37 @@ class Encoder:
         """True when the encoded input is the same at every step (returned as ``(B, n)``)."""
         return self.config.kind == "direct"
 
+    def current(self, pixels: Any) -> Any:
+        r"""Direct encoding :math:`g (x - \mu) / \sigma` of ``(B, n)`` pixels (numpy or torch)."""
+        return self.config.gain * (pixels - self.mean) / self.std
+
+    def spikes(self, pixels: Any, uniform: Any, time_axis: int) -> Any:
+        r"""Rate encoding: ``uniform`` :math:`< \min(1, g x)`, boolean, with ``uniform``'s shape.
+
+        ``uniform`` holds draws in [0, 1), ``(T, B, n)`` (``time_axis=0``) or ``(B, T, n)`` (``time_axis=1``).
+        """
+        probability = (self.config.gain * pixels).clip(0.0, 1.0)
+        return uniform < (probability[None] if time_axis == 0 else probability[:, None])
+
     def __call__(self, pixels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Encode a batch ``(B, n)``: ``(B, n)`` currents (direct) or ``(T, B, n)`` spikes (rate)."""
+        """Encode a torch batch ``(B, n)``: ``(B, n)`` currents (direct) or ``(T, B, n)`` spikes (rate), its dtype."""
         import torch
 
-        gain = self.config.gain
         if self.static:
-            return gain * (pixels - self.mean) / self.std
-        probability = (gain * pixels).clamp(0.0, 1.0)
+            return self.current(pixels)
         shape = (self.steps, *pixels.shape)
         device = generator.device if generator is not None else pixels.device
         noise = torch.rand(shape, generator=generator, device=device, dtype=pixels.dtype).to(pixels.device)
-        return (noise < probability).to(pixels.dtype)
+        return self.spikes(pixels, noise, time_axis=0).to(pixels.dtype)
+
+    def encode(self, pixels: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Encode numpy pixels ``(B, n)``: ``(B, n)`` float64 currents (direct) or ``(B, T, n)`` bool spikes (rate)."""
+        pixels = np.asarray(pixels, dtype=np.float64)
+        if self.static:
+            return self.current(pixels)
+        if rng is None:
+            raise ValueError("rate encoding needs a numpy generator (seeded from the run's seed)")
+        return self.spikes(pixels, rng.random((pixels.shape[0], self.steps, pixels.shape[1])), time_axis=1)
 
 
-__all__ = ["Encoder", "EncodingConfig"]
+__all__ = ["Encoder", "EncodingConfig", "encoding_constants"]

@@ -26,9 +26,10 @@ import numpy as np
 from spikemem.continual.config import parse_section
 from spikemem.continual.inference import Inference, InferenceSession, Progress
 from spikemem.continual.streams import StreamConfig, Task, build_stream
-from spikemem.continual.trained import TrainedMLP
+from spikemem.continual.trained import MODEL_FILE, TrainedMLP
 from spikemem.evaluation.continual import accuracy
-from spikemem.experiments.runner import derived_rng
+from spikemem.fixed_point import FixedPointModel
+from spikemem.seeding import derived_rng
 
 
 @dataclass
@@ -69,7 +70,7 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
     config = result.get("config", {})
     if config.get("experiment", {}).get("kind") not in ("continual", "continual_local"):
         raise FileNotFoundError(f"{directory}: result.json is not from a continual-learning config (experiment.kind)")
-    model = TrainedMLP.from_run(directory)
+    model = trained_model_of_run(directory)
     stream = build_stream(
         parse_section(StreamConfig, config.get("stream"), "stream"), derived_rng(int(result["seed"]), "stream")
     )
@@ -77,6 +78,27 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
     if max_test > 0:
         tasks = [_first(task, max_test) for task in tasks]
     return TrainedRun(directory, model, tasks, result, max_test)
+
+
+def trained_model_of_run(run_dir: str | Path) -> TrainedMLP:
+    """The trained model of a ``spikemem run`` directory of a continual-learning config.
+
+    ``trained_model.npz`` when the run wrote one; a BPTT run directory that
+    predates the file is rebuilt from ``result.json`` and its last torch state
+    (:func:`spikemem.continual.experiment.trained_model_from_state`, which needs torch).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the directory holds no finished continual-learning run.
+    """
+    directory = Path(run_dir)
+    path = directory / MODEL_FILE
+    if path.exists():
+        return TrainedMLP.load(path)
+    from spikemem.continual.experiment import trained_model_from_state  # torch: only for such old directories
+
+    return trained_model_from_state(directory)
 
 
 def _first(task: Task, count: int) -> Task:
@@ -106,6 +128,8 @@ class BackendEvaluation:
         Wall time of the runs (compile excluded).
     samples
         Number of samples classified.
+    fixed_point
+        The quantization the backend ran (``Simulation.fixed_point``; None in float).
     """
 
     backend: str
@@ -114,6 +138,7 @@ class BackendEvaluation:
     outputs: list[Inference]
     seconds: float
     samples: int
+    fixed_point: FixedPointModel | None = None
 
     @property
     def samples_per_s(self) -> float:
@@ -144,6 +169,7 @@ def evaluate_model(
     """Classify every task's test set on ``backend`` (one compiled network for all tasks)."""
     accuracies, outputs, seconds, samples = [], [], 0.0, 0
     with InferenceSession(model, backend, numeric, options) as session:
+        fixed_point = session.simulation.fixed_point
         for index, task in enumerate(tasks):
             encoded = encoded_test_set(model, task, index, seed)
             start = time.perf_counter()
@@ -152,7 +178,7 @@ def evaluate_model(
             samples += len(task.y_test)
             outputs.append(result)
             accuracies.append(accuracy(result.predictions(model.head_sizes, task.head), task.y_test))
-    return BackendEvaluation(backend, numeric, accuracies, outputs, seconds, samples)
+    return BackendEvaluation(backend, numeric, accuracies, outputs, seconds, samples, fixed_point)
 
 
 def agreement(model: TrainedMLP, tasks: list[Task], a: BackendEvaluation, b: BackendEvaluation) -> dict[str, Any]:
@@ -196,7 +222,15 @@ def agreement(model: TrainedMLP, tasks: list[Task], a: BackendEvaluation, b: Bac
     }
 
 
-__all__ = ["BackendEvaluation", "TrainedRun", "agreement", "encoded_test_set", "evaluate_model", "load_run"]
+__all__ = [
+    "BackendEvaluation",
+    "TrainedRun",
+    "agreement",
+    "encoded_test_set",
+    "evaluate_model",
+    "load_run",
+    "trained_model_of_run",
+]
 
 
 def evaluate_run(

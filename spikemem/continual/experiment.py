@@ -1,6 +1,7 @@
 """The ``continual`` experiment kind: one method on one task stream, on the snnTorch backend.
 
-Config tables: ``[continual] method`` (finetune, hlop, ewc, gpm, replay,
+Config tables: ``[continual] method`` (a name of the registry
+:data:`spikemem.continual.methods.METHODS`: finetune, hlop, ewc, gpm, replay,
 multitask), ``[stream]``, ``[encoding]``, ``[model]``, ``[training]`` and the
 method's own table (``[hlop]``, ``[ewc]``, ``[gpm]``, ``[replay]``; tables of
 other methods are ignored, so one file can carry several). See
@@ -12,36 +13,56 @@ Writes into the run directory: ``R.csv`` (the accuracy matrix),
 data, :class:`~spikemem.continual.trained.TrainedMLP`: what ``spikemem
 evaluate`` and ``spikemem deploy`` load) and, through the runner, ``result.json`` whose ``metrics`` hold
 ``R``, ``ACC``, ``BWT``, ``FWT``, ``forgetting``, the untrained model's
-accuracies (``baseline``), timings and per-task diagnostics.
+accuracies (``baseline``), timings and per-task diagnostics. The loop over tasks
+is :func:`spikemem.continual.task_loop.run_task_loop`, with a :class:`GradientLearner`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
+import torch
 
 from spikemem.continual.config import ConfigError, parse_section, require
-from spikemem.continual.encoding import EncodingConfig
-from spikemem.continual.model import ModelConfig
-from spikemem.continual.report import print_summary, write_matrix_csv
-from spikemem.continual.streams import StreamConfig
-from spikemem.continual.trained import MODEL_FILE, TrainedMLP, from_settings
-from spikemem.continual.training import TrainingConfig
-from spikemem.experiments.runner import ExperimentContext
+from spikemem.continual.encoding import Encoder, EncodingConfig
+from spikemem.continual.methods import METHODS, Method, build_method
+from spikemem.continual.model import ModelConfig, SpikingMLP
+from spikemem.continual.streams import StreamConfig, TaskStream, build_stream
+from spikemem.continual.task_loop import RunContext, run_task_loop
+from spikemem.continual.trained import TrainedMLP, from_settings
+from spikemem.continual.training import Trainer, TrainingConfig, generator_from, resolve_device
+from spikemem.evaluation.continual import accuracy
+from spikemem.seeding import derived_rng
 
 BACKENDS = ("snntorch",)
 """Backends that train the spiking MLP by gradient (surrogate BPTT)."""
+STATE_PREFIX = "state"
+"""Per-task state files of a run: ``state-<task>.pt`` (torch: the model's and the method's state)."""
 
 
 @dataclass(frozen=True)
 class ContinualConfig:
-    """The ``[continual]`` table: the ``method`` to run (see :mod:`spikemem.continual.methods`)."""
+    """The ``[continual]`` table: the ``method`` to run, a name of the method registry.
 
-    method: Literal["finetune", "hlop", "ewc", "gpm", "replay", "multitask"] = "hlop"
+    The accepted names are the keys of :data:`spikemem.continual.methods.METHODS`
+    (registering a method there is all a config needs).
+    """
+
+    method: str = "hlop"
+
+    def check(self, table: str) -> None:
+        """Raise ConfigError for a method the registry does not know."""
+        require(
+            self.method in METHODS,
+            f"{table}.method",
+            f"unknown method {self.method!r}; choose one of {', '.join(repr(m) for m in METHODS)}",
+        )
 
 
 @dataclass(frozen=True)
@@ -76,8 +97,6 @@ def flush_denormals() -> Iterator[None]:
     CPU training several times slower; the flag is process-wide (numpy too),
     hence the block.
     """
-    import torch
-
     torch.set_flush_denormal(True)
     try:
         yield
@@ -85,7 +104,60 @@ def flush_denormals() -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
-def run(ctx: ExperimentContext) -> dict[str, Any]:
+class GradientLearner:
+    """The BPTT trainer and a method, as a :class:`~spikemem.continual.task_loop.Learner`.
+
+    Training and evaluation run with denormals flushed (:func:`flush_denormals`);
+    the state after a task is the model's and the method's ``state_dict``
+    (``state-<task>.pt``).
+    """
+
+    state_prefix = STATE_PREFIX
+    state_suffix = "pt"
+
+    def __init__(self, trainer: Trainer, method: Method, stream: TaskStream, settings: Settings, backend: str) -> None:
+        self.trainer = trainer
+        self.method = method
+        self.tasks = stream.tasks
+        self.settings = settings
+        self.backend = backend
+        self.encoder = trainer.encoder
+
+    def train_task(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
+        """One task of :meth:`Trainer.train_task <spikemem.continual.training.Trainer.train_task>`."""
+        with flush_denormals():
+            return self.trainer.train_task(self.method, index, self.tasks[index], generator_from(rng))
+
+    def evaluate(self, rng: np.random.Generator) -> list[float]:
+        """Accuracy on every task's test set (rate spikes drawn from ``rng``)."""
+        generator = generator_from(rng)
+        with flush_denormals():
+            return [
+                accuracy(self.trainer.predict(j, task, generator), task.y_test) for j, task in enumerate(self.tasks)
+            ]
+
+    def write_state(self, index: int, handle: IO[bytes]) -> None:
+        """``{"task", "model", "method"}`` with ``torch.save``."""
+        state = {"task": index, "model": self.trainer.model.state_dict(), "method": self.method.state_dict()}
+        torch.save(state, handle)
+
+    def read_state(self, path: Path) -> None:
+        """Load a file of :meth:`write_state` into the model and the method."""
+        device = next(self.trainer.model.parameters()).device
+        state = torch.load(path, map_location=device, weights_only=True)
+        self.trainer.model.load_state_dict(state["model"])
+        self.method.load_state_dict(state["method"])
+
+    def trained_model(self) -> TrainedMLP:
+        """The current weights as numpy data (:func:`trained_model`)."""
+        return trained_model(self.trainer.model, self.settings, self.encoder, self.backend)
+
+    def close(self) -> None:
+        """Drop snnTorch's global references to the model's neurons."""
+        self.trainer.model.release()
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
     """Train the method on the stream, evaluating every task after every task (resumable)."""
     settings = Settings.from_config(ctx.config)
     require(
@@ -94,17 +166,6 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
         f"continual learning trains by surrogate-gradient BPTT; use --backend snntorch (got {ctx.backend!r}), "
         "then `spikemem evaluate RUN_DIR --backend NAME` or `spikemem deploy RUN_DIR` for the other backends",
     )
-    import torch
-
-    from spikemem.continual.checkpoint import TaskCheckpoints
-    from spikemem.continual.encoding import Encoder
-    from spikemem.continual.methods import build_method
-    from spikemem.continual.model import SpikingMLP
-    from spikemem.continual.streams import build_stream
-    from spikemem.continual.training import Trainer, generator_from, resolve_device
-    from spikemem.evaluation.continual import accuracy, continual_metrics
-    from spikemem.evaluation.continual_plots import CurveSet, save_run_plots
-
     if settings.training.threads:
         torch.set_num_threads(settings.training.threads)
     device = resolve_device(settings.training.device)
@@ -121,52 +182,57 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     )
     trainer = Trainer(model, encoder, settings.training, device, progress=ctx.progress)
     method = build_method(settings.continual.method, trainer.model, stream, settings.raw)
-    tasks = stream.tasks
-    labels = [task.y_test for task in tasks]
-
-    def evaluate(stage: int) -> list[float]:
-        generator = generator_from(ctx.rng("eval", stage + 1))
-        return [accuracy(trainer.predict(j, task, generator), labels[j]) for j, task in enumerate(tasks)]
-
-    store = TaskCheckpoints(ctx.out, ctx.checkpoint)
-    with flush_denormals():
-        if "baseline" not in ctx.checkpoint:
-            ctx.checkpoint.put("baseline", evaluate(-1))
-        start = store.restore(trainer.model, method)
-        for index in ctx.progress(range(start, len(tasks)), "tasks", len(tasks) - start):
-            stats = trainer.train_task(method, index, tasks[index], generator_from(ctx.rng("train", index)))
-            store.save(index, trainer.model, method, {"accuracy": evaluate(index), **stats})
-    model.release()
-    trained_model(model, settings, encoder, ctx.backend).save(ctx.out / MODEL_FILE)
-    baseline = ctx.checkpoint.get("baseline")
-
-    records = store.records()
-    matrix = np.array([r["accuracy"] for r in records])
-    metrics = continual_metrics(matrix, baseline)
-    label = f"{settings.continual.method} / {stream.name}"
-    write_matrix_csv(ctx.out / "R.csv", matrix)
-    save_run_plots(ctx.out, CurveSet(label, matrix))
-    train_seconds = sum(r["train_seconds"] for r in records)
-    print_summary(label, matrix, metrics)
-    return {
-        "R": matrix.tolist(),
-        **metrics,
-        "baseline": baseline,
+    learner = GradientLearner(trainer, method, stream, settings, ctx.backend)
+    info = {
         "method": settings.continual.method,
         "stream": stream.name,
-        "tasks": len(tasks),
+        "tasks": len(stream.tasks),
         "device": str(device),
-        "train_seconds": train_seconds,
-        "train_samples_per_s": sum(r["samples"] for r in records) / train_seconds if train_seconds else None,
-        "per_task": [{k: v for k, v in r.items() if k != "accuracy"} for r in records],
     }
+    return run_task_loop(ctx, learner, len(stream.tasks), f"{settings.continual.method} / {stream.name}", info)
 
 
-def trained_model(model: Any, settings: Settings, encoder: Any, backend: str) -> TrainedMLP:
+def trained_model(model: SpikingMLP, settings: Settings, encoder: Encoder, backend: str) -> TrainedMLP:
     """The trained :class:`~spikemem.continual.model.SpikingMLP` as backend-independent numpy data."""
     layers = [w.detach().cpu().double().numpy() for w in model.layers]
     heads = [h.detach().cpu().double().numpy() for h in model.heads]
     return from_settings(layers, heads, settings, encoder.mean, encoder.std, backend)
 
 
-__all__ = ["BACKENDS", "ContinualConfig", "Settings", "run"]
+def trained_model_from_state(directory: Path) -> TrainedMLP:
+    """The model of a run directory that predates ``trained_model.npz``: ``result.json`` and the last state file.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the directory holds neither ``result.json`` nor a ``state-*.pt`` file.
+    """
+    states = sorted(directory.glob(f"{STATE_PREFIX}-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
+    if not states or not (directory / "result.json").exists():
+        raise FileNotFoundError(
+            f"{directory}: no trained_model.npz (nor result.json and {STATE_PREFIX}-*.pt); pass the --out "
+            "directory of a finished `spikemem run` of a continual-learning config"
+        )
+    result = json.loads((directory / "result.json").read_text())
+    settings = Settings.from_config(result["config"])
+    state = torch.load(states[-1], map_location="cpu", weights_only=True)["model"]
+    layers = [state[f"layers.{i}"].numpy() for i in range(len(settings.model.hidden))]
+    heads = [state[k].numpy() for k in sorted((k for k in state if k.startswith("heads.")), key=_index)]
+    stream = build_stream(settings.stream, derived_rng(int(result["seed"]), "stream"))
+    encoder = Encoder.fit(settings.encoding, stream.tasks[0].x_train)
+    return from_settings(layers, heads, settings, encoder.mean, encoder.std, str(result["backend"]))
+
+
+def _index(key: str) -> int:
+    return int(key.split(".")[1])
+
+
+__all__ = [
+    "BACKENDS",
+    "ContinualConfig",
+    "GradientLearner",
+    "Settings",
+    "run",
+    "trained_model",
+    "trained_model_from_state",
+]

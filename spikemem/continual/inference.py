@@ -230,11 +230,13 @@ class InferenceSession:
         self.backend = backend
         self.numeric = numeric
         self.simulation = get_backend(backend).compile(self.network, numeric=numeric, **(options or {}))
-        self.readout_scale = 1.0  # fixed point records v in internal units
+        self.readout_scale = 1.0  # fixed point records v in internal units: the backend's own scale
         if numeric == "fixed":
-            from spikemem.fixed_point import quantize
-
-            self.readout_scale = quantize(self.network).populations["readout"].scale
+            fixed = self.simulation.fixed_point
+            if fixed is None:
+                self.simulation.close()
+                raise ValueError(f"backend {backend!r} compiled no fixed-point model (Simulation.fixed_point is None)")
+            self.readout_scale = fixed.populations["readout"].scale
 
     def __enter__(self) -> InferenceSession:
         return self

@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import torch
 
+from spikemem.spec import project_out
 
-def orthogonal_part(x: torch.Tensor, basis: torch.Tensor) -> torch.Tensor:
-    r""":math:`x - (x H^\top) H` for rows ``x`` (``(..., n)``) and ``basis`` ``H`` (``(k, n)``)."""
-    return x - (x @ basis.T) @ basis
+orthogonal_part = project_out
+r""":math:`x - (x H^\top) H` for rows ``x`` (``(..., n)``) and ``basis`` ``H`` (``(k, n)``): the spec's
+:func:`~spikemem.spec.project_out`, under the name this module's docs use."""
 
 
 class InputProjectedLinear(torch.autograd.Function):

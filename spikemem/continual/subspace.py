@@ -40,6 +40,7 @@ from typing import Any
 
 import torch
 
+from spikemem.continual.basis import orthonormal_complement
 from spikemem.continual.projection import orthogonal_part
 from spikemem.learning import oja_subspace_change
 from spikemem.spec import OjaSubspace
@@ -112,11 +113,8 @@ class LateralSubspace:
         if count == 0:
             return
         gaussian = torch.randn((self.n_inputs, count), generator=generator, dtype=torch.float64)
-        if self.size:
-            span, _ = torch.linalg.qr(self.weights.T.to(torch.float64))
-            gaussian = gaussian - span @ (span.T @ gaussian)
-        q, _ = torch.linalg.qr(gaussian)
-        new = q.T.to(self.weights)
+        span = torch.linalg.qr(self.weights.T.to(torch.float64))[0].T if self.size else None  # rows orthonormalised
+        new = orthonormal_complement(gaussian.T, span).to(self.weights)
         self.weights = torch.cat([self.weights, new])
         self.velocity = torch.cat([self.velocity, torch.zeros_like(new)])
 

@@ -2,21 +2,34 @@
 
 After task ``i`` the state goes to ``DIR/<prefix>-i.<suffix>`` (written
 atomically), then the task's record (accuracy row, timings, diagnostics)
-becomes unit ``task-i`` of the run's
-:class:`~spikemem.experiments.runner.Checkpoint` (``checkpoint.json``), and
-only then is the state file of task ``i - 1`` removed. A run killed at any
-point therefore finds, for its last recorded task, the state file it needs.
-Subclasses choose the file format (torch, numpy).
+becomes unit ``task-i`` of the run's checkpoint (``checkpoint.json``, any
+:class:`UnitStore`: the runner's ``Checkpoint`` is one), and only then is the
+state file of task ``i - 1`` removed. A run killed at any point therefore
+finds, for its last recorded task, the state file it needs. The learner
+chooses the file format (torch, numpy): :mod:`~spikemem.continual.task_loop`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
-from spikemem.experiments.runner import Checkpoint
 from spikemem.io import atomic_write
+
+
+class UnitStore(Protocol):
+    """Finished units of work of a run, persisted after each ``put`` (the runner's ``Checkpoint``)."""
+
+    def __contains__(self, key: str) -> bool: ...
+
+    def get(self, key: str) -> Any:
+        """The JSON data stored under ``key``."""
+        ...
+
+    def put(self, key: str, value: Any) -> None:
+        """Store ``value`` (JSON data) under ``key`` and persist it."""
+        ...
 
 
 class TaskRecords:
@@ -32,7 +45,7 @@ class TaskRecords:
         State file names: ``<prefix>-<task>.<suffix>``.
     """
 
-    def __init__(self, directory: Path, checkpoint: Checkpoint, prefix: str, suffix: str) -> None:
+    def __init__(self, directory: Path, checkpoint: UnitStore, prefix: str, suffix: str) -> None:
         self.directory = Path(directory)
         self.checkpoint = checkpoint
         self.prefix, self.suffix = prefix, suffix
@@ -70,4 +83,4 @@ class TaskRecords:
         return path
 
 
-__all__ = ["TaskRecords"]
+__all__ = ["TaskRecords", "UnitStore"]

@@ -3,15 +3,16 @@ r"""A trained spiking MLP as plain numpy data, independent of the backend that t
 Every continual-learning run writes ``trained_model.npz`` (written atomically
 after its last task): the weights of each layer and head plus, as JSON in the
 same file, the neuron and encoding constants and where the model came from.
-:meth:`TrainedMLP.from_run` reads it back (or, for a run directory that
-predates the file, the last per-task torch state). Nothing here needs torch,
-snnTorch or the training code (only reading a pre-``trained_model.npz`` run does): the model is data, turned into a spec
+:meth:`TrainedMLP.load` reads it back (:func:`spikemem.continual.evaluate.trained_model_of_run`
+also reads run directories that predate the file). Nothing here needs torch,
+snnTorch or the training code: the model is data, turned into a spec
 :class:`~spikemem.spec.Network` by :mod:`spikemem.continual.inference`.
 
-Encoding (numpy, the same as :class:`~spikemem.continual.encoding.Encoder`):
-``direct`` gives the constant current :math:`g (x - \mu) / \sigma` of every
-step, ``rate`` Bernoulli spikes with probability :math:`\min(1, g x)` per step
-from a seeded numpy generator (so every backend sees the same spikes).
+Encoding: :meth:`TrainedMLP.encode` is :meth:`spikemem.continual.encoding.Encoder.encode`
+(the encoding the training used): ``direct`` gives the constant current
+:math:`g (x - \mu) / \sigma` of every step, ``rate`` Bernoulli spikes with
+probability :math:`\min(1, g x)` per step from a seeded numpy generator (so
+every backend sees the same spikes).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from spikemem.continual.encoding import Encoder, EncodingConfig, encoding_constants
 from spikemem.io import atomic_write
 from spikemem.spec import LIF
 
@@ -90,17 +92,16 @@ class TrainedMLP:
         """Classes of each head."""
         return [int(h.shape[0]) for h in self.heads]
 
+    @property
+    def encoder(self) -> Encoder:
+        """The encoding with the model's constants."""
+        kind: Literal["direct", "rate"] = "direct" if self.encoding == "direct" else "rate"
+        config = EncodingConfig(kind=kind, steps=self.steps, gain=self.gain)
+        return Encoder(config, self.input_mean, self.input_std)
+
     def encode(self, pixels: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         """Encode ``(B, n)`` pixels: ``(B, n)`` currents (direct) or ``(B, T, n)`` bool spikes (rate)."""
-        pixels = np.asarray(pixels, dtype=np.float64)
-        gain = self.gain
-        if self.encoding == "direct":
-            return gain * (pixels - self.input_mean) / self.input_std
-        if rng is None:
-            raise ValueError("rate encoding needs a numpy generator (seeded from the run's seed)")
-        probability = np.clip(gain * pixels, 0.0, 1.0)
-        noise = rng.random((pixels.shape[0], self.steps, pixels.shape[1]))
-        return noise < probability[:, None, :]
+        return self.encoder.encode(pixels, rng)
 
     # -- files ------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> Path:
@@ -140,48 +141,9 @@ class TrainedMLP:
             str(meta["source_backend"]),
         )
 
-    @classmethod
-    def from_run(cls, run_dir: str | os.PathLike[str]) -> TrainedMLP:
-        """The trained model of a ``spikemem run`` directory of a continual-learning config.
-
-        Raises
-        ------
-        FileNotFoundError
-            When the directory holds no finished continual-learning run.
-        """
-        directory = Path(run_dir)
-        path = directory / MODEL_FILE
-        if path.exists():
-            return cls.load(path)
-        states = sorted(directory.glob("state-*.pt"), key=lambda p: int(p.stem.split("-")[1]))
-        if not states or not (directory / "result.json").exists():
-            raise FileNotFoundError(
-                f"{directory}: no {MODEL_FILE} (nor result.json and state-*.pt); pass the --out directory of a "
-                "finished `spikemem run` of a continual-learning config"
-            )
-        return _from_torch_state(directory, states[-1])
-
 
 def _count(names: list[str], prefix: str) -> int:
     return sum(1 for name in names if name.startswith(prefix))
-
-
-def _from_torch_state(directory: Path, state_path: Path) -> TrainedMLP:
-    """Older run directories: rebuild the model from ``result.json`` and the last torch state."""
-    import torch
-
-    from spikemem.continual.experiment import Settings
-    from spikemem.continual.streams import build_stream
-    from spikemem.experiments.runner import derived_rng
-
-    result = json.loads((directory / "result.json").read_text())
-    settings = Settings.from_config(result["config"])
-    state = torch.load(state_path, map_location="cpu", weights_only=True)["model"]
-    layers = [state[f"layers.{i}"].numpy() for i in range(len(settings.model.hidden))]
-    heads = [state[k].numpy() for k in sorted((k for k in state if k.startswith("heads.")), key=_index)]
-    stream = build_stream(settings.stream, derived_rng(int(result["seed"]), "stream"))
-    mean, std = encoding_constants(settings.encoding.kind, settings.encoding.standardize, stream.tasks[0].x_train)
-    return from_settings(layers, heads, settings, mean, std, str(result["backend"]))
 
 
 def from_settings(
@@ -199,17 +161,6 @@ def from_settings(
         std,
         backend,
     )
-
-
-def _index(key: str) -> int:
-    return int(key.split(".")[1])
-
-
-def encoding_constants(kind: str, standardize: bool, pixels: np.ndarray) -> tuple[float, float]:
-    """:math:`\\mu, \\sigma` of the direct encoding fitted on training pixels (what ``Encoder.fit`` uses)."""
-    if kind == "direct" and standardize:
-        return float(np.mean(pixels)), float(np.std(pixels)) or 1.0
-    return 0.0, 1.0
 
 
 __all__ = ["DT", "MODEL_FILE", "TrainedMLP", "encoding_constants", "from_settings"]

@@ -18,7 +18,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -28,9 +28,6 @@ from spikemem.continual.config import require
 from spikemem.continual.encoding import Encoder
 from spikemem.continual.model import Forward, SpikingMLP
 from spikemem.continual.streams import Task
-
-if TYPE_CHECKING:
-    from spikemem.continual.methods.base import Method
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]
@@ -107,6 +104,48 @@ class TaskData:
     head: int
 
 
+class Hooks(Protocol):
+    """What the loop calls on a continual-learning method, in the order of the module docstring.
+
+    :class:`spikemem.continual.methods.base.Method` implements every hook (doing
+    nothing by default); the methods import this module, not the other way round.
+    """
+
+    def begin_task(self, index: int, task: Task, trainer: Trainer, generator: torch.Generator) -> None:
+        """Before the first epoch of task ``index``."""
+        ...
+
+    def batches(
+        self, index: int, task: Task, epoch: int, trainer: Trainer, generator: torch.Generator
+    ) -> Iterator[Batch]:
+        """The training batches of one epoch."""
+        ...
+
+    def batch_count(self, index: int, task: Task, trainer: Trainer) -> int:
+        """Number of batches :meth:`batches` yields per epoch."""
+        ...
+
+    def bases(self) -> list[torch.Tensor | None] | None:
+        """Per protected layer, the basis weight updates must avoid (None: no projection)."""
+        ...
+
+    def records(self, epoch: int) -> bool:
+        """Whether the forward pass must record layer inputs for :meth:`after_step`."""
+        ...
+
+    def penalty(self) -> torch.Tensor | None:
+        """A term added to the loss (None: none)."""
+        ...
+
+    def after_step(self, forward: Forward, epoch: int) -> None:
+        """After each optimiser step of an epoch where :meth:`records` is True."""
+        ...
+
+    def end_task(self, index: int, task: Task, trainer: Trainer, generator: torch.Generator) -> dict[str, Any] | None:
+        """After the last epoch of task ``index``; may return diagnostics (JSON data)."""
+        ...
+
+
 def _no_progress(iterable: Iterable[T], desc: str, total: int | None = None) -> Iterable[T]:
     return iterable
 
@@ -177,7 +216,7 @@ class Trainer:
         """Encode and run one batch."""
         return self.model(self.encoder(batch.pixels, generator), batch.heads, bases, record)
 
-    def train_task(self, method: Method, index: int, task: Task, generator: torch.Generator) -> dict[str, Any]:
+    def train_task(self, method: Hooks, index: int, task: Task, generator: torch.Generator) -> dict[str, Any]:
         """Train on task ``index`` with ``method``; returns timing and loss statistics."""
         model, config = self.model, self.config
         model.train()
@@ -230,4 +269,4 @@ class Trainer:
         return torch.cat(predictions).numpy()
 
 
-__all__ = ["Batch", "TaskData", "Trainer", "TrainingConfig", "generator_from", "resolve_device"]
+__all__ = ["Batch", "Hooks", "TaskData", "Trainer", "TrainingConfig", "generator_from", "resolve_device"]

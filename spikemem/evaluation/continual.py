@@ -68,12 +68,12 @@ def forward_transfer(matrix: np.ndarray, baseline: Sequence[float]) -> float:
     """FWT: mean accuracy on each task just before learning it, minus the untrained model's."""
     matrix = _check(matrix)
     tasks = matrix.shape[0]
-    baseline = np.asarray(baseline, dtype=float)
-    if baseline.shape != (tasks,):
-        raise ValueError(f"baseline needs one accuracy per task ({tasks}), got shape {baseline.shape}")
+    untrained = np.asarray(baseline, dtype=float)
+    if untrained.shape != (tasks,):
+        raise ValueError(f"baseline needs one accuracy per task ({tasks}), got shape {untrained.shape}")
     if tasks < 2:
         return float("nan")
-    return float(np.mean([matrix[j - 1, j] - baseline[j] for j in range(1, tasks)]))
+    return float(np.mean([matrix[j - 1, j] - untrained[j] for j in range(1, tasks)]))
 
 
 def forgetting(matrix: np.ndarray) -> float:

@@ -17,7 +17,7 @@ import torch
 from spikemem.cli import main
 from spikemem.continual.deployment import deploy, load_deployment
 from spikemem.continual.encoding import Encoder, EncodingConfig
-from spikemem.continual.evaluate import encoded_test_set, load_run
+from spikemem.continual.evaluate import encoded_test_set, load_run, trained_model_of_run
 from spikemem.continual.inference import InferenceSession, mlp_network, quantize_input_layer
 from spikemem.continual.model import ModelConfig, SpikingMLP
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP, from_settings
@@ -107,6 +107,35 @@ def test_lava_fixed_point_is_bit_exact_with_the_integer_reference() -> None:
     np.testing.assert_array_equal(got.logits, expected.logits)
 
 
+def test_a_fixed_point_session_reads_the_scale_the_backend_quantized_with() -> None:
+    """Non-default Lava options change the readout's scale: the session takes it from the simulation, not defaults."""
+    require("lava")
+    from spikemem.fixed_point import quantize
+
+    _, model, pixels = _trained("direct", seed=7)
+    encoded = model.encode(pixels)
+    with InferenceSession(model, "reference") as session:
+        assert session.simulation.fixed_point is None
+        exact = session.run(encoded).logits
+    with InferenceSession(model, "lava", "fixed", options={"headroom_bits": 3}, batch=16) as session:
+        got = session.run(encoded).logits
+    default = quantize(mlp_network(model)).populations["readout"].scale
+    assert session.readout_scale == default / 2, "3 headroom bits: half the default scale"
+    slope = float((got * exact).sum() / (exact * exact).sum())  # 2 (or 1/2) with a re-quantized default scale
+    assert 0.95 < slope < 1.05, slope
+    assert np.median(np.abs(got - exact)) < 0.01 * np.abs(exact).max(), "most samples give the float logits"
+
+
+def test_the_reference_fixed_point_simulation_reports_its_quantization() -> None:
+    from spikemem.fixed_point import quantize
+
+    _, model, _ = _trained("direct")
+    with InferenceSession(model, "reference", "fixed") as session:
+        fixed = session.simulation.fixed_point
+        assert fixed is not None and session.readout_scale == fixed.populations["readout"].scale
+        assert fixed.report() == quantize(session.network).report(), "the reference takes no options: defaults"
+
+
 def test_readout_is_an_integrator_that_never_fires() -> None:
     _, model, _ = _trained("direct")
     readout = mlp_network(model).population("readout")
@@ -161,7 +190,7 @@ def test_old_run_directories_load_from_the_torch_state(snntorch_run: Path, tmp_p
     old = tmp_path / "old"
     shutil.copytree(snntorch_run, old)
     (old / MODEL_FILE).unlink()
-    rebuilt, saved = TrainedMLP.from_run(old), TrainedMLP.from_run(snntorch_run)
+    rebuilt, saved = trained_model_of_run(old), trained_model_of_run(snntorch_run)
     assert (rebuilt.input_mean, rebuilt.input_std) == pytest.approx((saved.input_mean, saved.input_std))
     for a, b in zip(rebuilt.layers + rebuilt.heads, saved.layers + saved.heads, strict=True):
         np.testing.assert_array_equal(a, b)

@@ -151,3 +151,15 @@ def test_errors_name_the_problem(tmp_path: Path, capsys) -> None:
         == 2
     )
     assert "continual.method" in capsys.readouterr().err
+
+
+def test_the_accepted_methods_are_the_registry(monkeypatch) -> None:
+    from spikemem.continual.config import ConfigError, parse_section
+    from spikemem.continual.experiment import ContinualConfig
+    from spikemem.continual.methods import METHODS, Method
+
+    assert parse_section(ContinualConfig, {"method": "gpm"}, "continual").method == "gpm"
+    with pytest.raises(ConfigError, match=r"continual\.method.*'finetune', 'hlop', 'ewc'"):
+        parse_section(ContinualConfig, {"method": "sgd"}, "continual")
+    monkeypatch.setitem(METHODS, "sgd", (Method, None))
+    assert parse_section(ContinualConfig, {"method": "sgd"}, "continual").method == "sgd", "registering is enough"

@@ -120,3 +120,25 @@ def test_encodings() -> None:
     assert abs(float(spikes.mean()) - 0.5 * pixels.mean()) < 0.01
     again = rate(torch.as_tensor(pixels), torch.Generator().manual_seed(0))
     assert torch.equal(spikes, again), "seeded"
+
+
+def test_training_and_inference_share_one_encoding() -> None:
+    """The torch encoder of training and the numpy encoding of a trained model are one Encoder."""
+    torch = pytest.importorskip("torch")
+    from spikemem.continual.encoding import Encoder, EncodingConfig
+    from spikemem.continual.trained import TrainedMLP
+    from spikemem.spec import LIF
+
+    pixels = np.random.default_rng(1).random((6, 5))
+    for kind in ("direct", "rate"):
+        encoder = Encoder.fit(EncodingConfig(kind=kind, steps=3, gain=0.7), pixels)
+        model = TrainedMLP(
+            [np.ones((2, 5))], [np.ones((2, 2))], LIF(tau_mem=0.01), 3, kind, 0.7, encoder.mean, encoder.std
+        )
+        assert model.encoder == encoder
+        if kind == "direct":
+            np.testing.assert_array_equal(encoder(torch.as_tensor(pixels)).numpy(), model.encode(pixels))
+            continue
+        uniform = np.random.default_rng(2).random((6, 3, 5))  # (B, T, n), as the numpy encoding draws them
+        spikes = encoder.spikes(torch.as_tensor(pixels), torch.as_tensor(uniform).transpose(0, 1), time_axis=0)
+        np.testing.assert_array_equal(spikes.numpy(), np.moveaxis(model.encode(pixels, np.random.default_rng(2)), 1, 0))

@@ -79,3 +79,20 @@ def test_batch_update_is_the_spec_rule_averaged() -> None:
     assert np.allclose(oja_subspace_change(0.01, w, x, y), np.mean(per_sample, axis=0), atol=1e-14)
     settings = HebbianSettings(eta=0.01)
     assert settings.rule == rule
+
+
+def test_new_lateral_rows_come_from_the_one_orthonormal_complement() -> None:
+    """numpy (local learner) and torch (BPTT HLOP) grow lateral rows with the same helper and agree."""
+    from spikemem.continual.basis import orthonormal_complement
+    from spikemem.continual.local.learner import orthonormal_complement_rows
+
+    rng = np.random.default_rng(0)
+    basis = orthonormal_complement(rng.normal(size=(4, 12)), None)
+    draw = rng.normal(size=(3, 12))
+    rows = orthonormal_complement(draw, basis)
+    np.testing.assert_allclose(rows @ rows.T, np.eye(3), atol=1e-12)
+    np.testing.assert_allclose(rows @ basis.T, 0.0, atol=1e-12)
+    torch_rows = orthonormal_complement(torch.as_tensor(draw), torch.as_tensor(basis))
+    np.testing.assert_allclose(torch_rows.numpy(), rows, atol=1e-12)
+    again = orthonormal_complement_rows(3, basis, np.random.default_rng(5))
+    np.testing.assert_array_equal(again, orthonormal_complement(np.random.default_rng(5).normal(size=(3, 12)), basis))

@@ -8,7 +8,8 @@ plasticity of a spec network on the chosen backend:
 - :mod:`~.network`: the static and the learning spec networks, sample windows;
 - :mod:`~.learner`: :class:`~.learner.LocalLearner` (error-modulated readout,
   HLOP lateral neurons with graded OjaSubspace, consolidation);
-- :mod:`~.experiment`: the experiment kind (resumable, writes ``trained_model.npz``).
+- :mod:`~.experiment`: the experiment kind: :class:`~.experiment.LocalTasks` in
+  :func:`spikemem.continual.task_loop.run_task_loop` (resumable, writes ``trained_model.npz``).
 """
 
 from spikemem.continual.local.config import LocalConfig, NetworkConfig

@@ -15,20 +15,24 @@ Test inputs are encoded exactly as ``spikemem evaluate`` encodes them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from spikemem.backend import Capabilities
+from spikemem.backends import get_backend
 from spikemem.continual.config import ConfigError, parse_section, require
-from spikemem.continual.encoding import EncodingConfig
+from spikemem.continual.encoding import EncodingConfig, encoding_constants
+from spikemem.continual.evaluate import encoded_test_set
 from spikemem.continual.local.config import LocalConfig, NetworkConfig
-from spikemem.continual.streams import StreamConfig, TaskStream
-from spikemem.continual.task_records import TaskRecords
-from spikemem.continual.trained import DT, MODEL_FILE, TrainedMLP, encoding_constants
-from spikemem.experiments.runner import Checkpoint, ExperimentContext
+from spikemem.continual.local.learner import LocalLearner, Progress
+from spikemem.continual.local.network import automatic_gap
+from spikemem.continual.streams import StreamConfig, Task, TaskStream, build_stream
+from spikemem.continual.task_loop import RunContext, run_task_loop
+from spikemem.continual.trained import DT, TrainedMLP
 
 
 @dataclass(frozen=True)
@@ -88,39 +92,71 @@ def check_backend(capabilities: Capabilities, method: str, name: str, numeric: s
     )
 
 
-class LocalCheckpoints(TaskRecords):
-    """The readout and the consolidated basis after each task, in ``local-state-i.npz``."""
+class LocalTasks:
+    """A :class:`~.learner.LocalLearner` on a task stream, as a :class:`~spikemem.continual.task_loop.Learner`.
 
-    def __init__(self, directory: Path, checkpoint: Checkpoint) -> None:
-        super().__init__(directory, checkpoint, "local-state", "npz")
+    Test inputs are encoded once per task (:func:`~spikemem.continual.evaluate.encoded_test_set`,
+    as ``spikemem evaluate`` encodes them); training inputs of task ``i`` are
+    encoded from the task's generator, which also orders its minibatches. The
+    state after a task (``local-state-<task>.npz``) is the learner's
+    :meth:`~.learner.LocalLearner.state`.
+    """
 
-    def save(self, index: int, state: dict[str, np.ndarray], record: dict[str, Any]) -> None:
-        """Persist the state after task ``index`` and its record (in that order)."""
-        self.save_state(index, lambda handle: np.savez(handle, **state), record)
+    state_prefix = "local-state"
+    state_suffix = "npz"
 
-    def restore(self) -> dict[str, np.ndarray] | None:
-        """The state after the last finished task, or None."""
-        path = self.last_state()
-        if path is None:
-            return None
+    def __init__(
+        self, learner: LocalLearner, tasks: Sequence[Task], seed: int, progress: Progress | None = None
+    ) -> None:
+        self.learner = learner
+        self.tasks = tasks
+        self.progress = progress
+        self.tests = [encoded_test_set(learner.model, task, j, seed) for j, task in enumerate(tasks)]
+
+    def train_task(self, index: int, rng: np.random.Generator) -> dict[str, Any]:
+        """Learn task ``index`` (:meth:`LocalLearner.train_task <.learner.LocalLearner.train_task>`)."""
+        task, model = self.tasks[index], self.learner.model
+
+        def encode(pixels: np.ndarray) -> np.ndarray:
+            return model.encode(pixels, rng)
+
+        return asdict(self.learner.train_task(task.x_train, task.y_train, encode, rng, self.progress))
+
+    def evaluate(self, rng: np.random.Generator) -> list[float]:
+        """Accuracy on every task's (pre-encoded) test set; ``rng`` is not needed."""
+        return [self.learner.accuracy(self.tests[j], task.y_test) for j, task in enumerate(self.tasks)]
+
+    def write_state(self, index: int, handle: IO[bytes]) -> None:
+        """The learner's state arrays with ``np.savez``."""
+        np.savez(handle, **self.learner.state())
+
+    def read_state(self, path: Path) -> None:
+        """Restore the learner from a file of :meth:`write_state`."""
         with np.load(path) as data:
-            return {key: data[key] for key in data.files}
+            self.learner.restore({key: data[key] for key in data.files})
+
+    def trained_model(self) -> TrainedMLP:
+        """The model with the learned readout."""
+        return self.learner.model
+
+    def close(self) -> None:
+        """Release the learner's simulator."""
+        self.learner.close()
 
 
-def run(ctx: ExperimentContext) -> dict[str, Any]:
+def run_numeric(ctx: RunContext) -> str:
+    """``"float"`` or ``"fixed"``: ``ctx.numeric`` (``[experiment] numeric``), else ``backend_options.numeric``."""
+    numeric = getattr(ctx, "numeric", None)
+    if numeric is None:
+        numeric = ctx.backend_options.get("numeric", "float")
+    return str(numeric)
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
     """Learn the stream task by task with local rules on ``ctx.backend``, evaluating every task after each."""
-    from spikemem.backends import get_backend
-    from spikemem.continual.evaluate import encoded_test_set
-    from spikemem.continual.local.learner import LocalLearner
-    from spikemem.continual.local.network import automatic_gap
-    from spikemem.continual.report import print_summary, write_matrix_csv
-    from spikemem.continual.streams import build_stream
-    from spikemem.evaluation.continual import continual_metrics
-    from spikemem.evaluation.continual_plots import CurveSet, save_run_plots
-
     settings = LocalSettings.from_config(ctx.config)
     backend = get_backend(ctx.backend)
-    numeric = str(ctx.backend_options.get("numeric", "float"))
+    numeric = run_numeric(ctx)
     check_backend(backend.capabilities, settings.local.method, ctx.backend, numeric)
     try:
         stream = build_stream(settings.stream, ctx.rng("stream"))
@@ -133,57 +169,19 @@ def run(ctx: ExperimentContext) -> dict[str, Any]:
     )
     model = initial_model(settings, stream, ctx.rng("init"), ctx.backend)
     gap = settings.local.gap or automatic_gap(settings.network.beta)
-    tasks = stream.tasks
-    tests = [encoded_test_set(model, task, j, ctx.seed) for j, task in enumerate(tasks)]
-
-    options = dict(ctx.backend_options)
+    options = {**ctx.backend_options, "numeric": numeric}
     if numeric == "fixed":  # fixed point rounds stochastically: seeded from the run's seed
         options.setdefault("seed", ctx.seed)
-    learner = LocalLearner(model, settings.local, ctx.backend, gap, options)
-    try:
-
-        def evaluate() -> list[float]:
-            return [learner.accuracy(tests[j], task.y_test) for j, task in enumerate(tasks)]
-
-        store = LocalCheckpoints(ctx.out, ctx.checkpoint)
-        if "baseline" not in ctx.checkpoint:
-            ctx.checkpoint.put("baseline", evaluate())
-        state = store.restore()
-        if state is not None:
-            learner.restore(state)
-        start = store.finished()
-        for index in ctx.progress(range(start, len(tasks)), "tasks", len(tasks) - start):
-            task, rng = tasks[index], ctx.rng("train", index)
-
-            def encode(pixels: np.ndarray, rng: np.random.Generator = rng) -> np.ndarray:
-                return model.encode(pixels, rng)
-
-            stats = learner.train_task(task.x_train, task.y_train, encode, rng, ctx.progress)
-            store.save(index, learner.state(), {"accuracy": evaluate(), **asdict(stats)})
-    finally:
-        learner.close()
-    model.save(ctx.out / MODEL_FILE)
-    baseline = ctx.checkpoint.get("baseline")
-    records = store.records()
-    matrix = np.array([r["accuracy"] for r in records])
-    metrics = continual_metrics(matrix, baseline)
-    label = f"local {settings.local.method} / {stream.name} / {ctx.backend}"
-    write_matrix_csv(ctx.out / "R.csv", matrix)
-    save_run_plots(ctx.out, CurveSet(label, matrix))
-    print_summary(label, matrix, metrics)
-    train_seconds = sum(r["train_seconds"] for r in records)
-    return {
-        "R": matrix.tolist(),
-        **metrics,
-        "baseline": baseline,
+    local = LocalLearner(model, settings.local, ctx.backend, gap, options)
+    learner = LocalTasks(local, stream.tasks, ctx.seed, ctx.progress)
+    info = {
         "method": f"local-{settings.local.method}",
         "stream": stream.name,
-        "tasks": len(tasks),
+        "tasks": len(stream.tasks),
         "gap_steps": gap,
-        "train_seconds": train_seconds,
-        "train_samples_per_s": sum(r["samples"] for r in records) / train_seconds if train_seconds else None,
-        "per_task": [{k: v for k, v in r.items() if k != "accuracy"} for r in records],
     }
+    label = f"local {settings.local.method} / {stream.name} / {ctx.backend}"
+    return run_task_loop(ctx, learner, len(stream.tasks), label, info)
 
 
-__all__ = ["LocalCheckpoints", "LocalSettings", "check_backend", "initial_model", "run"]
+__all__ = ["LocalSettings", "LocalTasks", "check_backend", "initial_model", "run", "run_numeric"]

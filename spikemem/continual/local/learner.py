@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from spikemem.continual.basis import orthonormal_complement
 from spikemem.continual.inference import run_steps
 from spikemem.continual.local.config import LocalConfig
 from spikemem.continual.local.network import (
@@ -67,12 +68,11 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 def orthonormal_complement_rows(count: int, basis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``count`` random orthonormal rows orthogonal to the rows of ``basis`` (initial lateral weights)."""
-    n = basis.shape[1]
-    draw = rng.normal(size=(count, n))
-    draw -= (draw @ basis.T) @ basis
-    q, _ = np.linalg.qr(draw.T)
-    return q.T.copy()
+    """``count`` random orthonormal rows orthogonal to the rows of ``basis`` (initial lateral weights).
+
+    Draws ``(count, n)`` normal rows from ``rng``, then :func:`~spikemem.continual.basis.orthonormal_complement`.
+    """
+    return orthonormal_complement(rng.normal(size=(count, basis.shape[1])), basis).copy()
 
 
 def consolidate(basis: np.ndarray, lateral: np.ndarray) -> tuple[np.ndarray, float]:
@@ -151,8 +151,8 @@ class LocalLearner:
         self._tasks = 0
         self.basis = np.zeros((0, model.layers[0].shape[0]))
         self._static = self.backend.compile(static_network(model), **self.options)
-        fixed_point = getattr(self._static, "fixed_point", None)
-        self._readout_scale = fixed_point.populations[READOUT].scale if self.fixed else 1.0
+        fixed_point = self._static.fixed_point  # the backend's own quantization (options included)
+        self._readout_scale = fixed_point.populations[READOUT].scale if fixed_point is not None else 1.0
 
     def close(self) -> None:
         """Release the simulator of the static network."""

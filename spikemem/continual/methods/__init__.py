@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from spikemem.continual.config import ConfigError, parse_section
@@ -21,7 +22,7 @@ from spikemem.continual.streams import TaskStream
 if TYPE_CHECKING:
     from spikemem.continual.model import SpikingMLP
 
-METHODS: dict[str, tuple[type[Method], type | None]] = {
+METHODS: dict[str, tuple[Callable[..., Method], type | None]] = {
     "finetune": (Method, None),
     "hlop": (HLOP, HLOPConfig),
     "ewc": (EWC, EWCConfig),
@@ -29,13 +30,19 @@ METHODS: dict[str, tuple[type[Method], type | None]] = {
     "replay": (Replay, ReplayConfig),
     "multitask": (Multitask, None),
 }
-"""Method name -> (class, config dataclass of its table, or None when it has no parameters)."""
+"""Method name -> (class, config dataclass of its table, or None when it has no parameters).
+
+The one list of methods: ``[continual] method`` accepts exactly these names
+(:class:`spikemem.continual.experiment.ContinualConfig`), and a method's table
+is parsed by its dataclass. A class with a table is called
+``cls(model, stream, config)``, one without ``cls(model, stream)``.
+"""
 
 
 def build_method(name: str, model: SpikingMLP, stream: TaskStream, config: dict[str, Any]) -> Method:
     """The method ``name`` configured by the table ``config[name]`` (defaults for missing keys)."""
     if name not in METHODS:
-        raise ConfigError("continual.method", f"unknown method {name!r}; choose one of {sorted(METHODS)}")
+        raise ConfigError("continual.method", f"unknown method {name!r}; choose one of {list(METHODS)}")
     cls, table = METHODS[name]
     if table is None:
         return cls(model, stream)

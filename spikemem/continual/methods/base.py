@@ -1,6 +1,7 @@
 """The hooks through which a continual-learning method changes the shared training loop.
 
-A method sees the model and the trainer only through these calls, in this
+A method sees the model and the trainer only through these calls (the loop's
+:class:`~spikemem.continual.training.Hooks`), in this
 order per task (see :mod:`spikemem.continual.training`)::
 
     begin_task -> (batches -> [bases, records] -> forward -> penalty -> SGD step
@@ -20,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from spikemem.continual.config import require
 from spikemem.continual.streams import Task, TaskStream
+from spikemem.continual.training import Batch, Trainer
 
 if TYPE_CHECKING:
     from spikemem.continual.model import Forward, SpikingMLP
-    from spikemem.continual.training import Batch, Trainer
 
 
 class Method:
@@ -87,8 +89,6 @@ class Method:
 
 def per_layer(values: tuple, count: int, field: str) -> tuple:
     """``values`` for ``count`` protected layers: one value for all, or exactly one per layer."""
-    from spikemem.continual.config import require
-
     require(
         len(values) in (1, count),
         field,

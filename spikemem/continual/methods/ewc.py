@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from spikemem.continual.config import ConfigError, require
 from spikemem.continual.methods.base import Method
 from spikemem.continual.streams import Task, TaskStream
+from spikemem.continual.training import Trainer
 
 if TYPE_CHECKING:
     from spikemem.continual.model import SpikingMLP
-    from spikemem.continual.training import Trainer
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,10 @@ import torch
 from spikemem.continual.config import require
 from spikemem.continual.methods.base import Method, per_layer
 from spikemem.continual.streams import Task, TaskStream
+from spikemem.continual.training import Trainer
 
 if TYPE_CHECKING:
     from spikemem.continual.model import SpikingMLP
-    from spikemem.continual.training import Trainer
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,10 @@ from spikemem.continual.config import require
 from spikemem.continual.methods.base import Method, per_layer
 from spikemem.continual.streams import Task, TaskStream
 from spikemem.continual.subspace import HebbianSettings, LateralSubspace
+from spikemem.continual.training import Trainer
 
 if TYPE_CHECKING:
     from spikemem.continual.model import Forward, SpikingMLP
-    from spikemem.continual.training import Trainer
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import torch
 
 from spikemem.continual.methods.base import Method
 from spikemem.continual.streams import Task
-
-if TYPE_CHECKING:
-    from spikemem.continual.training import Batch, Trainer
+from spikemem.continual.training import Batch, Trainer
 
 
 class Multitask(Method):

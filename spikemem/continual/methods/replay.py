@@ -17,10 +17,10 @@ import torch
 from spikemem.continual.config import require
 from spikemem.continual.methods.base import Method
 from spikemem.continual.streams import Task, TaskStream
+from spikemem.continual.training import Batch, Trainer
 
 if TYPE_CHECKING:
     from spikemem.continual.model import SpikingMLP
-    from spikemem.continual.training import Batch, Trainer
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,6 @@ class Replay(Method):
         self, index: int, task: Task, epoch: int, trainer: Trainer, generator: torch.Generator
     ) -> Iterator[Batch]:
         """The task's batches, each extended by ``batch`` buffered samples."""
-        from spikemem.continual.training import Batch
-
         for batch in super().batches(index, task, epoch, trainer, generator):
             if self.x is None or self.y is None or self.heads is None:
                 yield batch
