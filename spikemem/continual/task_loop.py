@@ -52,11 +52,10 @@ class RunContext(Protocol):
     seed: int
     out: Path
     checkpoint: UnitStore
-
-    @property
-    def backend_options(self) -> dict[str, Any]:
-        """Keyword options of the backend's ``compile`` (kinds that compile spec networks themselves)."""
-        ...
+    numeric: str
+    """``"float"`` or ``"fixed"`` (``[experiment] numeric``)."""
+    backend_options: dict[str, Any]
+    """Keyword options of the backend's ``compile`` (``[backend_options.<backend>]``)."""
 
     def rng(self, *stream: int | str) -> np.random.Generator:
         """The generator of a named stream, derived from the run's seed."""

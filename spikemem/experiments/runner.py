@@ -24,6 +24,7 @@ from spikemem.experiments.config import ConfigError, load_config
 from spikemem.experiments.parsing import parse_run
 from spikemem.experiments.registry import get_kind
 from spikemem.io import write_json
+from spikemem.seeding import derived_rng
 
 T = TypeVar("T")
 
@@ -126,19 +127,6 @@ class ExperimentContext:
         from tqdm.auto import tqdm
 
         yield from tqdm(iterable, desc=desc, total=total, disable=not self.show_progress, leave=False)
-
-
-def derived_rng(seed: int, *stream: int | str) -> np.random.Generator:
-    """The generator of a named stream of a run with ``seed`` (what :meth:`ExperimentContext.rng` returns)."""
-    key = [abs(hash_text(str(s))) if isinstance(s, str) else int(s) for s in stream]
-    return np.random.default_rng([seed, *key])
-
-
-def hash_text(text: str) -> int:
-    """A stable (process-independent) 32-bit hash of a string, for RNG stream names."""
-    import zlib
-
-    return zlib.crc32(text.encode())
 
 
 def run_experiment(

@@ -36,13 +36,16 @@ def _run(
     extra: list[str] | None = None,
     seed: int = 1,
     options: dict | None = None,
+    numeric: str = "float",
 ) -> dict:
     """A small run of ``experiments/local_pdigits_<method>.toml`` (with the test options of the backend)."""
     config = out.parent / f"{out.name}.toml"
     text = (EXPERIMENTS / f"local_pdigits_{method}.toml").read_text()
     options = {**TEST_OPTIONS.get(backend, {}), **(options or {})}
+    if numeric != "float":
+        text = text.replace('numeric = "float"', f"numeric = {json.dumps(numeric)}", 1)
     if options:
-        text += "\n[experiment.backend_options]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
+        text += f"\n[backend_options.{backend}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
     config.write_text(text)
     path = run_experiment(
         config,
@@ -137,9 +140,8 @@ def test_local_hlop_forgets_less_than_local_finetuning_in_lava_fixed_point(tmp_p
     """
     require("lava")
     fast = ["network.hidden=100", "local.gap=8", "stream.max_test=60", "local.weight_limit=1.9"]
-    fixed = {"numeric": "fixed"}
-    finetune = _run("finetune", "lava", tmp_path / "finetune", fast, options=fixed)
-    hlop = _run("hlop", "lava", tmp_path / "hlop", fast, options=fixed)
+    finetune = _run("finetune", "lava", tmp_path / "finetune", fast, numeric="fixed")
+    hlop = _run("hlop", "lava", tmp_path / "hlop", fast, numeric="fixed")
     assert finetune["forgetting"] >= 0.15
     assert hlop["forgetting"] <= finetune["forgetting"] / 2
     assert finetune["forgetting"] - hlop["forgetting"] >= 0.1
@@ -182,7 +184,7 @@ def test_fixed_point_without_the_rules_is_refused_before_anything_runs(tmp_path:
             check_backend(stdp_only, method, "stdp-only", "fixed")
     config = tmp_path / "fixed.toml"
     text = (EXPERIMENTS / "local_pdigits_hlop.toml").read_text()
-    config.write_text(text + '\n[experiment.backend_options]\nnumeric = "fixed"\n')
+    config.write_text(text.replace('numeric = "float"', 'numeric = "fixed"', 1))
     with pytest.raises(ConfigError, match=r"local.weight_limit.*> 0"):
         run_experiment(config, backend="lava", overrides=[*SMALL, "local.weight_limit=0"], out=tmp_path / "bad")
     assert not (tmp_path / "bad" / "result.json").exists()
@@ -200,8 +202,7 @@ def test_a_fixed_point_run_resumed_after_an_interruption_learns_the_same_weights
     """Every task's stochastic rounding is seeded from the run's seed and the task: a resumed run draws the same."""
     require("lava")
     extra = ["stream.tasks=2", "stream.max_train=48", "stream.max_test=20", "network.hidden=60", "local.gap=8"]
-    fixed = {"numeric": "fixed"}
-    fresh = _run("finetune", "lava", tmp_path / "fresh", extra, options=fixed)
+    fresh = _run("finetune", "lava", tmp_path / "fresh", extra, numeric="fixed")
 
     original = LocalLearner.train_task
     calls: list[int] = []
@@ -214,9 +215,9 @@ def test_a_fixed_point_run_resumed_after_an_interruption_learns_the_same_weights
 
     monkeypatch.setattr(LocalLearner, "train_task", killed_at_the_second_task)
     with pytest.raises(KeyboardInterrupt):
-        _run("finetune", "lava", tmp_path / "resumed", extra, options=fixed)
+        _run("finetune", "lava", tmp_path / "resumed", extra, numeric="fixed")
     monkeypatch.setattr(LocalLearner, "train_task", original)
-    resumed = _run("finetune", "lava", tmp_path / "resumed", extra, options=fixed)
+    resumed = _run("finetune", "lava", tmp_path / "resumed", extra, numeric="fixed")
     assert resumed["R"] == fresh["R"]
     learned = [TrainedMLP.load(tmp_path / run / MODEL_FILE).heads[0] for run in ("fresh", "resumed")]
     np.testing.assert_array_equal(learned[1], learned[0])

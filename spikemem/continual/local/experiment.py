@@ -80,7 +80,7 @@ def check_backend(capabilities: Capabilities, method: str, name: str, numeric: s
     mode = " in fixed point" if numeric == "fixed" else ""
     require(
         not missing,
-        "experiment.backend_options.numeric" if numeric == "fixed" and missing else "--backend",
+        "experiment.numeric" if numeric == "fixed" and missing else "--backend",
         f"local {method} needs {', '.join(missing)}, which {name} does not run inside its simulator{mode} "
         f"({capabilities.notes or 'see `spikemem backends`'}); "
         + (
@@ -144,19 +144,11 @@ class LocalTasks:
         self.learner.close()
 
 
-def run_numeric(ctx: RunContext) -> str:
-    """``"float"`` or ``"fixed"``: ``ctx.numeric`` (``[experiment] numeric``), else ``backend_options.numeric``."""
-    numeric = getattr(ctx, "numeric", None)
-    if numeric is None:
-        numeric = ctx.backend_options.get("numeric", "float")
-    return str(numeric)
-
-
 def run(ctx: RunContext) -> dict[str, Any]:
     """Learn the stream task by task with local rules on ``ctx.backend``, evaluating every task after each."""
     settings = LocalSettings.from_config(ctx.config)
     backend = get_backend(ctx.backend)
-    numeric = run_numeric(ctx)
+    numeric = ctx.numeric
     check_backend(backend.capabilities, settings.local.method, ctx.backend, numeric)
     try:
         stream = build_stream(settings.stream, ctx.rng("stream"))
@@ -184,4 +176,4 @@ def run(ctx: RunContext) -> dict[str, Any]:
     return run_task_loop(ctx, learner, len(stream.tasks), label, info)
 
 
-__all__ = ["LocalSettings", "LocalTasks", "check_backend", "initial_model", "run", "run_numeric"]
+__all__ = ["LocalSettings", "LocalTasks", "check_backend", "initial_model", "run"]
