@@ -323,7 +323,7 @@ def run_case(
                 f"{result['name']}: spread {result['spread']:.0%} exceeds the margin {result['margin']:.0%} "
                 f"to the target; the verdict is not reliable"
             )
-        if not result["agree"]:
+        if not result["agree"] and result["target"] is not None:
             flags.append(f"{result['name']}: ratio of minima and of medians differ by {result['min_median_gap']:.0%}")
     return {
         "label": label,
