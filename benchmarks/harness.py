@@ -13,10 +13,12 @@ comparisons it claims as :class:`Comparison` objects, then calls
 2. times ``repeats`` rounds, each round running every implementation once in
    the registered order (A B A B ..., never A A A B B B), so that a load
    change on a shared machine hits every implementation alike;
-3. watches every timed run with the compile detectors (:class:`CacheDirectory`:
-   the file names in Brian2's cython cache before and after the run). A run
-   during which something compiled is discarded, reported, and run again (at
-   most ``retries`` times);
+3. watches every timed run with the implementation's compile detectors
+   (:class:`CacheDirectory`: the file names in Brian2's cython cache before
+   and after the run). A run during which something compiled is discarded,
+   reported, and run again (at most ``retries`` times). The cache is shared
+   between processes, so another process's compilation also discards a run:
+   on the safe side, since it loaded the machine during that run;
 4. reports per implementation the minimum, median and maximum of the wall
    time and of this process's CPU time (``time.process_time``; work done in
    other processes, e.g. Lava's, is not in it), and per comparison the ratio
@@ -114,6 +116,10 @@ class Implementation:
     warmup
         An untimed warm-up of the same structure to use instead of a full ``prepare``/``run``/``teardown``
         (e.g. a smaller network, where the full one costs minutes); ``None``: the full cycle.
+    detectors
+        Compile detectors watched around each of its timed runs (e.g. ``(BRIAN2_CYTHON,)`` for anything that
+        runs Brian2's cython target). Per implementation, since a compiler cache is shared between processes:
+        watching it around an implementation that cannot compile would only see other processes' compilations.
     """
 
     name: str
@@ -122,6 +128,7 @@ class Implementation:
     teardown: Callable[[Any], None] = _nothing
     once: bool = False
     warmup: Callable[[], Any] | None = None
+    detectors: tuple[CacheDirectory, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -171,7 +178,7 @@ def _brian2_cache() -> Path:
 
 
 BRIAN2_CYTHON = CacheDirectory(_brian2_cache, "Brian2 cython cache")
-DETECTORS: tuple[CacheDirectory, ...] = (BRIAN2_CYTHON,)
+"""Brian2's cython cache (``~/.cython/brian_extensions`` unless configured): a new file is a compilation."""
 
 
 def load_average() -> list[float]:
@@ -254,7 +261,6 @@ def run_case(
     repeats: int = 3,
     warmup: bool = True,
     retries: int = 2,
-    detectors: Sequence[CacheDirectory] = DETECTORS,
     checks: Callable[[Mapping[str, Mapping[str, Any]]], Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Warm up, then time ``repeats`` alternating rounds of ``implementations``; the case's JSON document.
@@ -271,8 +277,6 @@ def run_case(
         Warm every implementation up first (untimed).
     retries
         How many times a run that compiled is run again before the round gives up on it.
-    detectors
-        Compile detectors watched around every timed run.
     checks
         ``checks(implementations)`` -> correctness checks to record (e.g. equal spike counts), given each
         implementation's ``info`` and ``stats``.
@@ -295,7 +299,7 @@ def run_case(
         for repeat in range(repeats):
             for impl in implementations:
                 for _ in range(retries + 1):
-                    seconds, cpu, info, compiled = _cycle(impl, states.get(impl.name), detectors)
+                    seconds, cpu, info, compiled = _cycle(impl, states.get(impl.name), impl.detectors)
                     run = {"repeat": repeat, "seconds": seconds, "cpu_seconds": cpu}
                     if not compiled:
                         records[impl.name]["runs"].append({**run, "info": info})

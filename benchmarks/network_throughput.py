@@ -71,14 +71,19 @@ def bare_numpy(n: int, steps: int, p: float, seed: int) -> harness.Implementatio
 
 
 def spikemem_backend(name: str, label: str, n: int, steps: int, p: float, seed: int, **options: Any):
-    """Compile (untimed, ``prepare``), run (timed), close (untimed) the spec on one backend."""
+    """Compile (untimed, ``prepare``), run (timed), close (untimed) the spec on one backend (Brian2: watching
+    its cython cache)."""
     backend = get_backend(name, **options)
 
     def run(sim: Any) -> dict[str, Any]:
         return {"spike_count": int(sim.run(steps).spikes("lif").sum())}
 
     return harness.Implementation(
-        label, run, prepare=lambda: backend.compile(benchmark_network(n, p, seed)), teardown=lambda sim: sim.close()
+        label,
+        run,
+        prepare=lambda: backend.compile(benchmark_network(n, p, seed)),
+        teardown=lambda sim: sim.close(),
+        detectors=(harness.BRIAN2_CYTHON,) if name == "brian2" else (),
     )
 
 
@@ -96,7 +101,11 @@ def spikemem_end_to_end(name: str, label: str, n: int, steps: int, p: float, see
 def handwritten_brian2(n: int, steps: int, p: float, seed: int, target: str) -> harness.Implementation:
     script = HandwrittenBrian2(n, steps, p, seed, target)
     return harness.Implementation(
-        f"handwritten brian2 ({target})", script.run, prepare=script.prepare, teardown=script.teardown
+        f"handwritten brian2 ({target})",
+        script.run,
+        prepare=script.prepare,
+        teardown=script.teardown,
+        detectors=(harness.BRIAN2_CYTHON,),
     )
 
 

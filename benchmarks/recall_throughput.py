@@ -153,7 +153,11 @@ def spiking(name: str, net: RecallNetwork, cue: np.ndarray, options: dict, final
         }
 
     return harness.Implementation(
-        name, run, prepare=lambda: backend.compile(net.network), teardown=lambda sim: sim.close()
+        name,
+        run,
+        prepare=lambda: backend.compile(net.network),
+        teardown=lambda sim: sim.close(),
+        detectors=(harness.BRIAN2_CYTHON,) if name == "brian2" else (),
     )
 
 

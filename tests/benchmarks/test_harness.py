@@ -23,7 +23,7 @@ def scripted(name: str, times: list[float], log: list[str] | None = None, **kwar
 
 
 def case(impls, comparisons=(), repeats=3, **kwargs) -> dict:
-    return harness.run_case("fake", {"n": 1}, impls, comparisons, repeats, detectors=(), **kwargs)
+    return harness.run_case("fake", {"n": 1}, impls, comparisons, repeats, **kwargs)
 
 
 def test_rounds_alternate_after_one_warmup_each() -> None:
@@ -87,7 +87,7 @@ def test_a_timed_run_that_compiled_is_discarded_rerun_and_reported(tmp_path: Pat
             (tmp_path / "module.so").write_text("")
         return {"seconds": 1.0}
 
-    result = harness.run_case("fake", {}, [harness.Implementation("a", run)], repeats=3, detectors=(cache,))
+    result = harness.run_case("fake", {}, [harness.Implementation("a", run, detectors=(cache,))], repeats=3)
     record = result["implementations"]["a"]
     assert [r["repeat"] for r in record["runs"]] == [0, 1, 2]
     assert [d["repeat"] for d in record["discarded"]] == [1]
@@ -103,7 +103,7 @@ def test_an_implementation_that_always_compiles_fails_loudly(tmp_path: Path) -> 
         (tmp_path / f"module{next(counter)}.so").write_text("")
 
     with pytest.raises(RuntimeError, match="every timed run"):
-        harness.run_case("fake", {}, [harness.Implementation("a", run)], repeats=1, retries=1, detectors=(cache,))
+        harness.run_case("fake", {}, [harness.Implementation("a", run, detectors=(cache,))], repeats=1, retries=1)
 
 
 def test_the_warmup_absorbs_a_first_compilation(tmp_path: Path) -> None:
@@ -112,7 +112,7 @@ def test_the_warmup_absorbs_a_first_compilation(tmp_path: Path) -> None:
     def run(_state) -> None:
         (tmp_path / "module.so").write_text("")  # compiles the first time only, like a cache
 
-    result = harness.run_case("fake", {}, [harness.Implementation("a", run)], repeats=2, detectors=(cache,))
+    result = harness.run_case("fake", {}, [harness.Implementation("a", run, detectors=(cache,))], repeats=2)
     assert result["implementations"]["a"]["discarded"] == []
 
 
