@@ -14,11 +14,11 @@ comparisons it claims as :class:`Comparison` objects, then calls
    the registered order (A B A B ..., never A A A B B B), so that a load
    change on a shared machine hits every implementation alike;
 3. watches every timed run with the implementation's compile detectors
-   (:class:`CacheDirectory`: the file names in Brian2's cython cache before
-   and after the run). A run during which something compiled is discarded,
-   reported, and run again (at most ``retries`` times). The cache is shared
-   between processes, so another process's compilation also discards a run:
-   on the safe side, since it loaded the machine during that run;
+   (:data:`BRIAN2_CYTHON`: the cython modules Brian2 compiled in this
+   process during the run; :class:`CacheDirectory`: the file names in a
+   compiler's cache directory before and after the run). A run during which
+   something compiled is discarded, reported, and run again (at most
+   ``retries`` times);
 4. reports per implementation the minimum, median and maximum of the wall
    time and of this process's CPU time (``time.process_time``; work done in
    other processes, e.g. Lava's, is not in it), and per comparison the ratio
@@ -79,7 +79,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from _report import machine  # benchmarks/ is the script's directory, hence on sys.path
 
@@ -128,7 +128,7 @@ class Implementation:
     teardown: Callable[[Any], None] = _nothing
     once: bool = False
     warmup: Callable[[], Any] | None = None
-    detectors: tuple[CacheDirectory, ...] = ()
+    detectors: tuple[Detector, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,8 +151,24 @@ class Comparison:
             raise ValueError(f"comparison {self.name!r}: give a target with direction '<=' or '>=', or neither")
 
 
+class Detector(Protocol):
+    """Something that tells whether a compilation happened between two snapshots."""
+
+    label: str
+
+    def snapshot(self) -> Any:
+        """A value that changes when something compiles."""
+
+    def describe(self, before: Any, after: Any) -> str:
+        """What compiled between the snapshots ``before`` and ``after`` (they differ)."""
+
+
 class CacheDirectory:
-    """A compile detector: the file names in a directory (a compiler's cache), compared before and after a run."""
+    """A compile detector: the file names in a directory (a compiler's cache), compared before and after a run.
+
+    A cache shared between processes also sees the other processes' compilations (a false alarm for this
+    process, but a sign that the machine was busy compiling during the run).
+    """
 
     def __init__(self, path: Path | Callable[[], Path], label: str) -> None:
         self._path, self.label = path, label
@@ -168,17 +184,50 @@ class CacheDirectory:
         except OSError:
             return frozenset()
 
-
-def _brian2_cache() -> Path:
-    if "brian2" in sys.modules:  # the configured directory; importing Brian2 just for this costs a second
-        from brian2.codegen.runtime.cython_rt.extension_manager import get_cython_cache_dir
-
-        return Path(get_cython_cache_dir())
-    return Path.home() / ".cython" / "brian_extensions"
+    def describe(self, before: frozenset[str], after: frozenset[str]) -> str:
+        return f"{self.label}: {len(after - before)} new file(s)"
 
 
-BRIAN2_CYTHON = CacheDirectory(_brian2_cache, "Brian2 cython cache")
-"""Brian2's cython cache (``~/.cython/brian_extensions`` unless configured): a new file is a compilation."""
+class Brian2Compilations:
+    """A compile detector: the cython modules Brian2 compiled *in this process* (not those of other processes
+    that share its cache directory, ``~/.cython/brian_extensions``).
+
+    Counts the calls of Brian2's ``CythonExtensionManager._load_module`` that find no compiled module at their
+    path, i.e. that compile one (brian2 2.x; the wrapper is installed at the first snapshot, which imports
+    Brian2 outside any timed region).
+    """
+
+    label = "Brian2 cython"
+
+    def __init__(self) -> None:
+        self.compiled = 0
+        self._installed = False
+
+    def _install(self) -> None:
+        from brian2.codegen.runtime.cython_rt.extension_manager import CythonExtensionManager
+
+        load_module = CythonExtensionManager._load_module
+
+        def counting(manager: Any, module_path: str, *args: Any, **kwargs: Any) -> Any:
+            if not os.path.isfile(module_path):
+                self.compiled += 1
+            return load_module(manager, module_path, *args, **kwargs)
+
+        CythonExtensionManager._load_module = counting
+        self._installed = True
+
+    def snapshot(self) -> int:
+        """Cython modules compiled in this process so far."""
+        if not self._installed:
+            self._install()
+        return self.compiled
+
+    def describe(self, before: int, after: int) -> str:
+        return f"{self.label}: {after - before} module(s) compiled"
+
+
+BRIAN2_CYTHON = Brian2Compilations()
+"""Watch this around anything that runs Brian2's cython target."""
 
 
 def load_average() -> list[float]:
@@ -236,7 +285,7 @@ def compare(comparison: Comparison, stats: Mapping[str, Mapping[str, Any]]) -> d
     }
 
 
-def _cycle(impl: Implementation, state: Any, detectors: Sequence[CacheDirectory]) -> tuple[float, float, dict, str]:
+def _cycle(impl: Implementation, state: Any, detectors: Sequence[Detector]) -> tuple[float, float, dict, str]:
     """One timed run; ``reason`` names what compiled during it ("" when nothing did)."""
     fresh = impl.prepare() if not impl.once else state
     before = [d.snapshot() for d in detectors]
@@ -246,7 +295,7 @@ def _cycle(impl: Implementation, state: Any, detectors: Sequence[CacheDirectory]
         if not impl.once:
             impl.teardown(fresh)
     changed = [
-        f"{d.label}: {len(after - old)} new file(s)"
+        d.describe(old, after)
         for d, old, after in zip(detectors, before, (d.snapshot() for d in detectors), strict=True)
         if after != old
     ]

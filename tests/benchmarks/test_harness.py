@@ -151,3 +151,20 @@ def test_a_comparison_needs_target_and_direction_together() -> None:
         harness.Comparison("x", "a", "b", target=1.0)
     with pytest.raises(ValueError, match="direction"):
         harness.Comparison("x", "a", "b", target=1.0, direction="<")
+
+
+def test_the_brian2_detector_counts_this_process_compilations(tmp_path: Path, monkeypatch) -> None:
+    from brian2.codegen.runtime.cython_rt.extension_manager import CythonExtensionManager
+
+    loaded: list[str] = []
+    monkeypatch.setattr(CythonExtensionManager, "_load_module", lambda manager, path, **kw: loaded.append(path))
+    detector = harness.Brian2Compilations()
+    before = detector.snapshot()  # installs the counting wrapper around the (fake) loader
+    cached = tmp_path / "cached.so"
+    cached.write_text("")
+    CythonExtensionManager._load_module(None, str(cached), code="")
+    assert detector.snapshot() == before
+    CythonExtensionManager._load_module(None, str(tmp_path / "new.so"), code="")
+    assert detector.snapshot() == before + 1
+    assert detector.describe(before, before + 1) == "Brian2 cython: 1 module(s) compiled"
+    assert loaded == [str(cached), str(tmp_path / "new.so")]
