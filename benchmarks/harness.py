@@ -73,6 +73,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import statistics
 import sys
 import time
@@ -80,8 +81,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
-
-from _report import machine  # benchmarks/ is the script's directory, hence on sys.path
 
 from spikemem.io import write_json
 from spikemem.tables import format_table
@@ -228,6 +227,16 @@ class Brian2Compilations:
 
 BRIAN2_CYTHON = Brian2Compilations()
 """Watch this around anything that runs Brian2's cython target."""
+
+
+def machine() -> dict[str, Any]:
+    """Python version, processor, operating system and usable CPUs of this run."""
+    return {
+        "python": platform.python_version(),
+        "processor": platform.processor(),
+        "system": platform.system(),
+        "cpus": cpus(),
+    }
 
 
 def load_average() -> list[float]:
@@ -460,7 +469,7 @@ def document(
         "schema": SCHEMA_NAME,
         "benchmark": benchmark,
         "command": list(sys.argv),
-        "machine": {**machine(), "cpus": cpus()},
+        "machine": machine(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in settings.items()},
         "cases": list(cases),
         "extra": dict(extra or {}),
