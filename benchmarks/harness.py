@@ -60,6 +60,7 @@ JSON schema (``SCHEMA``, checked by :func:`validate`)::
         "comparisons": [{"name", "numerator", "denominator", "metric": str,
                          "target": number | null, "direction": "<=" | ">=" | null,
                          "ratio_min", "ratio_median", "min_median_gap", "spread": number,
+                         "ratio_paired_median": number | null,
                          "margin": number | null, "agree", "flagged": bool,
                          "meets_min", "meets_median": bool | null}],
         "checks": {...},                     # the script's correctness checks (e.g. spike counts agree)
@@ -261,10 +262,15 @@ def _summary(values: Sequence[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values), "max": max(values)}
 
 
-def compare(comparison: Comparison, stats: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """The ratios, spread, margin and verdicts of one comparison, from the implementations' ``stats``."""
-    num, den = (stats[comparison.numerator][comparison.metric], stats[comparison.denominator][comparison.metric])
+def compare(comparison: Comparison, records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The ratios, spread, margin and verdicts of one comparison, from the implementations' records
+    (``stats`` and ``runs``)."""
+    metric = comparison.metric
+    numerator, denominator = records[comparison.numerator], records[comparison.denominator]
+    num, den = numerator["stats"][metric], denominator["stats"][metric]
     ratio_min, ratio_median = num["min"] / den["min"], num["median"] / den["median"]
+    by_round = {run["repeat"]: run[metric] for run in denominator["runs"]}
+    paired = [run[metric] / by_round[run["repeat"]] for run in numerator["runs"] if run["repeat"] in by_round]
     spread = max(s["max"] / s["min"] for s in (num, den)) - 1.0
     gap = abs(ratio_min / ratio_median - 1.0)
     target, direction = comparison.target, comparison.direction
@@ -284,6 +290,7 @@ def compare(comparison: Comparison, stats: Mapping[str, Mapping[str, Any]]) -> d
         "direction": direction,
         "ratio_min": ratio_min,
         "ratio_median": ratio_median,
+        "ratio_paired_median": statistics.median(paired) if paired else None,
         "min_median_gap": gap,
         "spread": spread,
         "margin": margin,
@@ -377,8 +384,7 @@ def run_case(
         record["info"] = runs[-1]["info"]
         if record["discarded"]:
             flags.append(f"{name}: {len(record['discarded'])} timed run(s) compiled and were discarded")
-    stats = {name: record["stats"] for name, record in records.items()}
-    results = [compare(c, stats) for c in comparisons if c.numerator in stats and c.denominator in stats]
+    results = [compare(c, records) for c in comparisons if c.numerator in records and c.denominator in records]
     for result in results:
         if result["flagged"]:
             flags.append(
@@ -428,7 +434,7 @@ def print_case(
     if case["comparisons"]:
         print(
             format_table(
-                ["comparison", "target", "ratio of min", "ratio of median", "agree", "spread", "verdict"],
+                ["comparison", "target", "ratio of min", "ratio of median", "agree", "paired", "spread", "verdict"],
                 [_comparison_row(c) for c in case["comparisons"]],
             )
         )
@@ -447,12 +453,14 @@ def _comparison_row(c: Mapping[str, Any]) -> list[Any]:
     else:
         verdict = "meets" if c["meets_median"] and c["meets_min"] else "misses"
     agree = f"{'yes' if c['agree'] else 'no'} ({c['min_median_gap']:.0%})"
+    paired = f"{c['ratio_paired_median']:.3f}" if c["ratio_paired_median"] is not None else "-"
     return [
         c["name"],
         target,
         f"{c['ratio_min']:.3f}",
         f"{c['ratio_median']:.3f}",
         agree,
+        paired,
         f"{c['spread']:.0%}",
         verdict,
     ]
@@ -502,6 +510,7 @@ COMPARISON = {
     "direction": (str, type(None)),
     "ratio_min": NUMBER,
     "ratio_median": NUMBER,
+    "ratio_paired_median": (*NUMBER, type(None)),
     "min_median_gap": NUMBER,
     "spread": NUMBER,
     "margin": (*NUMBER, type(None)),

@@ -57,7 +57,21 @@ TARGETS = [
 ]
 # Targets that are a backend with options: name -> (backend, compile options).
 VARIANTS = {"lava-fixed": ("lava", {"numeric": "fixed", "seed": 0})}
-QUICK = {"samples": 8, "tasks": 2, "repeats": 1, "set": ["network.hidden=40", "local.batch_size=4"]}
+QUICK = {
+    "samples": 8,
+    "tasks": 2,
+    "repeats": 1,
+    "set": ["network.hidden=40", "local.batch_size=4"],
+    "targets": [
+        "reference:hlop",
+        "snntorch:hlop",
+        "lava:hlop",
+        "reference:finetune",
+        "brian2:finetune",
+        "lava-fixed:finetune",
+    ],
+}
+"""Every backend once (each rule on Brian2 and Lava is in the full run), at a tiny size."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -54,6 +54,7 @@ def test_stats_and_ratios_of_minima_and_medians() -> None:
     assert c["ratio_min"] == pytest.approx(3.0)
     assert c["ratio_median"] == pytest.approx(2.0)
     assert c["min_median_gap"] == pytest.approx(0.5)
+    assert c["ratio_paired_median"] == pytest.approx(3.0)  # rounds: 3/1, 4/2, 12/4
     assert not c["agree"]
     assert c["meets_min"] and c["meets_median"]
     assert c["spread"] == pytest.approx(3.0)  # b: 12 / 3 - 1
