@@ -20,6 +20,9 @@ min/median/max, ratios of minima and of medians):
   compared end to end (start, run, read-back of every spike, stop) since that
   is what a user waits for; both warm up on a 50-neuron network.
 
+Every implementation computes on one thread (``OMP_NUM_THREADS`` etc. are
+set to 1 unless given): the same for all, and steadier on a shared machine.
+
 Targets (issue 3): reference <= 1.2x bare numpy; Brian2 backend <= 1.10x the
 hand-written Brian2 script; Lava backend >= 5x faster than the hand-written
 Lava script. Every implementation must give the same spike count (checked).
@@ -33,9 +36,13 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
+
+for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_threads, "1")  # before numpy starts its BLAS
 
 import numpy as np
 
