@@ -41,8 +41,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-for _threads in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-    os.environ.setdefault(_threads, "1")  # before numpy starts its BLAS
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy starts its BLAS
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
