@@ -34,8 +34,9 @@ target:
 i.e. when the run-to-run noise is larger than the distance between the
 ratio and the target, so that the verdict cannot be trusted. The ratios of
 the minima and of the medians *agree* when ``|ratio_min / ratio_median - 1|
-<= AGREEMENT`` (10%). A comparison without a target is reported, never
-flagged.
+<= AGREEMENT`` (10%); a comparison with a target whose ratios do not agree
+gets a line in the case's ``flags`` too. A comparison without a target is
+reported, never flagged.
 
 JSON schema (``SCHEMA``, checked by :func:`validate`)::
 
@@ -47,7 +48,7 @@ JSON schema (``SCHEMA``, checked by :func:`validate`)::
       "settings": {...},                     # the script's other options (JSON values)
       "cases": [{                            # one per problem size
         "label": str,
-        "sizes": {str: number},              # the sizes of this case (e.g. {"n": 1000, "p": 0.1, "steps": 1000})
+        "sizes": {str: value},               # the sizes of this case (e.g. {"n": 1000, "p": 0.1, "steps": 1000})
         "repeats": int, "order": "ABAB", "warmup": bool,
         "load_average": {"before": [3 numbers], "after": [3 numbers]},
         "implementations": {name: {
