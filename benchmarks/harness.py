@@ -73,6 +73,7 @@ JSON schema (``SCHEMA``, checked by :func:`validate`)::
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -303,7 +304,12 @@ def compare(comparison: Comparison, records: Mapping[str, Mapping[str, Any]]) ->
 
 
 def _cycle(impl: Implementation, state: Any, detectors: Sequence[Detector]) -> tuple[float, float, dict, str]:
-    """One timed run; ``reason`` names what compiled during it ("" when nothing did)."""
+    """One timed run; ``reason`` names what compiled during it ("" when nothing did).
+
+    The garbage of earlier runs is collected first (untimed): its collection would otherwise fall into a
+    timed run, and Brian2 reuses an object's name (hence its compiled code) only once the old object is gone.
+    """
+    gc.collect()
     fresh = impl.prepare() if not impl.once else state
     before = [d.snapshot() for d in detectors]
     try:
