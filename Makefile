@@ -14,7 +14,7 @@ help:
 	@echo "make demo    setup, then run the main demo (spikemem demo)"
 	@echo "make test    setup, then the whole test suite: lint and pytest (PYTEST_ARGS=... to pass options)"
 	@echo "make lint    setup, then ruff check, the import contracts (import-linter) and mypy"
-	@echo "make bench   setup, then the backend benchmark (benchmarks/network_throughput.py)"
+	@echo "make bench   setup, then the backend benchmark (benchmarks/network_throughput.py; BENCH_ARGS=... to pass options)"
 
 setup:
 	@bash scripts/setup_env.sh
@@ -41,4 +41,4 @@ lint: setup
 	@$(LINT); exit $$status
 
 bench: setup
-	$(BIN)/python benchmarks/network_throughput.py
+	$(BIN)/python benchmarks/network_throughput.py $(BENCH_ARGS)

@@ -7,14 +7,17 @@ one permuted MNIST-5k task in the middle of a stream: HLOP's lateral neurons
 already hold the subspaces of ``--tasks-before`` finished tasks (random
 orthonormal rows of the config's sizes) and grow for the current one.
 Variants, each timed through ``Trainer.train_task`` (the code the
-experiments run), alternated ``--repeats`` times, best run kept:
+experiments run; the timed figure is its epoch loop, ``train_seconds``) with
+:mod:`harness`: a warm-up of each, then ``--repeats`` alternating rounds
+(weights and method state restored before each run, untimed), min/median/max
+and the ratios of the minima and of the medians:
 
 - ``plain``: fine-tuning (no projection, no lateral neurons);
 - ``hlop``: projection of every protected layer's update plus ``--iterations``
   Hebbian (Oja subspace) steps per batch on the new lateral neurons;
 - ``hlop-projection-only``: the projection alone (Hebbian steps off).
 
-Samples/s count training samples over the epoch loop; ``end_task_s`` is the
+Samples/s count training samples over the epoch loop (median run); ``end_task_s`` is the
 time of the task's closing hook (HLOP: energy diagnostic and merge). Target
 (issue 5): HLOP costs at most 1.5x plain training. For context, the original
 HLOP code costs 3.1-4.4x on CPU (shared/FACTS.md). CUDA is used when present
@@ -23,6 +26,7 @@ HLOP code costs 3.1-4.4x on CPU (shared/FACTS.md). CUDA is used when present
 Usage::
 
     python benchmarks/hlop_throughput.py --out benchmarks/results/hlop_throughput.json
+    python benchmarks/hlop_throughput.py --samples 512 --tasks-before 1 --repeats 5
 """
 
 from __future__ import annotations
@@ -31,11 +35,16 @@ import argparse
 import copy
 import dataclasses
 import platform
-import time
+import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness
 
 from spikemem.continual.config import parse_section
 from spikemem.continual.encoding import Encoder
@@ -46,13 +55,15 @@ from spikemem.continual.model import SpikingMLP
 from spikemem.continual.streams import build_stream
 from spikemem.continual.training import Trainer, generator_from, resolve_device
 from spikemem.experiments import load_config
-from spikemem.io import write_json
-from spikemem.tables import format_table
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
-def parse_args() -> argparse.Namespace:
+TARGET = 1.5
+QUICK = {"samples": 128, "tasks_before": 1, "repeats": 2}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -62,18 +73,23 @@ def parse_args() -> argparse.Namespace:
         help="experiment config whose [model], [encoding], [training] and [hlop] tables are used",
     )
     parser.add_argument("--samples", type=int, default=2048, help="training samples per timed run")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds")
     parser.add_argument("--tasks-before", type=int, default=3, help="finished tasks held by the lateral neurons")
     parser.add_argument("--iterations", type=int, help="Hebbian steps per batch (default: the config's)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; print a table; optionally write JSON."""
-    args = parse_args()
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -105,58 +121,65 @@ def main() -> int:
                 subspace.merge()
         return method
 
-    variants: dict[str, Method] = {
+    def variant(name: str, method: Method) -> harness.Implementation:
+        saved = copy.deepcopy(method.state_dict())
+
+        def prepare() -> None:
+            trainer.model.load_state_dict(initial_weights)
+            method.load_state_dict(copy.deepcopy(saved))
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+
+        def run(_: Any) -> dict[str, Any]:
+            stats = trainer.train_task(method, task_index, task, generator)
+            return {
+                "seconds": stats["train_seconds"],
+                "samples": int(stats["samples"]),
+                "samples_per_s": float(stats["samples_per_s"]),
+                "end_task_s": float(stats["end_task_seconds"]),
+            }
+
+        return harness.Implementation(name, run, prepare=prepare)
+
+    variants = {
         "plain": Method(trainer.model, stream),
         "hlop": hlop(hlop_config.iterations),
         "hlop-projection-only": hlop(0),
     }
-    saved = {name: copy.deepcopy(m.state_dict()) for name, m in variants.items()}
-    runs: dict[str, list[dict]] = {name: [] for name in variants}
-    for _ in range(args.repeats):
-        for name, method in variants.items():
-            trainer.model.load_state_dict(initial_weights)
-            method.load_state_dict(copy.deepcopy(saved[name]))
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            stats = trainer.train_task(method, task_index, task, generator)
-            runs[name].append({"samples_per_s": stats["samples_per_s"], "end_task_s": stats["end_task_seconds"]})
-
-    best = {name: max(r["samples_per_s"] for r in rs) for name, rs in runs.items()}
     lateral = [s.size for s in variants["hlop"].subspaces]  # type: ignore[attr-defined]
-    rows = [
-        [
-            name,
-            f"{best[name]:.0f}",
-            f"{best['plain'] / best[name]:.2f}x",
-            f"{min(r['end_task_s'] for r in runs[name]):.3f}",
-        ]
-        for name in variants
+    comparisons = [
+        harness.Comparison("hlop / plain", "hlop", "plain", TARGET, "<="),
+        harness.Comparison("hlop-projection-only / plain", "hlop-projection-only", "plain"),
     ]
+    sizes = {
+        "samples": args.samples,
+        "tasks_before": args.tasks_before,
+        "hidden": list(settings.model.hidden),
+        "steps": encoder.steps,
+        "batch": training.batch_size,
+        "iterations": hlop_config.iterations,
+    }
+    implementations = [variant(name, method) for name, method in variants.items()]
+    case = harness.run_case("one task, one epoch", sizes, implementations, comparisons, args.repeats)
     print(
         f"HLOP throughput ({args.config.name}): hidden {list(settings.model.hidden)}, T={encoder.steps}, "
         f"batch {training.batch_size}, {hlop_config.iterations} Hebbian steps per batch, {args.samples} samples, "
         f"device {device}, torch threads {torch.get_num_threads()}, lateral neurons after this task {lateral}"
     )
-    print(format_table(["variant", "samples/s (best)", "cost vs plain", "end_task_s"], rows))
-    ratio = best["plain"] / best["hlop"]
-    print(f"HLOP / plain cost: {ratio:.2f}x (target <= 1.5x)")
-    if args.out:
-        result = {
-            "benchmark": "hlop_throughput",
-            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-            "device": str(device),
-            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
-            "torch_threads": torch.get_num_threads(),
-            "versions": {"torch": torch.__version__, "python": platform.python_version()},
-            "lateral_neurons": lateral,
-            "runs": runs,
-            "best_samples_per_s": best,
-            "hlop_cost_vs_plain": ratio,
-            "target": 1.5,
-            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S"),
-        }
-        write_json(args.out, result)
-        print(f"wrote {args.out}")
+    columns = {
+        "samples/s (median)": lambda r: f"{r['info']['samples'] / r['stats']['seconds']['median']:.0f}",
+        "end_task_s": lambda r: f"{r['info']['end_task_s']:.3f}",
+    }
+    harness.print_case(case, columns)
+    extra = {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "torch_threads": torch.get_num_threads(),
+        "versions": {"torch": torch.__version__, "python": platform.python_version()},
+        "lateral_neurons": lateral,
+        "target": f"hlop / plain <= {TARGET:g}",
+    }
+    harness.write(args.out, harness.document("hlop_throughput", [case], vars(args), extra))
     return 0
 
 

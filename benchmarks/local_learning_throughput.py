@@ -1,30 +1,40 @@
 """Benchmark: local-rule learning throughput (training samples/s) on every backend, same run.
 
-Each backend learns the first task of ``--config`` (``experiments/local_pdigits_hlop.toml``:
-64 inputs, 400 fixed hidden LIF neurons, 10 readout neurons, T = 10) from the
-same ``--samples`` training samples with :class:`spikemem.continual.local.learner.LocalLearner`:
-per minibatch one run of the static network (the errors) and one run of the
-learning network (the rules inside the simulator). HLOP learns its lateral
-neurons too (a second task adds the projection: ``--tasks 2``); on Lava both
-rules run on its learning engine, in float (``lava``) or in Loihi fixed point (``lava-fixed``:
-``numeric = "fixed"``, seed 0; its readout differs from the reference's by the stochastic
-rounding of 8-bit weights, which the max |dW| column shows). Compile time (the static network) is reported apart; the
-figure is training samples per second of wall time. Every backend's learned
-readout is compared with the reference's (max |dW|).
+Each backend learns the first ``--tasks`` tasks of ``--config`` (``experiments/local_pdigits_hlop.toml``:
+64 inputs, 400 fixed hidden LIF neurons, 10 readout neurons, T = 10; ``--set table.key=value``
+overrides it, e.g. ``network.hidden=800``) from the same ``--samples`` training samples per task with
+:class:`spikemem.continual.local.learner.LocalLearner`: per minibatch one run of the static network
+(the errors) and one run of the learning network (the rules inside the simulator). HLOP learns its
+lateral neurons too (a second task adds the projection: ``--tasks 2``); on Lava both rules run on
+its learning engine, in float (``lava``) or in Loihi fixed point (``lava-fixed``: ``numeric =
+"fixed"``, seed 0; its readout differs from the reference's by the stochastic rounding of 8-bit
+weights, which the max |dW| check shows).
+
+Timed with :mod:`harness`: each target builds its learner (the static network's compilation) untimed
+before each run, warms up by one full learning run, then ``--repeats`` alternating rounds; the timed
+figure is the learner's training time (``train_seconds`` summed over the tasks). Reported:
+min/median/max, samples/s of the median run, each target's ratio to the reference of the same method
+(minima and medians), and every backend's learned readout against the reference's (max |dW|).
 
 Usage::
 
     python benchmarks/local_learning_throughput.py --out benchmarks/results/local_learning_throughput.json
+    python benchmarks/local_learning_throughput.py --samples 128 --set network.hidden=800 --repeats 3
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import sys
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-from _report import write_document  # benchmarks/ is the script's directory, hence on sys.path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness
 
 from spikemem.continual.local.experiment import LocalSettings, initial_model
 from spikemem.continual.local.learner import LocalLearner
@@ -32,7 +42,6 @@ from spikemem.continual.local.network import automatic_gap
 from spikemem.continual.streams import build_stream
 from spikemem.experiments import apply_overrides, load_config
 from spikemem.experiments.runner import derived_rng
-from spikemem.tables import format_table
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 TARGETS = [
@@ -48,77 +57,112 @@ TARGETS = [
 ]
 # Targets that are a backend with options: name -> (backend, compile options).
 VARIANTS = {"lava-fixed": ("lava", {"numeric": "fixed", "seed": 0})}
+QUICK = {
+    "samples": 8,
+    "tasks": 2,
+    "repeats": 1,
+    "set": ["network.hidden=40", "local.batch_size=4"],
+    "targets": [
+        "reference:hlop",
+        "snntorch:hlop",
+        "lava:hlop",
+        "reference:finetune",
+        "brian2:finetune",
+        "lava-fixed:finetune",
+    ],
+}
+"""Every backend once (each rule on Brian2 and Lava is in the full run), at a tiny size."""
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=EXPERIMENTS / "local_pdigits_hlop.toml")
+    parser.add_argument("--set", nargs="*", default=[], metavar="TABLE.KEY=VALUE", help="config overrides")
     parser.add_argument("--samples", type=int, default=256, help="training samples per task")
     parser.add_argument("--tasks", type=int, default=2, help="tasks learned (2: HLOP projects in the second)")
+    parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
     parser.add_argument("--targets", nargs="+", default=TARGETS, help="backend:method pairs")
+    parser.add_argument("--brian2-target", default="auto", choices=["auto", "numpy", "cython"])
+    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/local_learning_throughput.json"))
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
 
 
-def learn(settings: LocalSettings, target: str, method: str, tasks: int, samples: int) -> dict:
-    """Train ``tasks`` tasks of ``samples`` samples on ``target``; timings and the final readout."""
-    from dataclasses import replace
-
-    backend, options = VARIANTS.get(target, (target, {}))
+def learner_of(
+    settings: LocalSettings, target: str, args: argparse.Namespace, readouts: dict
+) -> harness.Implementation:
+    """``target`` (``backend:method``): build the learner (untimed), learn ``--tasks`` tasks (timed: the
+    learner's training time), close; the learned readout goes to ``readouts[target]``."""
+    name, method = target.split(":")
+    backend, options = VARIANTS.get(name, (name, {}))
+    if backend == "brian2":
+        options = {**options, "target": args.brian2_target}
     settings = replace(settings, local=replace(settings.local, method=method))
-    stream = build_stream(settings.stream, derived_rng(0, "stream"))
-    model = initial_model(settings, stream, derived_rng(0, "init"), backend)
-    start = time.perf_counter()
-    gap = settings.local.gap or automatic_gap(settings.network.beta)
-    learner = LocalLearner(model, settings.local, backend, gap, options)
-    compile_s = time.perf_counter() - start
-    try:
+
+    def prepare() -> tuple[Any, Any, LocalLearner]:
+        stream = build_stream(settings.stream, derived_rng(0, "stream"))
+        model = initial_model(settings, stream, derived_rng(0, "init"), backend)
+        gap = settings.local.gap or automatic_gap(settings.network.beta)
+        return stream, model, LocalLearner(model, settings.local, backend, gap, options)
+
+    def run(state: tuple[Any, Any, LocalLearner]) -> dict[str, Any]:
+        stream, model, learner = state
         seconds = 0.0
-        for index in range(tasks):
+        for index in range(args.tasks):
             task, rng = stream.tasks[index], derived_rng(0, "train", index)
-            x, y = task.x_train[:samples], task.y_train[:samples]
-            stats = learner.train_task(x, y, lambda p, r=rng: model.encode(p, r), rng)
-            seconds += stats.train_seconds
-    finally:
-        learner.close()
-    return {"compile_s": compile_s, "train_s": seconds, "readout": learner.readout.copy()}
+            x, y = task.x_train[: args.samples], task.y_train[: args.samples]
+            seconds += learner.train_task(x, y, lambda p, r=rng: model.encode(p, r), rng).train_seconds
+        readouts[target] = learner.readout.copy()
+        return {"seconds": seconds, "samples": args.tasks * len(x)}
+
+    return harness.Implementation(
+        target,
+        run,
+        prepare=prepare,
+        teardown=lambda state: state[2].close(),
+        detectors=(harness.BRIAN2_CYTHON,) if backend == "brian2" else (),
+    )
 
 
-def main() -> None:
-    args = parse_args()
-    settings = LocalSettings.from_config(apply_overrides(load_config(args.config), []))
-    rows, results, reference = [], [], {}
-    for target in args.targets:
-        backend, method = target.split(":")
-        outcome = learn(settings, backend, method, args.tasks, args.samples)
-        trained = args.tasks * args.samples
-        if backend == "reference":
-            reference[method] = outcome["readout"]
-        gap = float(np.abs(outcome["readout"] - reference[method]).max()) if method in reference else float("nan")
-        result = {
-            "backend": backend,
-            "method": method,
-            "samples": trained,
-            "compile_s": outcome["compile_s"],
-            "train_s": outcome["train_s"],
-            "samples_per_s": trained / outcome["train_s"],
-            "max_abs_readout_diff_vs_reference": gap,
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    settings = LocalSettings.from_config(apply_overrides(load_config(args.config), args.set))
+    readouts: dict[str, np.ndarray] = {}
+    impls = [learner_of(settings, target, args, readouts) for target in args.targets]
+
+    def reference_of(target: str) -> str:
+        return f"reference:{target.split(':')[1]}"
+
+    def checks(records: dict) -> dict[str, Any]:
+        gaps = {
+            t: float(np.abs(r - readouts[reference_of(t)]).max())
+            for t, r in readouts.items()
+            if reference_of(t) in readouts
         }
-        results.append(result)
-        timing = [f"{outcome['compile_s']:.2f}", f"{outcome['train_s']:.2f}", f"{result['samples_per_s']:.1f}"]
-        rows.append([backend, method, *timing, f"{gap:.2e}"])
-    print(format_table(["backend", "method", "compile s", "train s", "samples/s", "max |dW| vs reference"], rows))
-    document = {
-        "benchmark": "local_learning_throughput",
+        return {"max_abs_readout_diff_vs_reference": gaps}
+
+    comparisons = [
+        harness.Comparison(f"{t} / {reference_of(t)}", t, reference_of(t))
+        for t in args.targets
+        if reference_of(t) in args.targets and t != reference_of(t)
+    ]
+    sizes = {
         "network": [64, settings.network.hidden, 10],
         "steps_per_sample": settings.encoding.steps,
         "tasks": args.tasks,
         "samples_per_task": args.samples,
-        "results": results,
     }
-    write_document(args.out, document)
+    case = harness.run_case("learn the tasks", sizes, impls, comparisons, args.repeats, checks=checks)
+    per_second = {"samples/s (median)": lambda r: f"{r['info']['samples'] / r['stats']['seconds']['median']:.1f}"}
+    harness.print_case(case, per_second)
+    harness.write(args.out, harness.document("local_learning_throughput", [case], vars(args)))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

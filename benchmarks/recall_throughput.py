@@ -33,25 +33,26 @@ recording) divided by the run's wall time; a bare loop is credited with the
 same events (it does the same recall). The target of the issue: reference
 and snnTorch within 3x of the bare loop of the same size, i.e. a time ratio
 ``backend / bare <= 3``. Every run's final state is checked against the bare
-loop's. All computation on one thread. The machine is shared, so the bare
-loops are timed again after every backend (the best time is kept), the CPU
-time of this process is reported beside the wall time (``CPU ratio``; not
-for Lava, whose simulation runs in worker processes), and the load average
-is recorded per size.
+loop's. All computation on one thread. Timed with :mod:`harness`: per size a
+warm-up of every implementation, then ``--repeats`` alternating rounds (one
+above N = 5,000) of the bare loops and the backends (each backend compiles
+before its run, untimed), min/median/max of the wall time and of this
+process's CPU time (Lava's worker processes are not in it), and the ratios of
+the minima and of the medians.
 
 Usage::
 
     python benchmarks/recall_throughput.py --out benchmarks/results/recall_throughput.json
+    python benchmarks/recall_throughput.py --sizes 800 3000 --repeats 5
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
@@ -59,12 +60,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness
+
 from spikemem.backends import get_backend
-from spikemem.io import write_json
-from spikemem.memory.hopfield import Dynamics, build_hopfield
+from spikemem.memory.hopfield import Dynamics, RecallNetwork, build_hopfield
 from spikemem.memory.patterns import flip_fraction, hebb_couplings, random_patterns
 from spikemem.memory.recall import run_recall
-from spikemem.tables import format_table
 
 SIZES = [500, 1000, 2000, 5000, 10000, 20000]
 MAX_N = {"reference": 20000, "snntorch": 20000, "lava": 5000, "brian2": 5000}
@@ -76,8 +79,10 @@ the spec's shared one (reference and snnTorch hold one copy for the two projecti
 array; snnTorch's is transposed); ``bare``: couplings and the spiking networks' weights while they are built."""
 
 STRUCTURES_USED = ("alternating", "relay")
-
-HEADERS = ["N", "backend", "structure", "run s", "bare s", "ratio", "CPU ratio", "events/s", "compile s", "correct"]
+PEERS = {"reference": "bare numpy", "snntorch": "bare torch", "lava": "bare numpy", "brian2": "bare numpy"}
+TARGET = 3.0
+"""Issue target: the reference and snnTorch backends within 3x of the bare loop of the same size."""
+QUICK = {"sizes": [200], "updates": 3, "repeats": 2}
 
 
 def available_memory() -> int:
@@ -102,207 +107,183 @@ def problem(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return hebb_couplings(patterns), flip_fraction(rng, patterns[:1], 0.10)
 
 
-def _timed(func) -> tuple[float, float, object]:
-    """``(wall seconds, CPU seconds of this process, result)`` of ``func()``."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = func()
-    return time.perf_counter() - wall, time.process_time() - cpu, out
+def bare_numpy(weights: np.ndarray, cue: np.ndarray, updates: int, finals: dict) -> harness.Implementation:
+    """``s = where(C @ s > 0, 1, -1)``, ``updates`` times, float64; the final state goes to ``finals``."""
 
-
-def bare_numpy(weights: np.ndarray, cue: np.ndarray, updates: int) -> dict:
-    def loop() -> np.ndarray:
+    def run(_: Any) -> None:
         s = cue[0].astype(np.float64)
         for _ in range(updates):
             s = np.where(weights @ s > 0, 1.0, -1.0)
-        return s
+        finals["bare numpy"] = s
 
-    wall, cpu, final = _timed(loop)
-    return {"seconds": wall, "cpu_seconds": cpu, "final": final}
+    return harness.Implementation("bare numpy", run)
 
 
-def bare_torch(weights: np.ndarray, cue: np.ndarray, updates: int) -> dict:
+def bare_torch(weights: np.ndarray, cue: np.ndarray, updates: int, finals: dict) -> harness.Implementation:
+    """The bare loop in torch (float64, CPU, one product per update)."""
     import torch
 
     c = torch.from_numpy(weights)
     one = torch.ones((), dtype=torch.float64)
 
-    def loop() -> np.ndarray:
+    def run(_: Any) -> None:
         s = torch.from_numpy(cue[0].astype(np.float64))
         for _ in range(updates):
             s = torch.where(torch.mv(c, s) > 0, one, -one)
-        return s.numpy()
+        finals["bare torch"] = s.numpy()
 
-    wall, cpu, final = _timed(loop)
-    return {"seconds": wall, "cpu_seconds": cpu, "final": final}
+    return harness.Implementation("bare torch", run)
 
 
-def spiking(name: str, net, cue: np.ndarray, options: dict) -> dict:
-    """Compile (not timed), then run the recall.
-
-    ``seconds``: the simulation's wall time as the backend reports it (its
-    runs only, not the decoding of the spikes); ``cpu_seconds``: CPU time of
-    this process over the runs (Lava's worker processes excluded).
-    """
+def spiking(name: str, net: RecallNetwork, cue: np.ndarray, options: dict, finals: dict) -> harness.Implementation:
+    """Compile (untimed), run the recall (its ``seconds``: the simulation's wall time as the backend reports it,
+    its runs only, not the decoding of the spikes), close."""
     backend = get_backend(name, **options)
-    start = time.perf_counter()
-    with backend.compile(net.network) as sim:
-        compiled = time.perf_counter() - start
+
+    def run(sim: Any) -> dict[str, Any]:
         result = run_recall(sim, net, cue, native_batch=backend.capabilities.native_batch)
-    return {
-        "seconds": result.wall_time_s,
-        "cpu_seconds": result.cpu_time_s,
-        "compile_seconds": compiled,
-        "synaptic_events": result.synaptic_events,
-        "spikes": result.spikes,
-        "steps": result.steps,
-        "structure": net.info.get("structure", "alternating"),
-        "final": result.final[0],
-    }
+        finals[name] = result.final[0]
+        return {
+            "seconds": result.wall_time_s,
+            "cpu_seconds": result.cpu_time_s,
+            "synaptic_events": int(result.synaptic_events),
+            "spikes": int(result.spikes),
+            "steps": int(result.steps),
+            "structure": net.info.get("structure", "alternating"),
+        }
+
+    return harness.Implementation(
+        name,
+        run,
+        prepare=lambda: backend.compile(net.network),
+        teardown=lambda sim: sim.close(),
+        detectors=(harness.BRIAN2_CYTHON,) if name == "brian2" else (),
+    )
 
 
-def best(repeats: int, func) -> dict:
-    """The fastest of ``repeats`` runs (by wall time), with every time measured and the least CPU time."""
-    runs = [func() for _ in range(repeats)]
-    out = min(runs, key=lambda r: r["seconds"])
-    out["all_seconds"] = [r["seconds"] for r in runs]
-    out["cpu_seconds"] = min(r["cpu_seconds"] for r in runs)
+def comparisons(backends: list[str]) -> list[harness.Comparison]:
+    """Each backend against its bare peer; the reference and snnTorch with the target (wall and CPU)."""
+    out = []
+    for name in backends:
+        target = (TARGET, "<=") if name in ("reference", "snntorch") else (None, None)
+        out.append(harness.Comparison(f"{name} / {PEERS[name]}, wall", name, PEERS[name], *target))
+        if name != "lava":  # Lava simulates in worker processes: this process's CPU time says nothing
+            out.append(harness.Comparison(f"{name} / {PEERS[name]}, CPU", name, PEERS[name], *target, "cpu_seconds"))
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="neurons N, one case each")
     parser.add_argument("--backends", nargs="+", default=["lava", "reference", "snntorch", "brian2"])
     parser.add_argument("--updates", type=int, default=10)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds up to N = 5000 (one above)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--brian2-target", default="cython")
     parser.add_argument(
         "--snntorch-leaky", action="store_true", help="run snnTorch with its default snntorch.Leaky neurons"
     )
-    parser.add_argument("--out", default="benchmarks/results/recall_throughput.json")
+    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recall_throughput.json"))
+    parser.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True, help="write a PNG beside --out")
     args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     import torch
 
     torch.set_num_threads(1)
     options = {"brian2": {"target": args.brian2_target}, "snntorch": {} if args.snntorch_leaky else {"leaky": False}}
-    rows, results = [], []
+    cases, skipped = [], {}
     for n in args.sizes:
         if not fits("bare", n):
             print(f"N={n}: skipped (the couplings alone do not fit in memory)")
             continue
         couplings, cue = problem(n, args.seed)
-        reps = args.repeats if n <= 5000 else 1
-        entry: dict = {"n": n, "patterns": n // 20, "updates": args.updates, "runs": {}}
-        entry["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
         # the spiking networks share one weight matrix; the couplings are freed before any backend copies it
         # the relay structure only for Brian2 (at N = 20,000 each structure holds 3.2 GB of weights or more)
         structures = [s for s in STRUCTURES_USED if s == "alternating" or "brian2" in args.backends]
         nets = {s: build_hopfield(couplings, Dynamics("sync", args.updates), structure=s) for s in structures}
         del couplings
         weights = nets["alternating"].network.projection("even->odd").weights  # 2 C: the same signs, no copy
-        bare = {
-            "bare numpy": best(reps, lambda w=weights, q=cue: bare_numpy(w, q, args.updates)),
-            "bare torch": best(reps, lambda w=weights, q=cue: bare_torch(w, q, args.updates)),
-        }
-        expected = bare["bare numpy"].pop("final")
-        bare["bare torch"].pop("final")
+        finals: dict[str, np.ndarray] = {}
+        impls = [bare_numpy(weights, cue, args.updates, finals), bare_torch(weights, cue, args.updates, finals)]
         for name in args.backends:
-            if n > MAX_N.get(name, 0) or not fits(name, n):
-                entry["runs"][name] = {"skipped": "memory or size limit"}
-                continue
             backend = get_backend(name, **options.get(name, {}))
-            if not backend.available():
-                entry["runs"][name] = {"skipped": backend.available().reason}
-                continue
-            net = nets["relay" if name == "brian2" else "alternating"]
-            run = best(reps, lambda name=name, net=net, cue=cue: spiking(name, net, cue, options.get(name, {})))
-            run["correct"] = bool(np.array_equal(run.pop("final"), expected))
-            entry["runs"][name] = run
-            # the machine is shared: measure the bare loops again after each backend and keep the best
-            for label, loop in (("bare numpy", bare_numpy), ("bare torch", bare_torch)):
-                again = loop(weights, cue, args.updates)
-                for key in ("seconds", "cpu_seconds"):
-                    bare[label][key] = min(bare[label][key], again[key])
-        entry.update(bare)
-        for name, run in entry["runs"].items():
-            if "seconds" not in run:
-                continue
-            peer_name = "bare torch" if name == "snntorch" else "bare numpy"
-            peer = bare[peer_name]
-            run.update(
-                peer=peer_name,
-                events_per_second=run["synaptic_events"] / run["seconds"],
-                bare_events_per_second=run["synaptic_events"] / peer["seconds"],
-                ratio_to_bare=run["seconds"] / peer["seconds"],
-                cpu_ratio_to_bare=run["cpu_seconds"] / max(peer["cpu_seconds"], 1e-9),
-            )
-            rows.append(
-                [
-                    n,
-                    name,
-                    run["structure"],
-                    f"{run['seconds']:.4f}",
-                    f"{peer['seconds']:.4f}",
-                    f"{run['ratio_to_bare']:.2f}",
-                    f"{run['cpu_ratio_to_bare']:.2f}" if name != "lava" else "-",
-                    f"{run['events_per_second']:.3g}",
-                    f"{run['compile_seconds']:.2f}",
-                    run["correct"],
-                ]
-            )
-            print(format_table(HEADERS, [rows[-1]]).splitlines()[-1], flush=True)
-        del nets, weights
-        results.append(entry)
-    print(f"\nOne recall, {args.updates} synchronous updates, alpha = 0.05, one thread")
-    print(f"(best of {args.repeats} up to N = 5000, one run above)")
-    print(format_table(HEADERS, rows))
-    out = Path(args.out)
-    write_json(
-        out,
+            if n > MAX_N.get(name, 0) or not fits(name, n):
+                skipped[f"{n}/{name}"] = "memory or size limit"
+            elif not backend.available():
+                skipped[f"{n}/{name}"] = str(backend.available().reason)
+            else:
+                net = nets["relay" if name == "brian2" else "alternating"]
+                impls.append(spiking(name, net, cue, options.get(name, {}), finals))
+
+        def correct(records: dict, finals: dict = finals) -> dict[str, Any]:
+            expected = finals["bare numpy"]
+            return {
+                "final_state_equal_to_bare_numpy": {k: bool(np.array_equal(v, expected)) for k, v in finals.items()}
+            }
+
+        names = [impl.name for impl in impls[2:]]
+        sizes = {"n": n, "patterns": max(1, n // 20), "updates": args.updates, "seed": args.seed}
+        reps = args.repeats if n <= 5000 else 1
+        case = harness.run_case(f"N = {n}", sizes, impls, comparisons(names), reps, checks=correct)
+        harness.print_case(case, {"events/s": events_per_second})
+        cases.append(case)
+        del nets, weights, impls
+    doc = harness.document(
+        "recall_throughput",
+        cases,
+        {**vars(args), "options": options, "threads": 1},
         {
-            "updates": args.updates,
-            "repeats": args.repeats,
-            "machine": {"python": platform.python_version(), "processor": platform.processor(), "threads": 1},
-            "target": "reference and snntorch within 3x of the bare loop (ratio <= 3)",
-            "options": options,
-            "results": results,
+            "target": f"reference and snntorch within {TARGET:g}x of the bare loop (ratio <= {TARGET:g})",
+            "skipped": skipped,
         },
     )
-    _plot(results, out.with_suffix(".png"))
-    print(f"wrote {out} and {out.with_suffix('.png')}")
+    harness.write(args.out, doc)
+    if args.plot and args.out is not None:
+        _plot(cases, Path(args.out).with_suffix(".png"))
     return 0
 
 
-def _plot(results: list[dict], path: Path) -> None:
+def events_per_second(record: dict[str, Any]) -> str:
+    """Synaptic events of the spiking recall over the median run time ("-" for the bare loops)."""
+    events = record["info"].get("synaptic_events")
+    return f"{events / record['stats']['seconds']['median']:.3g}" if events else "-"
+
+
+def _plot(cases: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    ns = [r["n"] for r in results]
-    for label in ("bare numpy", "bare torch"):
-        axes[0].plot(ns, [r[label]["seconds"] for r in results], "k--" if "numpy" in label else "k:", label=label)
-    names = sorted({name for r in results for name in r["runs"]})
+    fig, ax = plt.subplots(figsize=(6, 4))
+    names = sorted({name for case in cases for name in case["implementations"]})
     for name in names:
-        pts = [(r["n"], r["runs"][name]) for r in results if "seconds" in r["runs"].get(name, {})]
-        if not pts:
-            continue
-        axes[0].plot([p[0] for p in pts], [p[1]["seconds"] for p in pts], "o-", label=name)
-        axes[1].plot([p[0] for p in pts], [p[1]["events_per_second"] for p in pts], "o-", label=name)
-    for ax in axes:
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("neurons N")
-        ax.legend(fontsize=8)
-    axes[0].set_ylabel("seconds per recall")
-    axes[0].set_title("Cost of one recall against N")
-    axes[1].set_ylabel("synaptic events per second")
-    axes[1].set_title("Recall throughput")
+        pts = [
+            (c["sizes"]["n"], c["implementations"][name]["stats"]["seconds"])
+            for c in cases
+            if name in c["implementations"]
+        ]
+        style = "k--" if name == "bare numpy" else "k:" if name == "bare torch" else "o-"
+        ax.plot([p[0] for p in pts], [p[1]["median"] for p in pts], style, label=name)
+        ax.fill_between([p[0] for p in pts], [p[1]["min"] for p in pts], [p[1]["max"] for p in pts], alpha=0.2)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("neurons N")
+    ax.set_ylabel("seconds per recall (median, min-max band)")
+    ax.set_title("Cost of one recall against N")
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,100 @@
+"""Every benchmark script runs at a tiny size (``--quick``) in a subprocess and writes JSON that validates
+against the harness's schema; no timing is asserted, only that the implementations ran and agreed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import harness
+import pytest
+
+from spikemem.backends import get_backend
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 600  # the scripts take well under a minute on an idle machine; a shared one is slower
+
+
+def run_script(tmp_path: Path, script: str, *options: str) -> dict:
+    """Run ``benchmarks/<script>.py --quick --out ...``; the validated document."""
+    out = tmp_path / f"{script}.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / f"{script}.py"), "--quick", "--out", str(out), *options]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=TIMEOUT_S)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    harness.validate(doc)
+    assert doc["benchmark"] == script
+    return doc
+
+
+def needs(*backends: str) -> None:
+    for name in backends:
+        availability = get_backend(name).available()
+        assert availability, f"{name} is part of the benchmark and must run here: {availability.reason}"
+
+
+def test_network_throughput_without_lava(tmp_path: Path) -> None:
+    doc = run_script(tmp_path, "network_throughput", "--brian2-target", "numpy", "--backends", "reference", "brian2")
+    (case,) = doc["cases"]
+    assert set(case["implementations"]) == {
+        "bare numpy loop",
+        "spikemem reference",
+        "handwritten brian2 (numpy)",
+        "spikemem brian2 (numpy)",
+    }
+    assert case["checks"]["spike_counts_agree"]
+    assert {c["name"] for c in case["comparisons"]} >= {
+        "reference / bare numpy, wall",
+        "brian2 backend / handwritten brian2, wall",
+    }
+    assert all(len(r["runs"]) == case["repeats"] for r in case["implementations"].values())
+
+
+@pytest.mark.slow
+def test_network_throughput_every_backend(tmp_path: Path) -> None:
+    needs("lava", "brian2", "snntorch")
+    doc = run_script(tmp_path, "network_throughput", "--brian2-target", "numpy")
+    lava, simulation = doc["cases"]
+    assert lava["checks"]["spike_counts_agree"] and simulation["checks"]["spike_counts_agree"]
+    assert "spikemem snntorch" in simulation["implementations"]
+    assert lava["comparisons"][0]["direction"] == ">="
+
+
+@pytest.mark.slow
+def test_recall_throughput(tmp_path: Path) -> None:
+    needs("lava", "brian2", "snntorch")
+    doc = run_script(tmp_path, "recall_throughput", "--brian2-target", "numpy", "--no-plot")
+    (case,) = doc["cases"]
+    assert set(case["implementations"]) == {"bare numpy", "bare torch", "lava", "reference", "snntorch", "brian2"}
+    assert all(case["checks"]["final_state_equal_to_bare_numpy"].values())
+
+
+@pytest.mark.slow
+def test_hlop_throughput(tmp_path: Path) -> None:
+    doc = run_script(tmp_path, "hlop_throughput", "--device", "cpu")
+    (case,) = doc["cases"]
+    assert set(case["implementations"]) == {"plain", "hlop", "hlop-projection-only"}
+    (target,) = [c for c in case["comparisons"] if c["target"] is not None]
+    assert (target["name"], target["target"], target["direction"]) == ("hlop / plain", 1.5, "<=")
+
+
+@pytest.mark.slow
+def test_inference_throughput(tmp_path: Path) -> None:
+    needs("lava", "brian2", "snntorch")
+    doc = run_script(tmp_path, "inference_throughput", "--brian2-target", "numpy")
+    (case,) = doc["cases"]
+    equal = case["checks"]["fraction_of_counts_equal_to_reference:float"]
+    assert all(equal[t] == 1.0 for t in equal if t.endswith(":float"))
+    assert equal["lava:fixed"] > 0.9  # fixed point: quantized weights, nearly the same counts
+
+
+@pytest.mark.slow
+def test_local_learning_throughput(tmp_path: Path) -> None:
+    needs("lava", "brian2", "snntorch")
+    doc = run_script(tmp_path, "local_learning_throughput", "--brian2-target", "numpy")
+    (case,) = doc["cases"]
+    gaps = case["checks"]["max_abs_readout_diff_vs_reference"]
+    assert set(gaps) == set(case["implementations"])
+    assert all(gaps[t] < 1e-6 for t in gaps if not t.startswith("lava-fixed"))
