@@ -41,7 +41,7 @@ from spikemem.continual.local.learner import LocalLearner
 from spikemem.continual.local.network import automatic_gap
 from spikemem.continual.streams import build_stream
 from spikemem.experiments import apply_overrides, load_config
-from spikemem.experiments.runner import derived_rng
+from spikemem.seeding import derived_rng
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 TARGETS = [
