@@ -2,12 +2,19 @@
 
 Every user error (invalid spec, unknown backend, missing file, bad option)
 ends with one line on stderr and exit code 2, before any simulator starts.
+
+Exit codes: 0 success; 1 an unexpected error inside spikemem (with its
+traceback: a bug to report); 2 bad input; 3 ``run`` finished and wrote its
+results but a check the experiment declares (``metrics.checks``) does not
+hold; 130 interrupted by Ctrl-C; 143 stopped by SIGTERM. After 130 and 143
+simulators have been closed and running the same command again resumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +22,26 @@ from typing import Any
 
 from spikemem.spec import SpecError
 
+EXIT_OK = 0
+"""The command did what was asked."""
+EXIT_BUG = 1
+"""An unexpected error inside spikemem (a traceback is printed): please report it."""
 EXIT_USAGE = 2
+"""Bad input (a config value, an option, a file): one line on stderr names it; nothing ran."""
+EXIT_CHECK_FAILED = 3
+"""``run``: the run finished and its results are written, but a check the experiment declares does not hold."""
+EXIT_INTERRUPTED = 130
+"""Ctrl-C (SIGINT): stopped; running the same command again resumes."""
+EXIT_TERMINATED = 143
+"""SIGTERM (``timeout``, job schedulers): stopped cleanly (simulators closed); running it again resumes."""
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler, so that every ``finally`` and ``with`` block runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 class UsageError(Exception):
@@ -81,11 +107,22 @@ def _cmd_backends(args: argparse.Namespace) -> int:
 
 
 def _load_network(path: str):
+    """The network saved at ``path``; a missing file, a folder or an unreadable file is a one-line UsageError."""
+    import zipfile
+
     from spikemem.spec.serialize import load
 
-    if not Path(path).exists():
+    file = Path(path)
+    if not file.exists():
         raise UsageError(f"{path}: no such file")
-    return load(path)
+    if not file.is_file():
+        raise UsageError(f"{path}: is a directory; give the network's .json file (written by spikemem.spec.save)")
+    try:
+        return load(path)
+    except SpecError:
+        raise
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:  # UnicodeDecodeError is a ValueError
+        raise UsageError(f"{path}: not a readable spikemem network file ({type(exc).__name__}: {exc})") from None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -136,9 +173,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from spikemem.experiments import run_experiment
 
-    path = run_experiment(args.config, backend=args.backend, seed=args.seed, overrides=args.set, out=args.out)
+    path = run_experiment(
+        args.config, backend=args.backend, seed=args.seed, overrides=args.set, out=args.out, force=args.force
+    )
     print(f"wrote {path}")
+    failed = failed_checks(path)
+    if failed:
+        print(f"spikemem run: {len(failed)} declared check(s) do not hold: {', '.join(failed)}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
     return 0
+
+
+def failed_checks(result_path: Path) -> list[str]:
+    """Names of the checks a finished run declared (``metrics.checks``) that do not hold."""
+    metrics = json.loads(Path(result_path).read_text()).get("metrics", {})
+    checks = metrics.get("checks", []) if isinstance(metrics, dict) else []
+    return [str(check.get("name")) for check in checks if isinstance(check, dict) and check.get("holds") is False]
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -250,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of every random choice (default: the config's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="set a config key")
     p.add_argument("--out", help="result directory (running again with it resumes)")
+    p.add_argument(
+        "--force", action="store_true", help="write into --out even if it is a non-empty folder of your own"
+    )
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("sweep", help="run a sweep file (configs x grid x backends x seeds), resumable, aggregated")
@@ -295,11 +348,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return func(args)
     except (SpecError, UsageError) as exc:
         print(f"spikemem {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"spikemem {args.command}: interrupted; run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Terminated:
+        print(f"spikemem {args.command}: terminated (SIGTERM); run the same command again to resume", file=sys.stderr)
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,19 @@ import numpy as np
 from spikemem.recording import Recording
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open`` would give a new file: ``0o666`` less the process's umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
-    """Call ``write(file)`` on a temporary file (its return value is ignored), then rename it to ``path``."""
+    """Call ``write(file)`` on a temporary file (its return value is ignored), then rename it to ``path``.
+
+    The file gets the mode any other new file of the process gets (the temporary file starts
+    private, ``0o600``, and is opened up to the umask's mode before the rename).
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -28,6 +39,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _file_mode())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import platform
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ import numpy as np
 from spikemem.experiments.config import ConfigError, load_config
 from spikemem.experiments.parsing import parse_run
 from spikemem.experiments.registry import get_kind
+from spikemem.experiments.rundir import claimed
 from spikemem.io import write_json
 from spikemem.seeding import derived_rng
 
@@ -123,10 +125,10 @@ class ExperimentContext:
         return derived_rng(self.seed, *stream)
 
     def progress(self, iterable: Iterable[T], desc: str, total: int | None = None) -> Iterator[T]:
-        """A tqdm progress bar (silent when disabled)."""
+        """A tqdm progress bar: off when disabled, and when stderr is not a terminal (logs stay free of bars)."""
         from tqdm.auto import tqdm
 
-        yield from tqdm(iterable, desc=desc, total=total, disable=not self.show_progress, leave=False)
+        yield from tqdm(iterable, desc=desc, total=total, disable=None if self.show_progress else True, leave=False)
 
 
 def run_experiment(
@@ -136,11 +138,17 @@ def run_experiment(
     overrides: list[str] | None = None,
     out: str | Path | None = None,
     show_progress: bool = True,
+    force: bool = False,
 ) -> Path:
     """Run a config; return the path of the ``result.json`` written.
 
     The config (after the overrides) is parsed whole before the output
-    directory is created or anything runs (:func:`parse_run`).
+    directory is created or anything runs (:func:`parse_run`). The output
+    directory is then claimed for this process alone
+    (:func:`spikemem.experiments.rundir.claimed`: one writer, no user folder
+    written over). A directory holding the same run resumes it (said on
+    stderr); one whose run already finished is left as it is and its
+    ``result.json`` returned.
 
     Parameters
     ----------
@@ -154,14 +162,27 @@ def run_experiment(
         ``key.path=value`` strings.
     out
         Result directory (default ``results/<config stem>-<backend>-seed<seed>``).
+    force
+        Write into ``out`` even if it is a non-empty folder that is not a spikemem run directory.
     """
     run = parse_run(load_config(config_path), list(overrides or []), backend, seed)
-    config, backend, seed = run.config, run.backend, run.seed
     kind = get_kind(run.experiment.kind)
-    out = Path(out or Path("results") / f"{Path(config_path).stem}-{backend}-seed{seed}")
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(out or Path("results") / f"{Path(config_path).stem}-{run.backend}-seed{run.seed}")
+    with claimed(out, force):
+        return _run_claimed(run, kind, out, show_progress)
+
+
+def _run_claimed(run: Any, kind: Any, out: Path, show_progress: bool) -> Path:
+    """The body of :func:`run_experiment` once ``out`` is held by this process."""
+    config, backend, seed = run.config, run.backend, run.seed
     identity = {"config": config, "backend": backend, "seed": seed}
     checkpoint = Checkpoint.open(out / "checkpoint.json", identity)
+    finished = out / "result.json"
+    if checkpoint.units and finished.exists():
+        print(f"spikemem run: {out} already holds this finished run; nothing to do", file=sys.stderr)
+        return finished
+    if checkpoint.units:
+        print(f"spikemem run: resuming {out} ({len(checkpoint.units)} finished unit(s) kept)", file=sys.stderr)
     ctx = ExperimentContext(
         config,
         backend,

@@ -34,3 +34,12 @@ def test_recording_round_trips_through_its_file(tmp_path: Path) -> None:
     for key, value in recording.data.items():
         assert back.data[key].dtype == value.dtype
         np.testing.assert_array_equal(back.data[key], value)
+
+
+def test_result_files_get_the_mode_of_any_new_file(tmp_path: Path) -> None:
+    from spikemem.io import write_json
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    written = write_json(tmp_path / "result.json", {"a": 1})
+    assert written.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
