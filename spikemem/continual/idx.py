@@ -8,10 +8,10 @@ ending in ``.gz`` are (de)compressed transparently.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import struct
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class IdxFormatError(ValueError):
     """A file is not a well-formed IDX file."""
 
 
-def _open(path: Path) -> BinaryIO:
+def _open(path: Path) -> io.BufferedIOBase:
     return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
 
 

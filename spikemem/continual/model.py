@@ -160,7 +160,8 @@ class SpikingMLP(nn.Module):
         neuron, spike_fn = config.neuron(), config.spike_function()
         self._spike_fn = spike_fn
         # leaky=False: the shared step, identical values and faster than snntorch.Leaky (backend docs)
-        self.neurons = nn.ModuleList(LIFLayer(neuron, DT, surrogate=spike_fn, leaky=False) for _ in config.hidden)
+        self._lif_layers = [LIFLayer(neuron, DT, surrogate=spike_fn, leaky=False) for _ in config.hidden]
+        self.neurons = nn.ModuleList(self._lif_layers)  # registers them; _lif_layers keeps their type
 
     @property
     def shared_head(self) -> bool:
@@ -174,7 +175,7 @@ class SpikingMLP(nn.Module):
 
     def release(self) -> None:
         """Drop snnTorch's global references to this model's neurons."""
-        for neuron in self.neurons:
+        for neuron in self._lif_layers:
             neuron.release()
 
     def forward(
@@ -202,7 +203,7 @@ class SpikingMLP(nn.Module):
         static = x.dim() == 2
         batch = x.shape[0] if static else x.shape[1]
         layer_input = x
-        for index, (weight, neuron) in enumerate(zip(self.layers, self.neurons, strict=True)):
+        for index, (weight, neuron) in enumerate(zip(self.layers, self._lif_layers, strict=True)):
             if record:
                 inputs.append(layer_input.detach().reshape(-1, layer_input.shape[-1]))
             current, residual = projected_linear(layer_input, weight, bases[index])

@@ -30,6 +30,7 @@ import numpy as np
 from spikemem.evaluation.continual import summarize_seeds
 from spikemem.io import atomic_write, write_json
 from spikemem.sweep.plan import Point
+from spikemem.sweep.plots import save_plots
 from spikemem.sweep.worker import DONE, read_json, run_state
 from spikemem.tables import format_table
 
@@ -88,7 +89,7 @@ def collect(directory: str | Path, order: Sequence[str] = ()) -> tuple[list[Grou
     """
     groups: dict[tuple[str, str, str, str], Group] = {}
     counts: dict[str, int] = {}
-    pending: list[tuple[Point, str, dict[str, Any] | None]] = []
+    pending: list[tuple[Point, str, dict[str, Any]]] = []
     rank = {run_id: i for i, run_id in enumerate(order)}
     runs = sorted(Path(directory, "runs").iterdir()) if Path(directory, "runs").is_dir() else []
     for run in sorted(runs, key=lambda r: (rank.get(r.name, len(rank)), r.name)):
@@ -200,9 +201,9 @@ def aggregate(directory: str | Path, plots: bool = True, order: Sequence[str] = 
     data = _csv(groups)
     atomic_write(directory / "summary.csv", lambda handle: handle.write(data))
     if plots:
-        from spikemem.sweep.plots import save_plots
-
-        summary["plots"] = {k: str(v) for k, v in save_plots(directory / "plots", groups).items()}
+        curves = [(g.label, c) for g in groups if g.results and (c := capacity_curve(g.results))]
+        paths = save_plots(directory / "plots", groups, curves)
+        summary["plots"] = {k: str(v) for k, v in paths.items()}
         write_json(directory / "summary.json", summary)
     return summary_table(groups), summary
 

@@ -34,6 +34,7 @@ resumes the interrupted ones from their checkpoints.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -42,7 +43,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from spikemem.io import atomic_write
 from spikemem.sweep.plan import Point, SweepError
@@ -178,8 +179,11 @@ def _read_files(directory: Path) -> dict[str, bytes]:
 def _write_files(directory: Path, files: dict[str, bytes]) -> None:
     """Write returned files into ``directory``, ``status.json`` last (a run is done only when all is there)."""
     for name in sorted(files, key=lambda n: n == "status.json"):
-        data = files[name]
-        atomic_write(directory / name, lambda handle, data=data: handle.write(data))
+        atomic_write(directory / name, functools.partial(_write_bytes, files[name]))
+
+
+def _write_bytes(data: bytes, handle: BinaryIO) -> None:
+    handle.write(data)
 
 
 def _ray_task(

@@ -72,16 +72,19 @@ def capacity_figure(curves: Sequence[tuple[str, dict[str, Any]]]) -> Any:
     return figure
 
 
-def save_plots(directory: Path, groups: Sequence[Any]) -> dict[str, Path]:
-    """Write every plot that applies to ``groups`` into ``directory``; return their paths by name."""
-    from spikemem.sweep.aggregate import capacity_curve
+def save_plots(
+    directory: Path, groups: Sequence[Any], capacity: Sequence[tuple[str, dict[str, list[float]]]] = ()
+) -> dict[str, Path]:
+    """Write every plot that applies to ``groups`` into ``directory``; return their paths by name.
 
+    ``capacity``: ``(label, curve)`` of every group with a capacity curve (drawn overlaid).
+    """
     paths: dict[str, Path] = {}
     continual = _continual(groups)
     if continual:
         paths["forgetting_curves"] = save_figure(forgetting_figure(continual), directory / "forgetting_curves.png")
         paths["acc_bwt"] = save_figure(acc_bwt_figure(continual), directory / "acc_bwt.png")
-    curves = [(g.label, c) for g in groups if g.results and (c := capacity_curve(g.results))]
+    curves = list(capacity)
     if curves:
         paths["capacity"] = save_figure(capacity_figure(curves), directory / "capacity.png")
     return paths

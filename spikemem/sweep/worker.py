@@ -119,6 +119,7 @@ def run_point(point: Point, directory: str | Path, node: str = "", base: str | P
                 overrides=list(point.overrides),
                 out=directory,
                 show_progress=False,
+                force=True,  # the sweep's own run directory: it already holds point.json and the config
             )
             resolved = json.loads(Path(result).read_text())["config"]
             text = dumps(resolved).encode()

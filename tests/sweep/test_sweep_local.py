@@ -16,7 +16,7 @@ import psutil
 import pytest
 from sweep_helpers import LOCAL_SET, result, stable, write_sweep
 
-from spikemem.cli import main
+from spikemem.cli import EXIT_CHECK_FAILED, main
 from spikemem.sweep import load_sweep, plan, run_sweep
 
 if sys.version_info >= (3, 11):
@@ -33,7 +33,8 @@ def test_sweep_equals_single_runs(memory_run: tuple[Path, Path], tmp_path: Path)
         run = out / "runs" / point.id
         single = tmp_path / point.id
         args = ["run", point.config, "--backend", point.backend, "--seed", str(point.seed), "--out", str(single)]
-        assert main([*args, *(f"--set={o}" for o in point.overrides)]) == 0
+        # the shrunken memory configs miss some of their declared checks: exit 3, results written all the same
+        assert main([*args, *(f"--set={o}" for o in point.overrides)]) in (0, EXIT_CHECK_FAILED)
         swept, alone = result(run), result(single)
         assert swept["config"] == alone["config"]
         assert stable(swept["metrics"]) == stable(alone["metrics"]), point.id

@@ -225,7 +225,7 @@ class LocalLearner:
         readout_rule, lateral_rule = self._rules(cfg.batch_size, rows)
         lateral = None
         if lateral_rule is not None:  # a spawned stream: the sample order does not depend on the method
-            lateral_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+            lateral_rng = np.random.default_rng(_seed_sequence(rng).spawn(1)[0])
             lateral = (orthonormal_complement_rows(rows, self.basis, lateral_rng), lateral_rule)
         options = dict(self.options)
         if self.fixed:  # fresh stochastic rounding for every task's simulation, from the run's seed
@@ -259,6 +259,14 @@ class LocalLearner:
         finally:
             learner.close()
         return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation)
+
+
+def _seed_sequence(rng: np.random.Generator) -> np.random.SeedSequence:
+    """The seed sequence ``rng`` was made from (a Generator made from seeds holds a SeedSequence)."""
+    seed_seq = rng.bit_generator.seed_seq
+    if not isinstance(seed_seq, np.random.SeedSequence):
+        raise TypeError("the task's generator must be seeded from a SeedSequence (spikemem.seeding.derived_rng)")
+    return seed_seq
 
 
 __all__ = ["LocalLearner", "TaskStats", "consolidate", "orthonormal_complement_rows", "softmax"]
