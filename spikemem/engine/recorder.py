@@ -61,7 +61,8 @@ class Recorder:
                 else:
                     spikes = monitor.variable == "spikes"
                     buffer = kernel.zeros((batch, steps, size), kernel.spike_dtype if spikes else kernel.value_dtype)
-                    (self._rasters if spikes else self._potentials).append((list(buffer.swapaxes(0, 1)), monitor.target))
+                    per_step = self._rasters if spikes else self._potentials
+                    per_step.append((list(buffer.swapaxes(0, 1)), monitor.target))
             self.buffers[monitor.key] = buffer
 
     def step(self, k: int, emitted: dict[str, Any], neurons: dict[str, Any], weights: dict[str, Any]) -> None:
