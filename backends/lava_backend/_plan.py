@@ -119,6 +119,7 @@ import numpy as np
 
 from spikemem.backend import UnsupportedFeatureError
 from spikemem.dynamics import LIFParams
+from spikemem.engine import Topology
 from spikemem.fixed_point import FixedNeuron, FixedPointModel
 from spikemem.spec import ErrorModulated, Hebb, Network, Oja, OjaSubspace, PairSTDP, PlasticityRule, ThreeFactor
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
@@ -624,7 +625,7 @@ def build_plan(
         else:
             plan.float_params = LIFParams.from_neuron(pop.neuron, network.dt)
         neurons.append(plan)
-    used_sources = {proj.pre for proj in network.projections}
+    used_sources = Topology.from_network(network).used_sources
     sources = [
         SourcePlan(inp.name, inp.size)
         for inp in network.inputs
