@@ -107,6 +107,10 @@ def _all_active_input(weights: np.ndarray) -> np.ndarray:
     return _synaptic_input(weights, np.ones((1, weights.shape[1]), dtype=bool))
 
 
+_new_state = tuple.__new__
+"""Builds a :class:`NeuronState` from a pair without the named tuple's Python-level ``__new__`` (hot path)."""
+
+
 class NumpyKernel:
     """The engine's kernel on numpy arrays in the units of ``arithmetic`` (see :class:`spikemem.engine.Kernel`)."""
 
@@ -162,7 +166,7 @@ class NumpyKernel:
 
         def step(current: np.ndarray, state: NeuronState) -> tuple[np.ndarray, NeuronState]:
             spikes, v, refractory = arithmetic_step(population, state.v, state.refractory, current)
-            return spikes, NeuronState(v, refractory)
+            return spikes, _new_state(NeuronState, (v, refractory))
 
         return step
 
@@ -192,7 +196,9 @@ class NumpyKernel:
     def mask(self, mask: np.ndarray) -> np.ndarray:
         return mask
 
-    copy_into = staticmethod(np.copyto)
+    @staticmethod
+    def copy_into(target: np.ndarray, values: np.ndarray) -> None:
+        target[...] = values  # (np.copyto dispatches through __array_function__: slower per step)
 
     def to_numpy(self, array: np.ndarray) -> np.ndarray:
         return array
