@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from spikemem._arrays import namespace
 from spikemem.spec import LIF
@@ -47,6 +47,13 @@ class LIFParams:
             subtract=neuron.reset == "subtract",
             refractory_steps=int(neuron.refractory_steps),
         )
+
+
+class NeuronState(NamedTuple):
+    """State of a population between steps: potentials and refractory counters, both ``(..., n)``."""
+
+    v: Any
+    refractory: Any
 
 
 def lif_step(

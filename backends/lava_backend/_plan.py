@@ -120,6 +120,7 @@ import numpy as np
 
 from spikemem.backend import UnsupportedFeatureError, translation
 from spikemem.dynamics import LIFParams
+from spikemem.engine import Topology
 from spikemem.fixed_point import FixedNeuron, FixedPointModel
 from spikemem.spec import (
     CurrentInput,
@@ -677,7 +678,7 @@ def build_plan(
         else:
             neuron.float_params = LIFParams.from_neuron(pop.neuron, network.dt)
         neurons.append(neuron)
-    used_sources = {proj.pre for proj in network.projections}
+    used_sources = Topology.from_network(network).used_sources
     sources = [
         SourcePlan(inp.name, inp.size)
         for inp in network.inputs
