@@ -230,6 +230,7 @@ class SnnTorchSimulation(EngineSimulation):
         self.dtype = dtype
         kernel = TorchKernel(network, topology, device=self.device, dtype=dtype, surrogate=surrogate, leaky=leaky)
         super().__init__(network, numeric, kernel, topology)
+        self._torch_kernel = kernel
         self._layers = kernel.layers
         self._synaptic_input = kernel.projection_input
 
@@ -242,4 +243,4 @@ class SnnTorchSimulation(EngineSimulation):
         return _bind_projection(self._synaptic_input, projection)
 
     def _close(self) -> None:
-        self.kernel.release()
+        self._torch_kernel.release()

@@ -65,10 +65,12 @@ def _checked_override(inp: Input, value: np.ndarray, network: Network) -> Input:
     """A copy of ``inp`` carrying ``value`` as its data, checked like the spec."""
     from spikemem.spec.validation import validate
 
+    replaced: Input
     if isinstance(inp, SpikeInput):
-        replaced: Input = SpikeInput(inp.name, np.asarray(value))
-        if replaced.size != inp.size:
-            raise SpecError(f"run.inputs[{inp.name!r}]", f"has {replaced.size} channels; the input has {inp.size}")
+        spikes = SpikeInput(inp.name, np.asarray(value))
+        if spikes.size != inp.size:
+            raise SpecError(f"run.inputs[{inp.name!r}]", f"has {spikes.size} channels; the input has {inp.size}")
+        replaced = spikes
     elif isinstance(inp, CurrentInput):
         replaced = CurrentInput(inp.name, inp.target, np.asarray(value, dtype=float))
     elif isinstance(inp, ModulatorInput):

@@ -71,8 +71,12 @@ class Kernel(Protocol):
     def synaptic_input(self, projection: str, batch: int) -> SynapticInput:
         """The synaptic input function of ``projection`` for a run of ``batch`` trials."""
 
-    def copy_into(self, target: Any, values: Any) -> None:
-        """Write ``values`` into the array (view) ``target``."""
+    @property
+    def copy_into(self) -> Callable[[Any, Any], Any]:
+        """``copy_into(target, values)``: write ``values`` into the array (view) ``target``.
+
+        Called per step and monitor: a static function (e.g. ``torch.Tensor.copy_``) saves a Python frame.
+        """
 
     def to_numpy(self, array: Any) -> np.ndarray:
         """A kernel array as numpy (floats as float64, integers and bools as they are); may share memory."""

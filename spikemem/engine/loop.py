@@ -66,7 +66,7 @@ class EngineState:
         history = {
             source: [kernel.silent(batch, topology.sizes[source])] * depth for source, depth in topology.depth.items()
         }
-        rules = {proj.name: initial_state(proj.plasticity, kernel.weights[proj.name]) for proj in topology.plastic}
+        rules = {name: initial_state(rule, kernel.weights[name]) for name, rule in topology.rules.items()}
         return cls(neurons, history, rules)
 
 
@@ -135,7 +135,7 @@ def simulate(
         for name, incoming in topology.incoming.items()
     ]
     plastic = [
-        (proj.name, proj.plasticity, proj.pre, proj.post, state.rules[proj.name], masks[proj.name])
+        (proj.name, topology.rules[proj.name], proj.pre, proj.post, state.rules[proj.name], masks[proj.name])
         for proj in (topology.plastic if learn else ())
     ]
     rings = list(history.items())

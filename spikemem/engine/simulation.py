@@ -38,7 +38,7 @@ class EngineSimulation(Simulation):
         self.topology = Topology.from_network(network) if topology is None else topology
         self.kernel = kernel
         self._masks = {
-            proj.name: None if self.topology.masks[proj.name] is None else kernel.mask(self.topology.masks[proj.name])
+            proj.name: None if (mask := self.topology.masks[proj.name]) is None else kernel.mask(mask)
             for proj in self.topology.plastic
         }
         self._state = EngineState.initial(self.topology, kernel, batch=1)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikemem.spec import Network, Projection
+from spikemem.spec import Network, PlasticityRule, Projection
 from spikemem.spec.inputs import SPIKE_SOURCE_TYPES
 
 
@@ -48,6 +48,8 @@ class Topology:
     static, plastic
         Projections without a plasticity rule (their weights change only by
         ``set_weights``) and those with one, in the network's order.
+    rules
+        Plastic projection name -> its plasticity rule.
     masks
         Projection name -> boolean ``(n_post, n_pre)`` mask, or None without one.
     shares_with
@@ -63,6 +65,7 @@ class Topology:
     spike_inputs: frozenset[str]
     static: frozenset[str]
     plastic: tuple[Projection, ...]
+    rules: dict[str, PlasticityRule]
     masks: dict[str, np.ndarray | None]
     shares_with: dict[str, str]
 
@@ -94,6 +97,7 @@ class Topology:
             spike_inputs=spike_inputs,
             static=frozenset(shares_with),
             plastic=tuple(proj for proj in network.projections if proj.plasticity is not None),
+            rules={proj.name: proj.plasticity for proj in network.projections if proj.plasticity is not None},
             masks={
                 proj.name: None if proj.mask is None else np.asarray(proj.mask, dtype=bool)
                 for proj in network.projections
