@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from memory_backends import TEST_OPTIONS, require
 
-from spikemem.cli import main
+from spikemem.cli import EXIT_CHECK_FAILED, main
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
@@ -57,10 +57,16 @@ PLOTS = {
 
 
 def run_cli(config: Path, backend: str, out: Path, extra: list[str]) -> int:
+    """Run a config through the CLI; check that the exit code is 0, or 3 exactly when a declared check fails."""
     argv = ["run", str(config), "--backend", backend, "--out", str(out)]
     for item in extra:
         argv += ["--set", item]
-    return main(argv)
+    code = main(argv)
+    if (out / "result.json").exists():
+        checks = json.loads((out / "result.json").read_text())["metrics"].get("checks", [])
+        assert code == (EXIT_CHECK_FAILED if any(not c["holds"] for c in checks) else 0), (code, checks)
+        return 0
+    return code
 
 
 @pytest.mark.parametrize("name", list(SMALL))
