@@ -6,8 +6,10 @@ ends with one line on stderr and exit code 2, before any simulator starts.
 Exit codes: 0 success; 1 an unexpected error inside spikemem (with its
 traceback: a bug to report); 2 bad input; 3 ``run`` finished and wrote its
 results but a check the experiment declares (``metrics.checks``) does not
-hold; 130 interrupted by Ctrl-C; 143 stopped by SIGTERM. After 130 and 143
-simulators have been closed and running the same command again resumes.
+hold; 4 the simulator failed, hung or timed out on a valid input (e.g. a Lava
+timeout: one line naming the fix, usually a longer timeout); 130 interrupted by
+Ctrl-C; 143 stopped by SIGTERM. After 4, 130 and 143 simulators have been closed
+and running the same command again resumes.
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ import argparse
 import json
 import signal
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spikemem.backend import SimulatorError
+from spikemem.io import InputFileError
 from spikemem.spec import SpecError
 
 EXIT_OK = 0
@@ -30,6 +35,8 @@ EXIT_USAGE = 2
 """Bad input (a config value, an option, a file): one line on stderr names it; nothing ran."""
 EXIT_CHECK_FAILED = 3
 """``run``: the run finished and its results are written, but a check the experiment declares does not hold."""
+EXIT_SIMULATOR_FAILED = 4
+"""The simulator failed, hung or timed out on valid input (e.g. a Lava timeout); the line says what to change."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C (SIGINT): stopped; running the same command again resumes."""
 EXIT_TERMINATED = 143
@@ -343,6 +350,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_TIMEOUT_FIX: dict[str, str] = defaultdict(
+    lambda: "(if it timed out, give it more time: [backend_options.lava] timeout_s)",
+    evaluate="(if it timed out, give it more time: --timeout SECONDS)",
+    deploy="(if it timed out, give it more time: --timeout SECONDS)",
+    run="(if it timed out, give it more time: --set backend_options.lava.timeout_s=SECONDS)",
+)
+"""What to change after a simulator failure, per command (a Lava timeout is the usual one)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``spikemem`` console script."""
     parser = build_parser()
@@ -351,9 +367,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return func(args)
-    except (SpecError, UsageError) as exc:
+    except (SpecError, UsageError, InputFileError) as exc:
         print(f"spikemem {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SimulatorError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"spikemem {args.command}: simulator failed: {first} {_TIMEOUT_FIX[args.command]}", file=sys.stderr)
+        return EXIT_SIMULATOR_FAILED
     except KeyboardInterrupt:
         print(f"spikemem {args.command}: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

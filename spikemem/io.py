@@ -1,21 +1,73 @@
-"""Atomic result files: a reader never sees a half-written file.
+"""Atomic result files: a reader never sees a half-written file; a damaged file is one line, not a traceback.
 
 Every writer writes to a temporary file in the destination directory and
 renames it over the target (``os.replace`` is atomic on POSIX and Windows).
+Every reader of a file a user names (result, model, checkpoint state) goes
+through :func:`read_checked`, which turns whatever a truncated, corrupt or
+unreadable file raises into one :class:`InputFileError` naming the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import pickle
 import tempfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import numpy as np
 
 from spikemem.recording import Recording
+
+T = TypeVar("T")
+
+_DAMAGE = (OSError, ValueError, KeyError, IndexError, TypeError, EOFError, RuntimeError, zipfile.BadZipFile)
+"""What readers raise on a damaged file: numpy/zip (BadZipFile, ValueError, EOFError, KeyError), json and UTF-8
+(ValueError), torch (RuntimeError, pickle.UnpicklingError), permissions (OSError)."""
+
+
+class InputFileError(ValueError):
+    """A file given to spikemem is missing a part, truncated, corrupt, of the wrong kind or unreadable."""
+
+
+def read_checked(path: str | os.PathLike[str], what: str, read: Callable[[Path], T], hint: str = "") -> T:
+    """``read(path)``, with any sign of a damaged file raised as one :class:`InputFileError` naming it.
+
+    Parameters
+    ----------
+    path
+        The file.
+    what
+        What the file should be (``"trained model"``, ``"checkpoint state"``), for the message.
+    read
+        The reader; whatever it returns is returned.
+    hint
+        What the user can do about it, appended to the message.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise InputFileError(f"{file}: no such {what} file" + (f"; {hint}" if hint else ""))
+    try:
+        return read(file)
+    except (*_DAMAGE, pickle.UnpicklingError) as exc:
+        detail = (str(exc).strip().splitlines() or [""])[0][:160]
+        message = f"{file}: not a readable {what} (truncated or corrupt? {type(exc).__name__}: {detail})"
+        raise InputFileError(message + (f"; {hint}" if hint else "")) from None
+
+
+def read_json_object(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
+    """A JSON file that must hold one object (a ``result.json``): :class:`InputFileError` otherwise."""
+
+    def read(file: Path) -> dict[str, Any]:
+        value = json.loads(file.read_text(encoding="utf-8"))
+        if not isinstance(value, dict):
+            raise ValueError(f"holds a JSON {type(value).__name__}, not an object")
+        return value
+
+    return read_checked(path, what, read)
 
 
 def _file_mode() -> int:

@@ -39,7 +39,7 @@ from spikemem.continual.evaluate import BackendEvaluation, agreement, evaluate_m
 from spikemem.continual.inference import InferenceSession, Progress, QuantizedLayer, mlp_network, quantize_input_layer
 from spikemem.continual.trained import TrainedMLP
 from spikemem.fixed_point import FixedPointModel
-from spikemem.io import write_json
+from spikemem.io import read_checked, write_json
 
 FORMAT_VERSION = 1
 
@@ -291,15 +291,19 @@ def load_deployment(directory: str | Path) -> Deployment:
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("format") != "spikemem-deployment" or manifest.get("version") != FORMAT_VERSION:
         raise ValueError(f"{manifest_path}: not a spikemem deployment of format version {FORMAT_VERSION}")
-    model = TrainedMLP.load(directory / "model.npz")
+    model = read_checked(directory / "model.npz", "deployed model", TrainedMLP.load)
     network = load(directory / "network.json")
     constants = json.loads((directory / "fixed_point.json").read_text())
     mantissa = unit = None
     if constants.get("input_layer") is not None:
-        with np.load(directory / "fixed_point.npz") as data:
-            mantissa = data["layer_1.mantissa"]
+        mantissa = read_checked(directory / "fixed_point.npz", "fixed-point weights", _input_mantissa)
         unit = float(constants["input_layer"]["unit"])
     return Deployment(model, network, mantissa, unit)
+
+
+def _input_mantissa(path: Path) -> np.ndarray:
+    with np.load(path) as data:
+        return np.asarray(data["layer_1.mantissa"])
 
 
 __all__ = [

@@ -19,7 +19,6 @@ is :func:`spikemem.continual.task_loop.run_task_loop`, with a :class:`GradientLe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from spikemem.continual.task_loop import RunContext, run_task_loop
 from spikemem.continual.trained import TrainedMLP, from_settings
 from spikemem.continual.training import Trainer, TrainingConfig, generator_from, resolve_device
 from spikemem.evaluation.continual import accuracy
+from spikemem.io import read_checked, read_json_object
 from spikemem.seeding import derived_rng
 
 BACKENDS = ("snntorch",)
@@ -213,9 +213,11 @@ def trained_model_from_state(directory: Path) -> TrainedMLP:
             f"{directory}: no trained_model.npz (nor result.json and {STATE_PREFIX}-*.pt); pass the --out "
             "directory of a finished `spikemem run` of a continual-learning config"
         )
-    result = json.loads((directory / "result.json").read_text())
+    result = read_json_object(directory / "result.json", "spikemem result (JSON)")
     settings = Settings.from_config(result["config"])
-    state = torch.load(states[-1], map_location="cpu", weights_only=True)["model"]
+    state = read_checked(
+        states[-1], "checkpoint state", lambda path: torch.load(path, map_location="cpu", weights_only=True)["model"]
+    )
     layers = [state[f"layers.{i}"].numpy() for i in range(len(settings.model.hidden))]
     heads = [state[k].numpy() for k in sorted((k for k in state if k.startswith("heads.")), key=_index)]
     stream = build_stream(settings.stream, derived_rng(int(result["seed"]), "stream"))

@@ -22,6 +22,7 @@ import numpy as np
 
 from spikemem.evaluation.continual import METRICS, mean_matrix, summarize_seeds
 from spikemem.evaluation.continual_plots import CurveSet, comparison_figure, save_figure
+from spikemem.io import InputFileError, read_json_object
 from spikemem.tables import format_table
 
 
@@ -77,9 +78,14 @@ def find_results(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 
 
 def load_result(path: Path) -> dict[str, Any]:
-    """One run's result, checked to be a continual-learning run."""
-    result = json.loads(path.read_text())
-    metrics = result.get("metrics", {})
+    """One run's result, checked to be a spikemem result (JSON object) of a continual-learning run."""
+    try:
+        result = read_json_object(path, "spikemem result (JSON)")
+    except InputFileError as exc:
+        raise CompareError(str(exc)) from None
+    metrics = result.get("metrics")
+    if not isinstance(metrics, dict) or not {"config", "backend", "seed"} <= result.keys():
+        raise CompareError(f"{path}: not a spikemem result (it lacks config, backend, seed or metrics)")
     missing = [k for k in ("R", *METRICS) if k not in metrics]
     if missing:
         raise CompareError(f"{path}: not a continual-learning result (metrics lack {', '.join(missing)})")
