@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from spikemem.backend import SimulatorError
 from spikemem.io import InputFileError
@@ -220,8 +221,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _progress():
     from tqdm.auto import tqdm
 
-    def progress(iterable, desc, total):
-        return tqdm(iterable, desc=desc, total=total, leave=False)
+    def progress(iterable, desc, total):  # disable=None: no bar when stderr is not a terminal (logs stay clean)
+        return tqdm(iterable, desc=desc, total=total, leave=False, disable=None)
 
     return progress
 
@@ -273,16 +274,52 @@ def _cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def count(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer ``>= minimum`` (else one line naming what is valid)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not >= {minimum}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse ``type``: a finite number of seconds ``> 0``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number of seconds > 0")
+    return value
+
+
 def _trained_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by the commands that load a trained run: the directory, a test subset, the Lava timeout."""
     parser.add_argument("run_dir", help="--out directory of a finished continual-learning `spikemem run`")
-    parser.add_argument("--max-test", type=int, default=0, help="evaluate only the first N test samples of each task")
-    parser.add_argument("--timeout", type=float, help="Lava: seconds allowed per worker request")
+    parser.add_argument(
+        "--max-test", type=count(0), default=0, help="evaluate only the first N test samples of each task (0: all)"
+    )
+    parser.add_argument("--timeout", type=seconds, help="Lava: seconds allowed per worker request (> 0)")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``spikemem CMD: error: ...; see --help``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` in one line and exit with :data:`EXIT_USAGE`."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="spikemem", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="spikemem", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("backends", help="list backends, whether they run here, and what they can do")
@@ -296,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="run a saved network on a backend")
     p.add_argument("network")
     p.add_argument("--backend", default="reference")
-    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--steps", type=count(1), required=True)
     p.add_argument("--numeric", choices=["float", "fixed"], default="float")
     p.add_argument("--out", help="write the recording (.npz) to this directory")
     p.set_defaults(func=_cmd_simulate)
@@ -315,7 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="run a sweep file (configs x grid x backends x seeds), resumable, aggregated")
     p.add_argument("sweep", help="TOML sweep file, e.g. experiments/sweeps/pdigits.toml")
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="process pool or Ray tasks")
-    p.add_argument("--workers", type=int, help="parallel runs (local) or CPUs of a local Ray cluster (default: cores)")
+    p.add_argument(
+        "--workers", type=count(1), help="parallel runs (local) or CPUs of a local Ray cluster (default: cores)"
+    )
     p.add_argument("--address", help="Ray cluster to join ('auto' or HOST:PORT); default: start a local one")
     p.add_argument("--out", help="sweep directory (default results/sweeps/<name>; running again resumes)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (runs and their state) and stop")
@@ -345,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="one network on every backend: identical spikes, a raster plot")
     p.add_argument("--out", default="demo_out")
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=count(1), default=300)
     p.set_defaults(func=_cmd_demo)
     return parser
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
@@ -70,11 +72,15 @@ def read_json_object(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
     return read_checked(path, what, read)
 
 
-def _file_mode() -> int:
-    """The mode a plain ``open`` would give a new file: ``0o666`` less the process's umask."""
+def _umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+def _file_mode() -> int:
+    """The mode a plain ``open`` would give a new file: ``0o666`` less the process's umask."""
+    return 0o666 & ~_umask()
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> Path:
@@ -97,6 +103,32 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+@contextmanager
+def staged_directory(target: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary sibling folder that becomes ``target`` only when the block ends without an error.
+
+    The block fills the folder it is given (``.NAME.partial-XXXX`` next to ``target``); on success a previous
+    ``target`` is replaced by it (two renames), on any error or interrupt it is removed and ``target`` is left
+    as it was: a failed command never leaves a complete-looking folder.
+    """
+    final = Path(target)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
+    try:
+        os.chmod(stage, 0o777 & ~_umask())  # what mkdir would give, not mkdtemp's 0700
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    previous = None
+    if final.exists():
+        previous = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        os.replace(final, previous / final.name)
+    os.replace(stage, final)
+    if previous is not None:
+        shutil.rmtree(previous, ignore_errors=True)
 
 
 def write_json(path: str | os.PathLike[str], data: Any) -> Path:
