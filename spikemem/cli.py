@@ -133,6 +133,24 @@ def _load_network(path: str):
         raise UsageError(f"{path}: not a readable spikemem network file ({type(exc).__name__}: {exc})") from None
 
 
+def _output_file(path: str, option: str = "--out") -> Path:
+    """``path`` as a file to write: a folder there, or a file where its folder should be, is a UsageError."""
+    file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"{option} {path}: is a directory; give a file name")
+    if any(parent.exists() and not parent.is_dir() for parent in file.parents):
+        raise UsageError(f"{option} {path}: a parent is a file, not a folder")
+    return file
+
+
+def _output_folder(path: str, option: str = "--out") -> Path:
+    """``path`` as a folder to write into: an existing file there (or above it) is a UsageError."""
+    folder = Path(path)
+    if any(p.exists() and not p.is_dir() for p in (folder, *folder.parents)):
+        raise UsageError(f"{option} {path}: is a file (or inside one); give a folder")
+    return folder
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     network = _load_network(args.network).validate()
     sizes = ", ".join(f"{p.name}={p.size}" for p in network.populations)
@@ -155,6 +173,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from spikemem.tables import format_table
 
     network = _load_network(args.network)
+    if args.out:
+        _output_folder(args.out)
     backend = _backend(args.backend)
     with backend.compile(network, numeric=args.numeric) as sim:
         recording = sim.run(args.steps)
@@ -175,7 +195,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from spikemem.demo import run_demo
 
-    return run_demo(Path(args.out), steps=args.steps)
+    return run_demo(_output_folder(args.out), steps=args.steps)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -202,6 +222,7 @@ def failed_checks(result_path: Path) -> list[str]:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from spikemem.evaluation.compare import CompareError, compare_runs
 
+    _output_file(args.out)
     try:
         table, path = compare_runs(args.dirs, args.out)
     except CompareError as exc:
@@ -238,6 +259,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     _backend(args.backend)
     if args.against not in ("source", "none"):
         _backend(args.against)
+    if args.out:
+        _output_file(args.out)
     options = _lava_options(args) if args.backend == "lava" else {}
     try:
         report = evaluate_run(
@@ -259,16 +282,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    from spikemem.continual.deployment import deploy, print_report
+    from spikemem.continual.deployment import check_deploy_target, deploy, print_report
+    from spikemem.continual.evaluate import load_run
 
+    out = Path(args.out) if args.out else Path(args.run_dir) / "deploy"
+    try:
+        run = load_run(args.run_dir, args.max_test)  # the inputs first, then the simulator
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    check_deploy_target(out)
     availability = _backend(args.to).available()
     if not availability:
         raise UsageError(f"--to {args.to}: not available here: {availability.reason}")
-    out = Path(args.out) if args.out else Path(args.run_dir) / "deploy"
-    try:
-        report = deploy(args.run_dir, out, args.fixed_point, _lava_options(args), args.max_test, _progress())
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
+    report = deploy(run, out, args.fixed_point, _lava_options(args), args.max_test, _progress())
     print_report(report)
     print(f"wrote {out / 'deploy_report.json'} and the deployment folder {report['deployment']}")
     return 0

@@ -97,7 +97,7 @@ def lava_quantization(model: TrainedMLP, options: dict[str, Any] | None = None) 
 
 
 def deploy(
-    run_dir: str | Path,
+    run_dir: str | Path | TrainedRun,
     out: str | Path,
     fixed_point: bool = True,
     options: dict[str, Any] | None = None,
@@ -110,7 +110,7 @@ def deploy(
     Parameters
     ----------
     run_dir
-        ``--out`` directory of a finished continual-learning ``spikemem run``.
+        ``--out`` directory of a finished continual-learning ``spikemem run`` (or that run, already loaded).
     out
         Where the report and the deployment folder go. They are built in a temporary sibling folder renamed
         to ``out`` at the end (:func:`spikemem.io.staged_directory`): a failure leaves nothing there; an
@@ -137,7 +137,7 @@ def deploy(
         ``out`` is a file, or a non-empty folder that holds no earlier deployment (checked before Lava starts).
     """
     start = time.perf_counter()
-    run = load_run(run_dir, max_test)
+    run = run_dir if isinstance(run_dir, TrainedRun) else load_run(run_dir, max_test)
     out = Path(out)
     check_deploy_target(out)
     with staged_directory(out) as stage:  # nothing at ``out`` unless every step succeeds
