@@ -235,6 +235,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from spikemem.sweep import run_sweep
 
+    if args.out:
+        _output_folder(args.out)
     outcome = run_sweep(args.sweep, args.out, args.executor, args.workers, args.address, args.dry_run)
     return 1 if any(s.get("status") != "ok" for s in outcome["statuses"].values()) else 0
 
@@ -370,9 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of every random choice (default: the config's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="set a config key")
     p.add_argument("--out", help="result directory (running again with it resumes)")
-    p.add_argument(
-        "--force", action="store_true", help="write into --out even if it is a non-empty folder of your own"
-    )
+    p.add_argument("--force", action="store_true", help="write into --out even if it is a non-empty folder of your own")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("sweep", help="run a sweep file (configs x grid x backends x seeds), resumable, aggregated")

@@ -201,6 +201,9 @@ BAD_INPUTS: dict[str, Bad] = {
     "sweep-not-utf8": Bad(lambda p: ["sweep", p["latin1.toml"], "--out", str(p.out)], "not UTF-8"),
     "sweep-not-toml": Bad(lambda p: ["sweep", p["broken.toml"], "--out", str(p.out)], "not valid TOML"),
     "sweep-without-sweep-table": Bad(lambda p: ["sweep", p["nosweep.toml"], "--out", str(p.out)], "[sweep]"),
+    "sweep-out-is-a-file": Bad(
+        lambda p: ["sweep", str(EXPERIMENTS / "sweeps" / "local_pdigits.toml"), "--out", p["a_file"]], "is a file"
+    ),
     "sweep-zero-workers": Bad(lambda p: ["sweep", p["nosweep.toml"], "--workers", "0"], "--workers: 0 is not >= 1"),
     "sweep-unknown-executor": Bad(lambda p: ["sweep", p["nosweep.toml"], "--executor", "slurm"], "invalid choice"),
     # compare
