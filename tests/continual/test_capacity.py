@@ -78,3 +78,13 @@ def test_hlop_configs_warn_or_fail_before_anything_runs(config, overrides, expec
         assert settings is not None
         warnings = _warnings(capsys)
         assert warnings and all("capped" in line for line in warnings)
+
+
+def test_a_run_prints_its_warning_once_and_runs(tmp_path, capsys) -> None:
+    """The kind reuses the settings the runner parsed: the warning is not repeated."""
+    tiny = ["stream.tasks=2", "stream.max_train=40", "stream.max_test=20", "network.hidden=16", "encoding.steps=3"]
+    argv = ["run", str(EXPERIMENTS / "local_pdigits_hlop.toml"), "--backend", "reference", "--out", str(tmp_path / "r")]
+    assert main([*argv, *(a for s in [*tiny, "local.lateral_per_task=10"] for a in ("--set", s))]) == 0
+    warnings = _warnings(capsys)
+    assert len(warnings) == 1 and "local.lateral_per_task" in warnings[0] and "capped at its 16 inputs" in warnings[0]
+    assert (tmp_path / "r" / "result.json").exists()
