@@ -61,7 +61,7 @@ QUICK = {
     "samples": 8,
     "tasks": 2,
     "repeats": 1,
-    "set": ["network.hidden=40", "local.batch_size=4"],
+    "set": ["network.hidden=40", "local.batch_size=4", "local.lateral_per_task=8"],  # 5 tasks x 40 would fill 40
     "targets": [
         "reference:hlop",
         "snntorch:hlop",

@@ -44,6 +44,14 @@ class BackendUnavailableError(RuntimeError):
     """The backend's simulator cannot run here; the message says why and how to fix it."""
 
 
+class SimulatorError(RuntimeError):
+    """A simulator failed, hung or timed out while running a valid network (not a bug of spikemem, not bad input).
+
+    Backends raise a subclass (e.g. ``LavaRunError``) whose first message line says what failed; the CLI
+    reports it in one line with exit code 4.
+    """
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a backend can execute.

@@ -6,20 +6,26 @@ ends with one line on stderr and exit code 2, before any simulator starts.
 Exit codes: 0 success; 1 an unexpected error inside spikemem (with its
 traceback: a bug to report); 2 bad input; 3 ``run`` finished and wrote its
 results but a check the experiment declares (``metrics.checks``) does not
-hold; 130 interrupted by Ctrl-C; 143 stopped by SIGTERM. After 130 and 143
-simulators have been closed and running the same command again resumes.
+hold; 4 the simulator failed, hung or timed out on a valid input (e.g. a Lava
+timeout: one line naming the fix, usually a longer timeout); 130 interrupted by
+Ctrl-C; 143 stopped by SIGTERM. After 4, 130 and 143 simulators have been closed
+and running the same command again resumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from spikemem.backend import SimulatorError
+from spikemem.io import InputFileError
 from spikemem.spec import SpecError
 
 EXIT_OK = 0
@@ -30,6 +36,8 @@ EXIT_USAGE = 2
 """Bad input (a config value, an option, a file): one line on stderr names it; nothing ran."""
 EXIT_CHECK_FAILED = 3
 """``run``: the run finished and its results are written, but a check the experiment declares does not hold."""
+EXIT_SIMULATOR_FAILED = 4
+"""The simulator failed, hung or timed out on valid input (e.g. a Lava timeout); the line says what to change."""
 EXIT_INTERRUPTED = 130
 """Ctrl-C (SIGINT): stopped; running the same command again resumes."""
 EXIT_TERMINATED = 143
@@ -125,6 +133,24 @@ def _load_network(path: str):
         raise UsageError(f"{path}: not a readable spikemem network file ({type(exc).__name__}: {exc})") from None
 
 
+def _output_file(path: str, option: str = "--out") -> Path:
+    """``path`` as a file to write: a folder there, or a file where its folder should be, is a UsageError."""
+    file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"{option} {path}: is a directory; give a file name")
+    if any(parent.exists() and not parent.is_dir() for parent in file.parents):
+        raise UsageError(f"{option} {path}: a parent is a file, not a folder")
+    return file
+
+
+def _output_folder(path: str, option: str = "--out") -> Path:
+    """``path`` as a folder to write into: an existing file there (or above it) is a UsageError."""
+    folder = Path(path)
+    if any(p.exists() and not p.is_dir() for p in (folder, *folder.parents)):
+        raise UsageError(f"{option} {path}: is a file (or inside one); give a folder")
+    return folder
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     network = _load_network(args.network).validate()
     sizes = ", ".join(f"{p.name}={p.size}" for p in network.populations)
@@ -147,6 +173,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from spikemem.tables import format_table
 
     network = _load_network(args.network)
+    if args.out:
+        _output_folder(args.out)
     backend = _backend(args.backend)
     with backend.compile(network, numeric=args.numeric) as sim:
         recording = sim.run(args.steps)
@@ -167,7 +195,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from spikemem.demo import run_demo
 
-    return run_demo(Path(args.out), steps=args.steps)
+    return run_demo(_output_folder(args.out), steps=args.steps)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -194,6 +222,7 @@ def failed_checks(result_path: Path) -> list[str]:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from spikemem.evaluation.compare import CompareError, compare_runs
 
+    _output_file(args.out)
     try:
         table, path = compare_runs(args.dirs, args.out)
     except CompareError as exc:
@@ -206,6 +235,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from spikemem.sweep import run_sweep
 
+    if args.out:
+        _output_folder(args.out)
     outcome = run_sweep(args.sweep, args.out, args.executor, args.workers, args.address, args.dry_run)
     return 1 if any(s.get("status") != "ok" for s in outcome["statuses"].values()) else 0
 
@@ -213,8 +244,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 def _progress():
     from tqdm.auto import tqdm
 
-    def progress(iterable, desc, total):
-        return tqdm(iterable, desc=desc, total=total, leave=False)
+    def progress(iterable, desc, total):  # disable=None: no bar when stderr is not a terminal (logs stay clean)
+        return tqdm(iterable, desc=desc, total=total, leave=False, disable=None)
 
     return progress
 
@@ -230,6 +261,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     _backend(args.backend)
     if args.against not in ("source", "none"):
         _backend(args.against)
+    if args.out:
+        _output_file(args.out)
     options = _lava_options(args) if args.backend == "lava" else {}
     try:
         report = evaluate_run(
@@ -251,31 +284,70 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
-    from spikemem.continual.deployment import deploy, print_report
+    from spikemem.continual.deployment import check_deploy_target, deploy, print_report
+    from spikemem.continual.evaluate import load_run
 
+    out = Path(args.out) if args.out else Path(args.run_dir) / "deploy"
+    try:
+        run = load_run(args.run_dir, args.max_test)  # the inputs first, then the simulator
+    except FileNotFoundError as exc:
+        raise UsageError(str(exc)) from None
+    check_deploy_target(out)
     availability = _backend(args.to).available()
     if not availability:
         raise UsageError(f"--to {args.to}: not available here: {availability.reason}")
-    out = Path(args.out) if args.out else Path(args.run_dir) / "deploy"
-    try:
-        report = deploy(args.run_dir, out, args.fixed_point, _lava_options(args), args.max_test, _progress())
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
+    report = deploy(run, out, args.fixed_point, _lava_options(args), args.max_test, _progress())
     print_report(report)
     print(f"wrote {out / 'deploy_report.json'} and the deployment folder {report['deployment']}")
     return 0
 
 
+def count(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer ``>= minimum`` (else one line naming what is valid)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is not >= {minimum}")
+        return value
+
+    return parse
+
+
+def seconds(text: str) -> float:
+    """An argparse ``type``: a finite number of seconds ``> 0``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number of seconds > 0")
+    return value
+
+
 def _trained_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments shared by the commands that load a trained run: the directory, a test subset, the Lava timeout."""
     parser.add_argument("run_dir", help="--out directory of a finished continual-learning `spikemem run`")
-    parser.add_argument("--max-test", type=int, default=0, help="evaluate only the first N test samples of each task")
-    parser.add_argument("--timeout", type=float, help="Lava: seconds allowed per worker request")
+    parser.add_argument(
+        "--max-test", type=count(0), default=0, help="evaluate only the first N test samples of each task (0: all)"
+    )
+    parser.add_argument("--timeout", type=seconds, help="Lava: seconds allowed per worker request (> 0)")
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``spikemem CMD: error: ...; see --help``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` in one line and exit with :data:`EXIT_USAGE`."""
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    parser = argparse.ArgumentParser(prog="spikemem", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="spikemem", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("backends", help="list backends, whether they run here, and what they can do")
@@ -289,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("simulate", help="run a saved network on a backend")
     p.add_argument("network")
     p.add_argument("--backend", default="reference")
-    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--steps", type=count(1), required=True)
     p.add_argument("--numeric", choices=["float", "fixed"], default="float")
     p.add_argument("--out", help="write the recording (.npz) to this directory")
     p.set_defaults(func=_cmd_simulate)
@@ -300,15 +372,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed of every random choice (default: the config's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY.PATH=VALUE", help="set a config key")
     p.add_argument("--out", help="result directory (running again with it resumes)")
-    p.add_argument(
-        "--force", action="store_true", help="write into --out even if it is a non-empty folder of your own"
-    )
+    p.add_argument("--force", action="store_true", help="write into --out even if it is a non-empty folder of your own")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("sweep", help="run a sweep file (configs x grid x backends x seeds), resumable, aggregated")
     p.add_argument("sweep", help="TOML sweep file, e.g. experiments/sweeps/pdigits.toml")
     p.add_argument("--executor", choices=["local", "ray"], default="local", help="process pool or Ray tasks")
-    p.add_argument("--workers", type=int, help="parallel runs (local) or CPUs of a local Ray cluster (default: cores)")
+    p.add_argument(
+        "--workers", type=count(1), help="parallel runs (local) or CPUs of a local Ray cluster (default: cores)"
+    )
     p.add_argument("--address", help="Ray cluster to join ('auto' or HOST:PORT); default: start a local one")
     p.add_argument("--out", help="sweep directory (default results/sweeps/<name>; running again resumes)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (runs and their state) and stop")
@@ -338,9 +410,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="one network on every backend: identical spikes, a raster plot")
     p.add_argument("--out", default="demo_out")
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=count(1), default=300)
     p.set_defaults(func=_cmd_demo)
     return parser
+
+
+_TIMEOUT_FIX: dict[str, str] = defaultdict(
+    lambda: "(if it timed out, give it more time: [backend_options.lava] timeout_s)",
+    evaluate="(if it timed out, give it more time: --timeout SECONDS)",
+    deploy="(if it timed out, give it more time: --timeout SECONDS)",
+    run="(if it timed out, give it more time: --set backend_options.lava.timeout_s=SECONDS)",
+)
+"""What to change after a simulator failure, per command (a Lava timeout is the usual one)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -351,9 +432,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return func(args)
-    except (SpecError, UsageError) as exc:
+    except (SpecError, UsageError, InputFileError) as exc:
         print(f"spikemem {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except SimulatorError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        print(f"spikemem {args.command}: simulator failed: {first} {_TIMEOUT_FIX[args.command]}", file=sys.stderr)
+        return EXIT_SIMULATOR_FAILED
     except KeyboardInterrupt:
         print(f"spikemem {args.command}: interrupted; run the same command again to resume", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import types
 import typing
 from collections.abc import Callable
@@ -42,6 +43,11 @@ def require(condition: bool, field: str, problem: str) -> None:
     """Raise :class:`ConfigError` ``(field, problem)`` unless ``condition``."""
     if not condition:
         raise ConfigError(field, problem)
+
+
+def config_warning(field: str, problem: str) -> None:
+    """Print one line ``spikemem: warning: FIELD: PROBLEM`` on stderr: a setting that runs but not as written."""
+    print(f"spikemem: warning: {field}: {problem}", file=sys.stderr)
 
 
 def unbounded(default: Any = dataclasses.MISSING) -> Any:
@@ -212,4 +218,13 @@ def parse_section(
     return result
 
 
-__all__ = ["ConfigError", "check_value", "describe", "field_types", "parse_section", "require", "unbounded"]
+__all__ = [
+    "ConfigError",
+    "check_value",
+    "config_warning",
+    "describe",
+    "field_types",
+    "parse_section",
+    "require",
+    "unbounded",
+]

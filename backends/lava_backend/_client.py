@@ -24,12 +24,14 @@ from typing import Any
 
 import numpy as np
 
+from spikemem.backend import SimulatorError
+
 from ._lava.buffers import ERROR_FILE
 
 POLL_S = 0.05
 
 
-class LavaRunError(RuntimeError):
+class LavaRunError(SimulatorError):
     """The Lava runtime failed, hung or timed out; the worker and its processes have been stopped."""
 
 

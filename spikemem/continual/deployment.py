@@ -35,11 +35,18 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.continual.evaluate import BackendEvaluation, agreement, evaluate_model, load_run, print_subset_note
+from spikemem.continual.evaluate import (
+    BackendEvaluation,
+    TrainedRun,
+    agreement,
+    evaluate_model,
+    load_run,
+    print_subset_note,
+)
 from spikemem.continual.inference import InferenceSession, Progress, QuantizedLayer, mlp_network, quantize_input_layer
 from spikemem.continual.trained import TrainedMLP
 from spikemem.fixed_point import FixedPointModel
-from spikemem.io import write_json
+from spikemem.io import InputFileError, read_checked, staged_directory, write_json
 
 FORMAT_VERSION = 1
 
@@ -90,7 +97,7 @@ def lava_quantization(model: TrainedMLP, options: dict[str, Any] | None = None) 
 
 
 def deploy(
-    run_dir: str | Path,
+    run_dir: str | Path | TrainedRun,
     out: str | Path,
     fixed_point: bool = True,
     options: dict[str, Any] | None = None,
@@ -103,9 +110,11 @@ def deploy(
     Parameters
     ----------
     run_dir
-        ``--out`` directory of a finished continual-learning ``spikemem run``.
+        ``--out`` directory of a finished continual-learning ``spikemem run`` (or that run, already loaded).
     out
-        Where the report and the deployment folder go.
+        Where the report and the deployment folder go. They are built in a temporary sibling folder renamed
+        to ``out`` at the end (:func:`spikemem.io.staged_directory`): a failure leaves nothing there; an
+        earlier deployment at ``out`` is replaced.
     fixed_point
         Also run Lava's bit-accurate fixed-point models.
     options
@@ -121,12 +130,45 @@ def deploy(
     -------
     dict
         The report written to ``OUT/deploy_report.json``.
+
+    Raises
+    ------
+    InputFileError
+        ``out`` is a file, or a non-empty folder that holds no earlier deployment (checked before Lava starts).
     """
     start = time.perf_counter()
-    run = load_run(run_dir, max_test)
-    model, tasks = run.model, run.tasks
+    run = run_dir if isinstance(run_dir, TrainedRun) else load_run(run_dir, max_test)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    check_deploy_target(out)
+    with staged_directory(out) as stage:  # nothing at ``out`` unless every step succeeds
+        report = _deploy_into(stage, out, run, fixed_point, options, progress, source_options)
+        report["seconds"] = time.perf_counter() - start
+        write_json(stage / "deploy_report.json", report)
+    return report
+
+
+def check_deploy_target(out: Path) -> None:
+    """Refuse an ``--out`` that is a file, or a non-empty folder that is not an earlier deployment (user files)."""
+    if out.exists() and not out.is_dir():
+        raise InputFileError(f"{out}: is a file; give --out a folder (the deployment goes inside it)")
+    if out.is_dir() and any(out.iterdir()) and not (out / "deploy_report.json").is_file():
+        raise InputFileError(
+            f"{out}: a non-empty folder that is not a spikemem deployment; give a new --out "
+            "(a folder is replaced only when it holds an earlier deploy_report.json)"
+        )
+
+
+def _deploy_into(
+    stage: Path,
+    out: Path,
+    run: TrainedRun,
+    fixed_point: bool,
+    options: dict[str, Any] | None,
+    progress: Progress | None,
+    source_options: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The evaluations of :func:`deploy`, the deployment folder written into ``stage``; the report."""
+    model, tasks = run.model, run.tasks
     source = evaluate_model(model, tasks, run.seed, model.source_backend, "float", source_options, progress)
     targets = [evaluate_model(model, tasks, run.seed, "lava", "float", options, progress=progress)]
     if fixed_point:  # the session drives layer 1 through the same 8-bit weights (quantize_input_layer)
@@ -135,22 +177,19 @@ def deploy(
     if fixed is None:  # evaluate_model's fixed-point session refuses a backend without one
         raise RuntimeError("the Lava fixed-point evaluation recorded no quantization")
     quantization, input_layer = quantization_report(model, fixed)
-    save_deployment(out / "deployment", model, fixed, input_layer)
-    report = {
-        "run": str(Path(run_dir)),
+    save_deployment(stage / "deployment", model, fixed, input_layer)
+    return {
+        "run": str(run.directory),
         "source_backend": model.source_backend,
         "tasks": [task.name for task in tasks],
         "test_samples": [len(task.y_test) for task in tasks],
         "trained_accuracy": run.trained_accuracy,
-        "max_test": max_test,
+        "max_test": run.max_test,
         "source": source.summary(),
         "targets": [parity(model, tasks, source, target) for target in targets],
         "quantization": quantization,
         "deployment": str(out / "deployment"),
-        "seconds": time.perf_counter() - start,
     }
-    write_json(out / "deploy_report.json", report)
-    return report
 
 
 def parity(model: TrainedMLP, tasks: list[Any], source: BackendEvaluation, target: BackendEvaluation) -> dict[str, Any]:
@@ -291,15 +330,19 @@ def load_deployment(directory: str | Path) -> Deployment:
     manifest = json.loads(manifest_path.read_text())
     if manifest.get("format") != "spikemem-deployment" or manifest.get("version") != FORMAT_VERSION:
         raise ValueError(f"{manifest_path}: not a spikemem deployment of format version {FORMAT_VERSION}")
-    model = TrainedMLP.load(directory / "model.npz")
+    model = read_checked(directory / "model.npz", "deployed model", TrainedMLP.load)
     network = load(directory / "network.json")
     constants = json.loads((directory / "fixed_point.json").read_text())
     mantissa = unit = None
     if constants.get("input_layer") is not None:
-        with np.load(directory / "fixed_point.npz") as data:
-            mantissa = data["layer_1.mantissa"]
+        mantissa = read_checked(directory / "fixed_point.npz", "fixed-point weights", _input_mantissa)
         unit = float(constants["input_layer"]["unit"])
     return Deployment(model, network, mantissa, unit)
+
+
+def _input_mantissa(path: Path) -> np.ndarray:
+    with np.load(path) as data:
+        return np.asarray(data["layer_1.mantissa"])
 
 
 __all__ = [

@@ -15,7 +15,6 @@ Rate-encoded inputs are drawn once per task from the run's seed
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from spikemem.continual.streams import StreamConfig, Task, build_stream
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP
 from spikemem.evaluation.continual import accuracy
 from spikemem.fixed_point import FixedPointModel
+from spikemem.io import read_checked, read_json_object
 from spikemem.seeding import derived_rng
 
 
@@ -63,12 +63,19 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
         When ``run_dir`` holds no finished continual-learning run.
     """
     directory = Path(run_dir)
+    if not directory.is_dir():
+        raise FileNotFoundError(
+            f"{directory}: no such directory; pass the --out directory of a finished `spikemem run`"
+            if not directory.exists()
+            else f"{directory}: is a file; pass the --out directory of a finished `spikemem run`"
+        )
     result_path = directory / "result.json"
     if not result_path.exists():
         raise FileNotFoundError(f"{directory}: no result.json; pass the --out directory of a finished `spikemem run`")
-    result = json.loads(result_path.read_text())
+    result = read_json_object(result_path, "spikemem result (JSON)")
     config = result.get("config", {})
-    if config.get("experiment", {}).get("kind") not in ("continual", "continual_local"):
+    experiment = config.get("experiment", {}) if isinstance(config, dict) else {}
+    if not isinstance(experiment, dict) or experiment.get("kind") not in ("continual", "continual_local"):
         raise FileNotFoundError(f"{directory}: result.json is not from a continual-learning config (experiment.kind)")
     model = trained_model_of_run(directory)
     stream = build_stream(
@@ -78,6 +85,9 @@ def load_run(run_dir: str | Path, max_test: int = 0) -> TrainedRun:
     if max_test > 0:
         tasks = [_first(task, max_test) for task in tasks]
     return TrainedRun(directory, model, tasks, result, max_test)
+
+
+_REBUILD = "delete it and result.json, then run the same `spikemem run` again: it rebuilds both from the checkpoint"
 
 
 def trained_model_of_run(run_dir: str | Path) -> TrainedMLP:
@@ -95,7 +105,7 @@ def trained_model_of_run(run_dir: str | Path) -> TrainedMLP:
     directory = Path(run_dir)
     path = directory / MODEL_FILE
     if path.exists():
-        return TrainedMLP.load(path)
+        return read_checked(path, "trained model", TrainedMLP.load, _REBUILD)
     from spikemem.continual.experiment import trained_model_from_state  # torch: only for such old directories
 
     return trained_model_from_state(directory)

@@ -19,7 +19,6 @@ is :func:`spikemem.continual.task_loop.run_task_loop`, with a :class:`GradientLe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,15 +28,18 @@ from typing import IO, Any
 import numpy as np
 import torch
 
+from spikemem.continual.capacity import check_lateral_capacity
 from spikemem.continual.config import ConfigError, parse_section, require
 from spikemem.continual.encoding import Encoder, EncodingConfig
 from spikemem.continual.methods import METHODS, Method, build_method
+from spikemem.continual.methods.hlop import HLOPConfig
 from spikemem.continual.model import ModelConfig, SpikingMLP
 from spikemem.continual.streams import StreamConfig, TaskStream, build_stream
 from spikemem.continual.task_loop import RunContext, run_task_loop
 from spikemem.continual.trained import TrainedMLP, from_settings
 from spikemem.continual.training import Trainer, TrainingConfig, generator_from, resolve_device
 from spikemem.evaluation.continual import accuracy
+from spikemem.io import read_checked, read_json_object
 from spikemem.seeding import derived_rng
 
 BACKENDS = ("snntorch",)
@@ -78,8 +80,13 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Settings:
-        """Parse (and check) the tables; raises ConfigError naming the first bad key."""
-        return cls(
+        """Parse (and check) the tables; raises ConfigError naming the first bad key.
+
+        An HLOP run's lateral schedule is also checked against the layer widths
+        (:func:`spikemem.continual.capacity.check_lateral_capacity`: a warning where
+        it is capped, an error where no layer could learn the later tasks).
+        """
+        settings = cls(
             parse_section(ContinualConfig, config.get("continual"), "continual"),
             parse_section(StreamConfig, config.get("stream"), "stream"),
             parse_section(EncodingConfig, config.get("encoding"), "encoding"),
@@ -87,6 +94,20 @@ class Settings:
             parse_section(TrainingConfig, config.get("training"), "training"),
             config,
         )
+        if settings.continual.method == "hlop":
+            settings.check_hlop_capacity(parse_section(HLOPConfig, config.get("hlop"), "hlop"))
+        return settings
+
+    def check_hlop_capacity(self, hlop: HLOPConfig) -> None:
+        """HLOP's lateral neurons against each protected layer's input width (the hidden layers, a shared head)."""
+        hidden = list(self.model.hidden)
+        widths = [self.stream.input_width, *hidden[:-1]] + ([hidden[-1]] if self.stream.shared_head else [])
+        added = [hlop.added(task, len(widths)) for task in range(self.stream.tasks)]
+        fields = [
+            "hlop.initial" if width is not None and added[0][layer] > width else "hlop.increment"
+            for layer, width in enumerate(widths)
+        ]
+        check_lateral_capacity(fields, widths, added)
 
 
 @contextmanager
@@ -159,7 +180,8 @@ class GradientLearner:
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Train the method on the stream, evaluating every task after every task (resumable)."""
-    settings = Settings.from_config(ctx.config)
+    given = getattr(ctx, "settings", None)  # parsed (and its warnings printed) by the runner
+    settings = given if isinstance(given, Settings) else Settings.from_config(ctx.config)
     require(
         ctx.backend in BACKENDS,
         "--backend",
@@ -213,9 +235,11 @@ def trained_model_from_state(directory: Path) -> TrainedMLP:
             f"{directory}: no trained_model.npz (nor result.json and {STATE_PREFIX}-*.pt); pass the --out "
             "directory of a finished `spikemem run` of a continual-learning config"
         )
-    result = json.loads((directory / "result.json").read_text())
+    result = read_json_object(directory / "result.json", "spikemem result (JSON)")
     settings = Settings.from_config(result["config"])
-    state = torch.load(states[-1], map_location="cpu", weights_only=True)["model"]
+    state = read_checked(
+        states[-1], "checkpoint state", lambda path: torch.load(path, map_location="cpu", weights_only=True)["model"]
+    )
     layers = [state[f"layers.{i}"].numpy() for i in range(len(settings.model.hidden))]
     heads = [state[k].numpy() for k in sorted((k for k in state if k.startswith("heads.")), key=_index)]
     stream = build_stream(settings.stream, derived_rng(int(result["seed"]), "stream"))

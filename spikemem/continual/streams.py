@@ -34,6 +34,9 @@ import numpy as np
 from spikemem.continual.config import require
 from spikemem.continual.idx import read_idx
 
+INPUT_WIDTHS = {"digits": 64, "mnist5k": 784}
+"""Pixels per sample of each bundled source."""
+
 
 @dataclass(frozen=True)
 class StreamConfig:
@@ -73,6 +76,16 @@ class StreamConfig:
     idx_train_labels: str = ""
     idx_test_images: str = ""
     idx_test_labels: str = ""
+
+    @property
+    def input_width(self) -> int | None:
+        """Pixels per sample, known before the data is read (None for ``idx`` files)."""
+        return INPUT_WIDTHS.get(self.source)
+
+    @property
+    def shared_head(self) -> bool:
+        """True when one classifier serves every task (permuted streams, or a single task)."""
+        return self.kind == "permuted" or self.tasks == 1
 
     def check(self, table: str) -> None:
         """Raise ConfigError for values out of range."""

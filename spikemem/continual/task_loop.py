@@ -40,6 +40,7 @@ import numpy as np
 from spikemem.continual.report import run_report
 from spikemem.continual.task_records import TaskRecords, UnitStore
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP
+from spikemem.io import read_checked
 
 T = TypeVar("T")
 
@@ -104,6 +105,9 @@ class Learner(Protocol):
         ...
 
 
+_DAMAGED_STATE = "this run cannot resume from it: delete the run directory (or pass another --out) to train again"
+
+
 def run_task_loop(ctx: RunContext, learner: Learner, tasks: int, label: str, info: dict[str, Any]) -> dict[str, Any]:
     """Train ``learner`` on ``tasks`` tasks, resumably, and report (module docstring).
 
@@ -131,7 +135,7 @@ def run_task_loop(ctx: RunContext, learner: Learner, tasks: int, label: str, inf
             ctx.checkpoint.put("baseline", learner.evaluate(ctx.rng("eval", 0)))
         state = store.last_state()
         if state is not None:
-            learner.read_state(state)
+            read_checked(state, "checkpoint state", learner.read_state, _DAMAGED_STATE)
         start = store.finished()
         for index in ctx.progress(range(start, tasks), "tasks", tasks - start):
             stats = learner.train_task(index, ctx.rng("train", index))

@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.evaluation.continual import METRICS, mean_matrix, summarize_seeds
+from spikemem.evaluation.continual import METRICS, format_spread, mean_matrix, summarize_seeds
 from spikemem.evaluation.continual_plots import CurveSet, comparison_figure, save_figure
+from spikemem.io import InputFileError, read_json_object
 from spikemem.tables import format_table
 
 
@@ -60,26 +61,45 @@ class RunGroup:
 
 
 def find_results(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
-    """``result.json`` of every run directory named, or of the run directories inside each folder named."""
+    """``result.json`` of every run directory named, or of the run directories inside each folder named.
+
+    Raises
+    ------
+    CompareError
+        A path holds no result, or a run is reached twice (``compare A A``, or a run and a folder holding it):
+        it would count as two seeds.
+    """
     found: list[Path] = []
-    for path in map(Path, paths):
-        path = path / "runs" if (path / "runs").is_dir() else path  # a sweep directory
-        if (path / "result.json").is_file():
-            found.append(path / "result.json")
-            continue
-        inner = (
-            sorted(p / "result.json" for p in path.iterdir() if (p / "result.json").is_file()) if path.is_dir() else []
-        )
-        if not inner:
-            raise CompareError(f"{path}: no result.json here or in its sub-directories")
-        found.extend(inner)
+    given: dict[Path, Path] = {}
+    for argument in map(Path, paths):
+        for result in _results_under(argument):
+            first = given.setdefault(result.resolve(), argument)
+            if first is not argument:
+                raise CompareError(f"{result.parent}: given twice (through {first} and {argument}); name each run once")
+            found.append(result)
     return found
 
 
+def _results_under(path: Path) -> list[Path]:
+    """``result.json`` of the run directory ``path``, of the runs of a sweep directory, or of a folder's runs."""
+    path = path / "runs" if (path / "runs").is_dir() else path  # a sweep directory
+    if (path / "result.json").is_file():
+        return [path / "result.json"]
+    inner = sorted(p / "result.json" for p in path.iterdir() if (p / "result.json").is_file()) if path.is_dir() else []
+    if not inner:
+        raise CompareError(f"{path}: no result.json here or in its sub-directories")
+    return inner
+
+
 def load_result(path: Path) -> dict[str, Any]:
-    """One run's result, checked to be a continual-learning run."""
-    result = json.loads(path.read_text())
-    metrics = result.get("metrics", {})
+    """One run's result, checked to be a spikemem result (JSON object) of a continual-learning run."""
+    try:
+        result = read_json_object(path, "spikemem result (JSON)")
+    except InputFileError as exc:
+        raise CompareError(str(exc)) from None
+    metrics = result.get("metrics")
+    if not isinstance(metrics, dict) or not {"config", "backend", "seed"} <= result.keys():
+        raise CompareError(f"{path}: not a spikemem result (it lacks config, backend, seed or metrics)")
     missing = [k for k in ("R", *METRICS) if k not in metrics]
     if missing:
         raise CompareError(f"{path}: not a continual-learning result (metrics lack {', '.join(missing)})")
@@ -115,16 +135,11 @@ def group_runs(results: Sequence[dict[str, Any]]) -> list[RunGroup]:
 
 
 def comparison_table(groups: Sequence[RunGroup]) -> str:
-    """ACC, BWT, FWT and forgetting (mean +/- std over seeds) of every group."""
+    """ACC, BWT, FWT and forgetting (mean +/- std over seeds; ``(n=1)`` for a single seed) of every group."""
     rows = []
     for group in groups:
         summary = group.summary()
-        cells = [
-            f"{summary[m]['mean']:+.3f} ± {summary[m]['std']:.3f}"
-            if m != "ACC"
-            else f"{summary[m]['mean']:.3f} ± {summary[m]['std']:.3f}"
-            for m in METRICS
-        ]
+        cells = [format_spread(summary[m], signed=m != "ACC") for m in METRICS]
         rows.append([group.label, len(group.results), *cells])
     return format_table(["run", "seeds", *METRICS], rows)
 

@@ -112,6 +112,12 @@ def summarize_seeds(runs: Sequence[Mapping[str, float]]) -> dict[str, dict[str, 
     return summary
 
 
+def format_spread(entry: Mapping[str, float], signed: bool = False) -> str:
+    """``mean ± std`` of a :func:`summarize_seeds` entry, or ``mean (n=1)`` for a single run (no spread to show)."""
+    mean = f"{entry['mean']:+.3f}" if signed else f"{entry['mean']:.3f}"
+    return f"{mean} (n=1)" if int(entry.get("n", 2)) == 1 else f"{mean} ± {entry['std']:.3f}"
+
+
 def mean_matrix(matrices: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Element-wise mean and sample standard deviation (0 for one run) of accuracy matrices of several seeds."""
     stack = np.stack([_check(m) for m in matrices])
@@ -126,6 +132,7 @@ __all__ = [
     "backward_transfer",
     "continual_metrics",
     "forgetting",
+    "format_spread",
     "forward_transfer",
     "mean_matrix",
     "summarize_seeds",

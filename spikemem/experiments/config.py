@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from spikemem.config import ConfigError, check_value, field_types, parse_section, require
+from spikemem.spec import SpecError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -73,15 +74,27 @@ class ExperimentConfig:
         )
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    """Read a TOML config; it must have ``[experiment] kind``."""
+def read_toml(path: str | Path, what: str = "config", error: type[SpecError] = ConfigError) -> dict[str, Any]:
+    """The tables of a TOML file; ``error(path, ...)`` in one line for a missing file, a folder, text that is not
+    UTF-8, a file that cannot be read, or invalid TOML."""
     path = Path(path)
+    if path.is_dir():
+        raise error(str(path), f"is a directory; give a TOML {what} file")
     if not path.is_file():
-        raise ConfigError(str(path), "no such config file")
+        raise error(str(path), f"no such {what} file")
     try:
-        config = tomllib.loads(path.read_text())
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), f"is not valid TOML ({exc})") from None
+        raise error(str(path), f"is not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise error(str(path), f"is not UTF-8 text (byte {exc.start}); save the {what} as UTF-8") from None
+    except OSError as exc:
+        raise error(str(path), f"cannot be read ({exc.strerror or exc})") from None
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Read a TOML config (:func:`read_toml`); it must have ``[experiment] kind``."""
+    config = read_toml(path)
     experiment = config.get("experiment", {})
     kind = experiment.get("kind") if isinstance(experiment, dict) else None
     if not isinstance(kind, str):

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.evaluation.continual import summarize_seeds
+from spikemem.evaluation.continual import format_spread, summarize_seeds
 from spikemem.io import atomic_write, write_json
 from spikemem.sweep.plan import Point
 from spikemem.sweep.plots import save_plots
@@ -129,7 +129,7 @@ def summary_table(groups: Sequence[Group]) -> str:
     columns = [k for k in HEADLINE if k in present]
     rows = []
     for group, summary in zip(groups, summaries, strict=True):
-        cells = [f"{summary[k]['mean']:.3f} ± {summary[k]['std']:.3f}" if k in summary else "-" for k in columns]
+        cells = [format_spread(summary[k]) if k in summary else "-" for k in columns]
         rows.append(
             [
                 group.config_point,

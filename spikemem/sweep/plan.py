@@ -39,18 +39,13 @@ import hashlib
 import itertools
 import json
 import re
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spikemem.experiments.config import read_toml
 from spikemem.spec import SpecError
 from spikemem.sweep.tomlw import toml_value
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10
-    import tomli as tomllib
 
 
 class SweepError(SpecError):
@@ -209,12 +204,7 @@ def _axes(section: dict[str, Any]) -> list[tuple[str, str, list[Any]]]:
 def load_sweep(path: str | Path) -> Sweep:
     """Parse and expand a sweep file (every error a :class:`SweepError` naming the key)."""
     path = Path(path)
-    if not path.is_file():
-        raise SweepError(str(path), "no such sweep file")
-    try:
-        data = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise SweepError(str(path), f"is not valid TOML ({exc})") from None
+    data = read_toml(path, "sweep", SweepError)
     section = data.get("sweep")
     if not isinstance(section, dict):
         raise SweepError(f"{path}: sweep", "missing; the file needs a [sweep] table")

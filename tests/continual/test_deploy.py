@@ -228,6 +228,8 @@ def test_deploy_to_lava_reports_parity_and_reloads(snntorch_run: Path, tmp_path:
 
 def test_cli_errors_are_one_line(snntorch_run: Path, tmp_path: Path, capsys) -> None:
     assert main(["evaluate", str(tmp_path / "missing"), "--backend", "reference"]) == 2
+    assert "missing: no such directory" in capsys.readouterr().err
+    assert main(["evaluate", str(tmp_path), "--backend", "reference"]) == 2
     assert "no result.json" in capsys.readouterr().err
     assert main(["evaluate", str(snntorch_run), "--backend", "nosuch"]) == 2
     assert "nosuch" in capsys.readouterr().err

@@ -34,6 +34,8 @@ TINY = [
     "model.hidden=[12, 10]",
     "encoding.steps=3",
 ]
+HLOP_TINY = ["hlop.initial=[6]", "hlop.increment=[2]"]
+"""Lateral neurons that fit TINY's layers (the configs' own would fill them: an error, spikemem.continual.capacity)."""
 SHARED_TABLES = ("experiment", "stream", "encoding", "model", "training")
 
 
@@ -44,7 +46,8 @@ def _set(overrides: list[str]) -> list[str]:
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
 def test_config_runs_from_the_cli(config: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "run"
-    argv = ["run", str(config), "--backend", "snntorch", "--out", str(out), "--seed", "1", *_set(TINY)]
+    tiny = TINY + (HLOP_TINY if config.stem.endswith("_hlop") else [])
+    argv = ["run", str(config), "--backend", "snntorch", "--out", str(out), "--seed", "1", *_set(tiny)]
     assert main(argv) == 0, capsys.readouterr().err
     result = json.loads((out / "result.json").read_text())
     metrics = result["metrics"]
@@ -70,7 +73,7 @@ def test_configs_of_a_stream_share_everything_but_the_method(stream: str) -> Non
 
 def test_resume_after_an_interruption_gives_the_same_result(tmp_path: Path, monkeypatch) -> None:
     config = EXPERIMENTS / "pdigits_hlop.toml"
-    overrides = [*TINY, "stream.tasks=3"]
+    overrides = [*TINY, *HLOP_TINY, "stream.tasks=3"]
     fresh = json.loads(run_experiment(config, "snntorch", 0, overrides, tmp_path / "fresh", False).read_text())
 
     original = Trainer.train_task
@@ -105,7 +108,8 @@ def test_resume_after_an_interruption_gives_the_same_result(tmp_path: Path, monk
 def test_compare_draws_runs_side_by_side(tmp_path: Path, capsys) -> None:
     runs = tmp_path / "runs"
     for method, seed in (("finetune", 0), ("finetune", 1), ("hlop", 0)):
-        run_experiment(EXPERIMENTS / f"pdigits_{method}.toml", "snntorch", seed, TINY, runs / f"{method}-{seed}", False)
+        tiny = TINY + (HLOP_TINY if method == "hlop" else [])
+        run_experiment(EXPERIMENTS / f"pdigits_{method}.toml", "snntorch", seed, tiny, runs / f"{method}-{seed}", False)
     capsys.readouterr()
     figure = tmp_path / "compare.png"
     assert (

@@ -11,7 +11,14 @@ from typing import Any
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 MEMORY_SET = ["model.neurons=80", "output.plots=false"]
-LOCAL_SET = ["stream.tasks=3", "stream.max_train=48", "stream.max_test=30", "network.hidden=30", "encoding.steps=4"]
+LOCAL_SET = [
+    "stream.tasks=3",
+    "stream.max_train=48",
+    "stream.max_test=30",
+    "network.hidden=30",
+    "encoding.steps=4",
+    "local.lateral_per_task=8",  # the configs' 40 would fill the 30 hidden neurons (spikemem.continual.capacity)
+]
 TIMING = ("_s", "seconds", "per_s")
 
 

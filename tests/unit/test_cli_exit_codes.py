@@ -41,6 +41,27 @@ def test_a_run_whose_declared_check_fails_exits_3_after_writing_its_result(tmp_p
     assert cli.main(["run", str(CONFIG), "--out", str(tmp_path / "s")]) == 0
 
 
+@pytest.mark.parametrize(
+    ("argv", "fix"),
+    [
+        (["run", str(CONFIG)], "--set backend_options.lava.timeout_s=SECONDS"),
+        (["evaluate", "RUN", "--backend", "lava"], "--timeout SECONDS"),
+    ],
+)
+def test_a_lava_timeout_exits_4_in_one_line_naming_the_fix(argv, fix, monkeypatch, capsys) -> None:
+    from spikemem.backends.lava_backend._client import LavaRunError
+
+    def timed_out(*args, **kwargs):
+        raise LavaRunError("'run' did not finish within timeout_s=1 s; the Lava runtime has been stopped.\nlog...")
+
+    monkeypatch.setattr(spikemem.experiments, "run_experiment", timed_out)
+    monkeypatch.setattr("spikemem.continual.evaluate.evaluate_run", timed_out)
+    monkeypatch.setattr(cli, "_backend", lambda name, **options: None)
+    assert cli.main(argv) == cli.EXIT_SIMULATOR_FAILED == 4
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "timeout_s=1 s" in err[0] and fix in err[0], err
+
+
 def test_ctrl_c_exits_130_with_one_line(monkeypatch, capsys) -> None:
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

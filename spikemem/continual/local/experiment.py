@@ -24,6 +24,7 @@ import numpy as np
 
 from spikemem.backend import Capabilities
 from spikemem.backends import get_backend
+from spikemem.continual.capacity import check_lateral_capacity
 from spikemem.continual.config import ConfigError, parse_section, require
 from spikemem.continual.encoding import EncodingConfig, encoding_constants
 from spikemem.continual.evaluate import encoded_test_set
@@ -47,14 +48,22 @@ class LocalSettings:
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LocalSettings:
-        """Parse (and check) the tables; raises ConfigError naming the first bad key."""
-        return cls(
+        """Parse (and check) the tables; raises ConfigError naming the first bad key.
+
+        HLOP's ``lateral_per_task`` is also checked against the hidden width (the
+        readout's inputs: :func:`spikemem.continual.capacity.check_lateral_capacity`).
+        """
+        settings = cls(
             parse_section(LocalConfig, config.get("local"), "local"),
             parse_section(NetworkConfig, config.get("network"), "network"),
             parse_section(StreamConfig, config.get("stream"), "stream"),
             parse_section(EncodingConfig, config.get("encoding"), "encoding"),
             config,
         )
+        if settings.local.method == "hlop":
+            added = [[settings.local.lateral_per_task]] * settings.stream.tasks
+            check_lateral_capacity(["local.lateral_per_task"], [settings.network.hidden], added)
+        return settings
 
 
 def initial_model(settings: LocalSettings, stream: TaskStream, rng: np.random.Generator, backend: str) -> TrainedMLP:
@@ -146,7 +155,8 @@ class LocalTasks:
 
 def run(ctx: RunContext) -> dict[str, Any]:
     """Learn the stream task by task with local rules on ``ctx.backend``, evaluating every task after each."""
-    settings = LocalSettings.from_config(ctx.config)
+    given = getattr(ctx, "settings", None)  # parsed (and its warnings printed) by the runner
+    settings = given if isinstance(given, LocalSettings) else LocalSettings.from_config(ctx.config)
     backend = get_backend(ctx.backend)
     numeric = ctx.numeric
     check_backend(backend.capabilities, settings.local.method, ctx.backend, numeric)
