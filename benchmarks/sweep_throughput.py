@@ -8,6 +8,11 @@ code). Ray is started before its timing (``ray.init(num_cpus=2)``; the start-up 
 apart) and the sweep joins it, so the Ray figure is the executor's own overhead: task
 submission, the ``return`` transfer of each run's files, Ray's worker processes.
 
+Timed with the shared harness (:mod:`harness`): each executor is warmed up on a sweep of two
+runs (untimed: process-pool start, imports, Ray's workers), then ``--repeats`` alternating rounds
+of the whole sweep; comparisons ``local 1 / local 2`` (target >= 1.7) and ``ray 2 / local 2``
+(target <= 1.10).
+
 Targets of the issue (on an otherwise idle 2-core machine): 2 local workers at least 1.7x
 faster than 1; Ray's wall time at most 10 % above the local executor's at the same
 parallelism (2). The machine's load average is recorded beside the figures: on a shared
@@ -22,23 +27,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-from _report import write_document
+import harness
 
 from spikemem.sweep.executors import execute
-from spikemem.sweep.plan import load_sweep
+from spikemem.sweep.plan import Point, load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
+QUICK = {"runs": 2, "max_train": 24, "repeats": 1}
 
 
-def sweep_file(directory: Path, runs: int, max_train: int) -> Path:
+def sweep_file(directory: Path, runs: int, max_train: int, name: str = "bench.toml") -> Path:
     """The benchmark's sweep: ``runs`` seeds of the local fine-tuning config, reference backend."""
-    path = directory / "bench.toml"
+    path = directory / name
     overrides = [f"stream.max_train={max_train}", "stream.max_test=100"]
     path.write_text(
         f"""
@@ -52,70 +57,81 @@ configs = ["{ROOT / "experiments" / "local_pdigits_finetune.toml"}"]
     return path
 
 
-def timed(points: list, out: Path, **options: object) -> dict[str, object]:
-    """Run the sweep with ``options``; its wall time, per-run times and accuracy matrices."""
-    start = time.perf_counter()
+def sweep_once(points: list[Point], scratch: Path, **options: Any) -> dict[str, Any]:
+    """Run the sweep into a fresh directory under ``scratch``; its runs' accuracy matrices as ``info``."""
+    out = Path(tempfile.mkdtemp(dir=scratch))
     statuses = execute(points, out, progress=False, **options)
-    wall = time.perf_counter() - start
     failed = [s for s in statuses.values() if s["status"] != "ok"]
     if failed:
         raise RuntimeError(f"runs failed: {failed[0]['id']}: {failed[0].get('error')}")
     results = {p.id: json.loads((out / "runs" / p.id / "result.json").read_text()) for p in points}
-    return {
-        "wall_s": wall,
-        "run_wall_s": sorted(s["wall_time_s"] for s in statuses.values()),
-        "R": {k: r["metrics"]["R"] for k, r in results.items()},
-        "load_average": os.getloadavg(),
-    }
+    return {"R": {k: r["metrics"]["R"] for k, r in results.items()}}
+
+
+def executor(
+    name: str, points: list[Point], warm: list[Point], scratch: Path, **options: Any
+) -> harness.Implementation:
+    """One executor as a harness implementation (Ray: its cluster started once, before the warm-up)."""
+    ray_cluster = options.get("executor") == "ray"
+
+    def prepare() -> None:
+        if ray_cluster:
+            import ray
+
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+
+    def teardown(state: Any) -> None:
+        if ray_cluster:
+            import ray
+
+            ray.shutdown()
+
+    return harness.Implementation(
+        name,
+        lambda state: sweep_once(points, scratch, **options),
+        prepare=prepare,
+        teardown=teardown,
+        once=True,
+        warmup=lambda: sweep_once(warm, scratch, **options),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Time the three executors and write the JSON document."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=12)
-    parser.add_argument("--max-train", type=int, default=400)
+    parser.add_argument("--runs", type=int, default=12, help="runs (seeds) in the sweep")
+    parser.add_argument("--max-train", type=int, default=400, help="training samples per task of each run")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating rounds of the whole sweep")
+    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "sweep_throughput.json")
     args = parser.parse_args(argv)
-    import ray
-
+    if args.quick:
+        args.runs, args.max_train, args.repeats = QUICK["runs"], QUICK["max_train"], QUICK["repeats"]
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
-        points = load_sweep(sweep_file(Path(tmp), args.runs, args.max_train)).points
-        figures = {
-            "local_1": timed(points, Path(tmp) / "local1", executor="local", workers=1),
-            "local_2": timed(points, Path(tmp) / "local2", executor="local", workers=2),
-        }
-        start = time.perf_counter()
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
-        ray_start = time.perf_counter() - start
-        try:
-            figures["ray_2"] = timed(points, Path(tmp) / "ray2", executor="ray", workers=2)
-        finally:
-            ray.shutdown()
-    same = all(f["R"] == figures["local_1"]["R"] for f in figures.values())
-    speedup = figures["local_1"]["wall_s"] / figures["local_2"]["wall_s"]
-    overhead = figures["ray_2"]["wall_s"] / figures["local_2"]["wall_s"] - 1.0
-    for name, figure in figures.items():
-        runs = figure["run_wall_s"]
-        print(f"{name:8s} wall {figure['wall_s']:7.1f} s  median run {runs[len(runs) // 2]:6.1f} s")
-        figure.pop("R")
-    print(f"2 workers / 1: {speedup:.2f}x (target >= 1.7)  Ray overhead: {overhead:+.1%} (target <= +10%)")
-    print(f"Ray start-up (not counted): {ray_start:.1f} s; identical accuracy matrices: {same}")
-    write_document(
-        args.out,
-        {
-            "benchmark": "sweep_throughput",
-            "runs": args.runs,
-            "max_train": args.max_train,
-            "cpus": os.cpu_count(),
-            "figures": figures,
-            "speedup_2_workers": speedup,
-            "ray_overhead": overhead,
-            "ray_startup_s": ray_start,
-            "identical_results": same,
-            "targets": {"speedup_2_workers": ">= 1.7", "ray_overhead": "<= 0.10"},
-        },
-    )
-    return 0 if same else 1
+        scratch = Path(tmp)
+        points = load_sweep(sweep_file(scratch, args.runs, args.max_train)).points
+        warm = load_sweep(sweep_file(scratch, 2, min(args.max_train, 24), "warm.toml")).points
+        implementations = [
+            executor("local 1 worker", points, warm, scratch, executor="local", workers=1),
+            executor("local 2 workers", points, warm, scratch, executor="local", workers=2),
+            executor("ray 2 cpus", points, warm, scratch, executor="ray", workers=2),
+        ]
+        comparisons = [
+            harness.Comparison("local 1 / local 2 (speed-up)", "local 1 worker", "local 2 workers", 1.7, ">="),
+            harness.Comparison("ray 2 / local 2 (overhead)", "ray 2 cpus", "local 2 workers", 1.10, "<="),
+        ]
+
+        def same_results(records: Any) -> dict[str, Any]:
+            matrices = [record["info"].get("R") for record in records.values()]
+            return {"identical_accuracy_matrices": all(m == matrices[0] for m in matrices)}
+
+        sizes = {"runs": args.runs, "max_train": args.max_train, "cpus": harness.cpus()}
+        case = harness.run_case(
+            "sweep of local fine-tuning runs", sizes, implementations, comparisons, args.repeats, checks=same_results
+        )
+    harness.print_case(case)
+    harness.write(args.out, harness.document("sweep_throughput", [case], vars(args)))
+    return 0 if case["checks"]["identical_accuracy_matrices"] else 1
 
 
 if __name__ == "__main__":

@@ -98,3 +98,11 @@ def test_local_learning_throughput(tmp_path: Path) -> None:
     gaps = case["checks"]["max_abs_readout_diff_vs_reference"]
     assert set(gaps) == set(case["implementations"])
     assert all(gaps[t] < 1e-6 for t in gaps if not t.startswith("lava-fixed"))
+
+
+@pytest.mark.slow
+def test_sweep_throughput(tmp_path: Path) -> None:
+    doc = run_script(tmp_path, "sweep_throughput")
+    (case,) = doc["cases"]
+    assert case["checks"]["identical_accuracy_matrices"] is True
+    assert set(case["implementations"]) == {"local 1 worker", "local 2 workers", "ray 2 cpus"}
