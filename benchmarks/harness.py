@@ -73,6 +73,7 @@ JSON schema (``SCHEMA``, checked by :func:`validate`)::
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import os
@@ -471,6 +472,21 @@ def _comparison_row(c: Mapping[str, Any]) -> list[Any]:
         f"{c['spread']:.0%}",
         verdict,
     ]
+
+
+def parse_arguments(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, quick: Mapping[str, Any]
+) -> argparse.Namespace:
+    """Add ``--quick`` to ``parser`` and parse ``argv``; with ``--quick`` the sizes ``quick`` replace the parsed ones.
+
+    Every benchmark script runs at its ``quick`` sizes in the tests (no timing asserted, its JSON validated).
+    """
+    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {dict(quick)}")
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in quick.items():
+            setattr(args, key, value)
+    return args
 
 
 def document(

@@ -78,13 +78,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, help="Hebbian steps per batch (default: the config's)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, help="write the results as JSON")
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    return harness.parse_arguments(parser, argv, QUICK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -55,13 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
     parser.add_argument("--backends", nargs="+", default=[f"{b}:{n}" for b, n in TARGETS])
     parser.add_argument("--brian2-target", default="auto", choices=["auto", "numpy", "cython"])
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/inference_throughput.json"))
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    return harness.parse_arguments(parser, argv, QUICK)
 
 
 def trained_run(args: argparse.Namespace, scratch: Path) -> Path:

@@ -84,13 +84,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
     parser.add_argument("--targets", nargs="+", default=TARGETS, help="backend:method pairs")
     parser.add_argument("--brian2-target", default="auto", choices=["auto", "numpy", "cython"])
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/local_learning_throughput.json"))
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    return harness.parse_arguments(parser, argv, QUICK)
 
 
 def learner_of(

@@ -141,13 +141,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lava-repeats", type=int, default=2, help="rounds of the Lava case (its peer takes ~25 s)")
     parser.add_argument("--backends", nargs="+", default=list(BACKENDS), choices=BACKENDS)
     parser.add_argument("--brian2-target", default="cython", choices=["numpy", "cython", "cpp_standalone"])
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/network_throughput.json"))
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    return harness.parse_arguments(parser, argv, QUICK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -183,14 +183,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--snntorch-leaky", action="store_true", help="run snnTorch with its default snntorch.Leaky neurons"
     )
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/recall_throughput.json"))
     parser.add_argument("--plot", action=argparse.BooleanOptionalAction, default=True, help="write a PNG beside --out")
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    return harness.parse_arguments(parser, argv, QUICK)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,11 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=12, help="runs (seeds) in the sweep")
     parser.add_argument("--max-train", type=int, default=400, help="training samples per task of each run")
     parser.add_argument("--repeats", type=int, default=1, help="alternating rounds of the whole sweep")
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {QUICK}")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "sweep_throughput.json")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.runs, args.max_train, args.repeats = QUICK["runs"], QUICK["max_train"], QUICK["repeats"]
+    args = harness.parse_arguments(parser, argv, QUICK)
     with tempfile.TemporaryDirectory(prefix="sweep-bench-") as tmp:
         scratch = Path(tmp)
         points = load_sweep(sweep_file(scratch, args.runs, args.max_train)).points
