@@ -114,7 +114,7 @@ def trained_model_of_run(run_dir: str | Path) -> TrainedMLP:
 def _first(task: Task, count: int) -> Task:
     from dataclasses import replace
 
-    return replace(task, x_test=task.x_test[:count], y_test=task.y_test[:count])
+    return replace(task, test_pixels=task.test_pixels[:count], y_test=task.y_test[:count])
 
 
 def encoded_test_set(model: TrainedMLP, task: Task, index: int, seed: int) -> np.ndarray:

@@ -196,6 +196,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
     try:
         stream = build_stream(settings.stream, ctx.rng("stream"))
+    except ConfigError:
+        raise  # already names its key (stream.path, stream.idx_*)
     except (OSError, ValueError) as exc:
         raise ConfigError("stream", str(exc)) from None
     encoder = Encoder.fit(settings.encoding, stream.tasks[0].x_train)

@@ -3,6 +3,9 @@
 Layout (big-endian): two zero bytes, one type byte, one byte with the number
 of dimensions ``d``, ``d`` 32-bit sizes, then the values in C order. Files
 ending in ``.gz`` are (de)compressed transparently.
+
+:func:`find_mnist_files` finds the four files of the MNIST distribution in a
+directory (``[stream] source = "mnist"``, :mod:`spikemem.continual.streams`).
 """
 
 from __future__ import annotations
@@ -28,8 +31,46 @@ IDX_TYPES: dict[int, np.dtype] = {
 """IDX type byte -> numpy dtype (as stored, big-endian)."""
 
 
+MNIST_FILES: dict[str, str] = {
+    "train_images": "train-images-idx3-ubyte",
+    "train_labels": "train-labels-idx1-ubyte",
+    "test_images": "t10k-images-idx3-ubyte",
+    "test_labels": "t10k-labels-idx1-ubyte",
+}
+"""Role -> file name in the MNIST distribution. :func:`find_mnist_files` also accepts ``.gz`` and the
+``train-images.idx3-ubyte`` spelling (a dot before ``idx``) that some mirrors use."""
+
+
 class IdxFormatError(ValueError):
     """A file is not a well-formed IDX file."""
+
+
+def find_mnist_files(directory: str | os.PathLike[str]) -> dict[str, Path]:
+    """The paths of the four MNIST files in ``directory``, by role (the keys of :data:`MNIST_FILES`).
+
+    Each file may be plain or gzip-compressed (``.gz``), and named with ``-idx``
+    or ``.idx`` before its type.
+
+    Raises
+    ------
+    FileNotFoundError
+        The directory does not exist or lacks a file (the message names the missing ones).
+    """
+    folder = Path(directory).expanduser()
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such directory")
+    found, missing = {}, []
+    for role, name in MNIST_FILES.items():
+        spellings = (name, name.replace("-idx", ".idx"))
+        candidates = [folder / (stem + suffix) for stem in spellings for suffix in ("", ".gz")]
+        present = [path for path in candidates if path.is_file()]
+        if present:
+            found[role] = present[0]
+        else:
+            missing.append(f"{name}[.gz]")
+    if missing:
+        raise FileNotFoundError(f"{folder}: no {', '.join(missing)}")
+    return found
 
 
 def _open(path: Path) -> io.BufferedIOBase:
@@ -78,4 +119,4 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> Path:
     return atomic_write(path, lambda handle: handle.write(payload))
 
 
-__all__ = ["IDX_TYPES", "IdxFormatError", "read_idx", "write_idx"]
+__all__ = ["IDX_TYPES", "MNIST_FILES", "IdxFormatError", "find_mnist_files", "read_idx", "write_idx"]

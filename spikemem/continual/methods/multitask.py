@@ -30,7 +30,7 @@ class Multitask(Method):
     ) -> Iterator[Batch]:
         """Shuffled batches of the union of tasks ``0..index``."""
         parts = [trainer.data(i, t) for i, t in enumerate(self.stream.tasks[: index + 1])]
-        x = torch.cat([p.x_train for p in parts])
+        x = torch.cat([p.x_train[:] for p in parts])  # [:]: a permuted view's rows
         y = torch.cat([p.y_train for p in parts])
         heads = torch.cat([torch.full_like(p.y_train, p.head) for p in parts])
         return trainer.batches(x, y, heads, trainer.config.batch_size, generator)
