@@ -38,13 +38,13 @@ every backend runs unchanged: **the same seed gives the same spikes on every
 float backend** (and the network's choice equals :func:`race_winners`).
 
 **The race** (one sample = one trial of :math:`R + 3` steps). A threshold
-falls through the perturbed fields :math:`u_\mu = \beta a_\mu + g_\mu`,
+falls through the perturbed fields :math:`u_\mu = \beta a_\mu + g_\mu` in
+:math:`R` equal steps,
 
 .. math::
 
     \theta(t) = \theta_{hi} - \delta\,(t - 1), \quad t = 1 \dots R, \qquad
-    \theta_{hi} = \beta N + \max_\mu g_\mu, \quad
-    R = \lfloor 2\beta N / \delta \rfloor + 2,
+    \theta_{hi} = \beta N + \max_\mu g_\mu, \qquad \delta = \frac{2\beta N}{R - 2},
 
 and unit :math:`\mu` fires at the first step where :math:`u_\mu > \theta(t)`.
 Every :math:`u_\mu \le \theta_{hi}`, and the unit of largest noise has
@@ -55,7 +55,9 @@ integer threshold :math:`\tilde\theta_\mu(t) = m - 1`, :math:`m` the
 smallest lattice value above :math:`(\theta(t) - g_\mu)/\beta` (clipped to
 :math:`[-N-1, N+1]`): every comparison the network makes has margin 1, and
 every current is a multiple of 1/2, so the race is exact in floating point
-on every backend.
+on every backend (and in Lava's fixed point). :math:`\beta` enters only the
+drive currents, so one network samples at every :math:`\beta`
+(:meth:`ModernHopfieldNetwork.at_beta`).
 
 Populations (all projections delay 1):
 
@@ -71,17 +73,20 @@ Populations (all projections delay 1):
   the rest of the race, and the winner fires once. Step :math:`R+1` wipes the
   layer (:math:`H` makes every unit fire and reset), step :math:`R+2` cancels
   the wipe's inhibition exactly (:math:`+K B`).
-- ``output`` (N): weights :math:`x_\mu^\top` from the memory; neuron :math:`i`
-  fires the step after the winner iff :math:`x_{\mu_s i} = +1`; read as a
-  window (steps :math:`2 \dots R+1`), wiped at :math:`R+2`.
+- ``output`` (2N): rows :math:`i` (weights :math:`x_{\mu i}`) and
+  :math:`N + i` (weights :math:`-x_{\mu i}`) from the memory; the step after
+  the winner, row :math:`i` fires iff :math:`x_{\mu_s i} = +1` and row
+  :math:`N+i` iff it is :math:`-1`. The sample is "row i fired" minus "row
+  N+i fired" over the window (steps :math:`2 \dots R+1`); wiped at :math:`R+2`.
 
 **Resolution.** Units whose :math:`u` fall in the same step's interval
-:math:`(\theta(t), \theta(t-1)]` (width :math:`\delta`) fire together: a
-*tie*, read as their majority (:math:`-1` where they disagree). The top two
-perturbed fields are within :math:`\delta` with probability
-:math:`\le 1 - e^{-\delta}` (:func:`spikemem.memory.theory.tie_probability_bound`),
-so a sample's law is within that total-variation distance of :math:`p`; the
-race costs :math:`R \approx 2\beta N/\delta` steps.
+(width :math:`\delta`) fire together: a *tie*. The output then shows
+:math:`\operatorname{sign}\sum_{tied} x_\mu` (0 where two tied patterns
+disagree: their mean). The top two perturbed fields are within
+:math:`\delta` with probability :math:`\le 1 - e^{-\delta}`
+(:func:`spikemem.memory.theory.tie_probability_bound`), so a sample's law is
+within that total-variation distance of :math:`p`. The race costs
+:math:`R + 3` steps per sample; :math:`\delta` shrinks as :math:`1/R`.
 """
 
 from __future__ import annotations
@@ -89,20 +94,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from spikemem.backend import Backend, Simulation
-from spikemem.evaluation.memory import Readout, cost, counts_from_recording, decode_states, fan_out, trial_rasters
+from spikemem.evaluation.memory import cost, counts_from_recording, fan_out, trial_rasters
 from spikemem.memory.encoding import DT, TAU_MEM, cue_current, periodic_current, wipe_current
 from spikemem.memory.recall import CHUNK_ELEMENTS, CHUNK_STEPS, Progress
 from spikemem.spec import LIF, CurrentInput, Monitor, Network, Population, Projection
 
 UNIT_THRESHOLD = 0.5
-DEFAULT_RESOLUTION = 0.25
-"""Race step :math:`\\delta` in units of the perturbed field (tie probability <= 1 - e^-delta ~ 0.22)."""
+DEFAULT_RACE_STEPS = 64
+"""Race length :math:`R` (steps per sample, plus 3)."""
 
 
 # -- the race, in numpy ---------------------------------------------------------------------------
@@ -113,12 +118,12 @@ def gumbel_noise(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray
     return -np.log(-np.log(u))
 
 
-def race_levels(n_features: int, beta: float, resolution: float) -> int:
-    r"""Number of race steps :math:`R = \lfloor 2\beta N/\delta \rfloor + 2`."""
-    return math.floor(2.0 * beta * n_features / resolution) + 2
+def race_resolution(n_features: int, beta: float, race_steps: int) -> float:
+    r"""Race step :math:`\delta = 2\beta N / (R - 2)` in units of the perturbed field."""
+    return 2.0 * beta * n_features / (race_steps - 2)
 
 
-def race_thresholds(noise: np.ndarray, n_features: int, beta: float, resolution: float) -> np.ndarray:
+def race_thresholds(noise: np.ndarray, n_features: int, beta: float, race_steps: int) -> np.ndarray:
     r"""Integer thresholds :math:`\tilde\theta_\mu(t)` on the overlap, ``(S, R, K)`` for noise ``(S, K)``.
 
     Unit :math:`\mu` fires at step :math:`t` (``t = 1 .. R``, row ``t - 1``)
@@ -127,36 +132,29 @@ def race_thresholds(noise: np.ndarray, n_features: int, beta: float, resolution:
     """
     noise = np.asarray(noise, dtype=np.float64)
     n = n_features
-    levels = race_levels(n, beta, resolution)
-    theta = (beta * n + noise.max(axis=1))[:, None] - resolution * np.arange(levels)[None, :]  # (S, R)
+    delta = race_resolution(n, beta, race_steps)
+    theta = (beta * n + noise.max(axis=1))[:, None] - delta * np.arange(race_steps)[None, :]  # (S, R)
     y = (theta[:, :, None] - noise[:, None, :]) / beta  # threshold on a, (S, R, K)
     smallest_above = -n + 2.0 * (np.floor((y + n) / 2.0) + 1.0)  # smallest lattice value > y
     return np.clip(smallest_above - 1.0, -n - 1.0, n + 1.0)
 
 
-def _first_steps(overlaps: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    crossed = overlaps[:, None, :] > thresholds  # (S, R, K)
-    levels = thresholds.shape[1]
-    return np.where(crossed.any(axis=1), crossed.argmax(axis=1) + 1, levels + 1)
-
-
-def race_winners(
-    patterns: np.ndarray, cues: np.ndarray, noise: np.ndarray, beta: float, resolution: float
-) -> np.ndarray:
+def race_winners(patterns: np.ndarray, cues: np.ndarray, noise: np.ndarray, beta: float, race_steps: int) -> np.ndarray:
     """What the spiking race picks: ``(S, K)`` bool, the units that fire first (more than one: a tie).
 
     ``cues`` ``(S, N)`` in +-1 (one per sample), ``noise`` ``(S, K)``.
     """
     xi = np.asarray(patterns, dtype=np.float64)
     overlaps = np.asarray(cues, dtype=np.float64) @ xi.T
-    first = _first_steps(overlaps, race_thresholds(noise, xi.shape[1], beta, resolution))
+    crossed = overlaps[:, None, :] > race_thresholds(noise, xi.shape[1], beta, race_steps)  # (S, R, K)
+    first = np.where(crossed.any(axis=1), crossed.argmax(axis=1), race_steps)
     return first == first.min(axis=1, keepdims=True)
 
 
 def race_samples(patterns: np.ndarray, winners: np.ndarray) -> np.ndarray:
-    """The state the output population shows for each sample: the winners' majority (+1 only where > 0)."""
+    r"""The sample the output population shows: :math:`\operatorname{sign} \sum_{winners} x_\mu`, ``(S, N)``."""
     summed = np.asarray(winners, dtype=np.float64) @ np.asarray(patterns, dtype=np.float64)
-    return np.where(summed > UNIT_THRESHOLD, 1, -1).astype(np.int8)
+    return np.sign(summed).astype(np.int8)
 
 
 def clustered_patterns(
@@ -175,6 +173,11 @@ def clustered_patterns(
     return patterns.astype(np.int8), np.repeat(np.arange(clusters), members)
 
 
+def _check_positive(value: float, name: str) -> None:
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
 # -- the network ------------------------------------------------------------------------------------
 @dataclass
 class ModernHopfieldNetwork:
@@ -187,20 +190,18 @@ class ModernHopfieldNetwork:
         depends on its noise and is given per run).
     patterns
         ``(K, N)`` stored patterns in +-1.
-    beta, resolution
-        Inverse temperature :math:`\\beta` and race step :math:`\\delta`.
+    beta
+        Inverse temperature :math:`\\beta` the drive is computed for.
     race_steps
         :math:`R`.
-    readout
-        One sample per trial: the output population, read as a window.
+    cue, wipe, inhibition
+        Cue current, memory wipe :math:`H` and lateral inhibition :math:`B`.
     """
 
     network: Network
     patterns: np.ndarray
     beta: float
-    resolution: float
     race_steps: int
-    readout: Readout
     cue: float
     wipe: float
     inhibition: float
@@ -208,12 +209,27 @@ class ModernHopfieldNetwork:
 
     @property
     def trial_steps(self) -> int:
-        """Steps of one sample."""
-        return self.readout.trial_steps
+        """Steps of one sample, :math:`R + 3`."""
+        return self.race_steps + 3
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """``(first, stop)`` steps of a trial in which the output shows the sample."""
+        return 2, self.race_steps + 2
+
+    @property
+    def resolution(self) -> float:
+        r"""The race step :math:`\delta` at this :math:`\beta`."""
+        return race_resolution(self.patterns.shape[1], self.beta, self.race_steps)
 
     def neurons(self) -> int:
         """Total number of neurons."""
         return sum(pop.size for pop in self.network.populations)
+
+    def at_beta(self, beta: float) -> ModernHopfieldNetwork:
+        """The same network (same spec: a compiled simulation runs it) sampling at another :math:`\\beta`."""
+        _check_positive(beta, "beta")
+        return replace(self, beta=float(beta), info={**self.info, "beta": float(beta)})
 
     def encode_cues(self, cues: np.ndarray) -> np.ndarray:
         """``(S, N)`` +-1 cues -> ``(S, 1, N)`` feature currents (the +1 entries fire at step 0)."""
@@ -223,20 +239,27 @@ class ModernHopfieldNetwork:
         """``(S, trial_steps, K)`` memory currents of samples with Gumbel noise ``(S, K)``."""
         xi = self.patterns
         k_patterns, n = xi.shape
-        thresholds = race_thresholds(noise, n, self.beta, self.resolution)  # (S, R, K)
-        samples = len(thresholds)
-        drive = np.zeros((samples, self.trial_steps, k_patterns))
+        race = self.race_steps
+        thresholds = race_thresholds(noise, n, self.beta, race)  # (S, R, K)
+        drive = np.zeros((len(thresholds), self.trial_steps, k_patterns))
         drive[:, 1] = UNIT_THRESHOLD - thresholds[:, 0] - xi.sum(axis=1)[None, :]
-        drive[:, 2 : self.race_steps + 1] = thresholds[:, :-1] - thresholds[:, 1:]
-        drive[:, self.race_steps + 1] = self.wipe
-        drive[:, self.race_steps + 2] = k_patterns * self.inhibition  # cancels the wipe's inhibition exactly
+        drive[:, 2 : race + 1] = thresholds[:, :-1] - thresholds[:, 1:]
+        drive[:, race + 1] = self.wipe
+        drive[:, race + 2] = k_patterns * self.inhibition  # cancels the wipe's inhibition exactly
         return drive
+
+    def decode(self, rasters: np.ndarray) -> np.ndarray:
+        """Output rasters ``(trials, trial_steps, 2N)`` -> samples ``(trials, N)`` in {-1, 0, +1}."""
+        first, stop = self.window
+        fired = rasters[:, first:stop].any(axis=1)
+        n = self.patterns.shape[1]
+        return fired[:, :n].astype(np.int8) - fired[:, n:].astype(np.int8)
 
 
 def build_modern_hopfield(
     patterns: np.ndarray,
     beta: float,
-    resolution: float = DEFAULT_RESOLUTION,
+    race_steps: int = DEFAULT_RACE_STEPS,
     record_memory: bool = False,
     name: str = "modern-hopfield",
 ) -> ModernHopfieldNetwork:
@@ -247,22 +270,21 @@ def build_modern_hopfield(
     patterns
         ``(K, N)`` stored patterns, entries +-1.
     beta
-        Inverse temperature, > 0.
-    resolution
-        Race step :math:`\delta` > 0 (tie probability :math:`\le 1 - e^{-\delta}`;
-        race length :math:`\approx 2\beta N/\delta`).
+        Inverse temperature, > 0 (:meth:`ModernHopfieldNetwork.at_beta` changes it).
+    race_steps
+        Race length :math:`R \ge 3`: the race step is :math:`\delta = 2\beta N/(R-2)`
+        and ties have probability :math:`\le 1 - e^{-\delta}`.
     record_memory
         Also record the memory layer's spikes (to read each sample's winner).
     """
     xi = np.asarray(patterns, dtype=np.float64)
     if xi.ndim != 2 or not np.isin(xi, (-1.0, 1.0)).all():
         raise ValueError("patterns must be a (K, N) array of +-1 entries")
-    if not (math.isfinite(beta) and beta > 0):
-        raise ValueError(f"beta must be a finite number > 0, got {beta!r}")
-    if not (math.isfinite(resolution) and resolution > 0):
-        raise ValueError(f"resolution must be a finite number > 0, got {resolution!r}")
+    _check_positive(beta, "beta")
+    if race_steps < 3:
+        raise ValueError(f"race_steps must be >= 3, got {race_steps!r}")
     k_patterns, n = xi.shape
-    race = race_levels(n, beta, resolution)
+    race = int(race_steps)
     trial_steps = race + 3
     inhibition = float(2 * n + 4)
     # |v| <= K B + 2N + 3 before the wipe, which also receives up to -K B of lateral input
@@ -270,7 +292,7 @@ def build_modern_hopfield(
     cue = cue_current(0.0, UNIT_THRESHOLD)
     output_neuron = LIF(tau_mem=TAU_MEM, v_th=UNIT_THRESHOLD)
     wipe_o = wipe_current(k_patterns + trial_steps / (1.0 - output_neuron.beta(DT)), 0.0, UNIT_THRESHOLD)
-    output_clock = periodic_current(trial_steps, n, {race + 2: wipe_o})
+    output_clock = periodic_current(trial_steps, 2 * n, {race + 2: wipe_o})
     monitors = [Monitor("output", "spikes"), Monitor("features", "count"), Monitor("memory", "count")]
     monitors.append(Monitor("output", "count"))
     if record_memory:
@@ -280,12 +302,12 @@ def build_modern_hopfield(
         populations=[
             Population("features", n, LIF(tau_mem=TAU_MEM, v_th=UNIT_THRESHOLD)),
             Population("memory", k_patterns, LIF(tau_mem=math.inf, v_th=UNIT_THRESHOLD)),
-            Population("output", n, output_neuron),
+            Population("output", 2 * n, output_neuron),
         ],
         projections=[
             Projection("features", "memory", 2.0 * xi, delay=1, name="features->memory"),
             Projection("memory", "memory", np.full((k_patterns, k_patterns), -inhibition), delay=1, name="lateral"),
-            Projection("memory", "output", xi.T.copy(), delay=1, name="memory->output"),
+            Projection("memory", "output", np.vstack([xi.T, -xi.T]), delay=1, name="memory->output"),
         ],
         inputs=[
             CurrentInput("cue", "features", np.zeros((1, n))),
@@ -299,19 +321,11 @@ def build_modern_hopfield(
         network=network,
         patterns=xi,
         beta=float(beta),
-        resolution=float(resolution),
         race_steps=race,
-        readout=Readout("output", tuple(range(2, race + 2)), trial_steps, mode="window"),
         cue=cue,
         wipe=wipe,
         inhibition=inhibition,
-        info={
-            "model": f"modern Hopfield beta={beta:g}",
-            "race_steps": race,
-            "trial_steps": trial_steps,
-            "neurons": n + k_patterns + n,
-            "tie_bound": 1.0 - math.exp(-resolution),
-        },
+        info={"model": "modern Hopfield", "beta": float(beta), "race_steps": race, "trial_steps": trial_steps},
     )
 
 
@@ -323,7 +337,7 @@ class ModernRecall:
     Attributes
     ----------
     samples
-        ``(B, T, N)`` the output population's state per sample (+-1).
+        ``(B, T, N)`` the output population's sample (+-1; 0 where tied patterns disagree).
     noise
         ``(B, T, K)`` the Gumbel noise used.
     winners
@@ -378,7 +392,7 @@ def run_samples(
     trials = len(flat_cues)
     length = net.trial_steps
     n = net.patterns.shape[1]
-    per_trial = length * (2 * n + 2 * k)
+    per_trial = length * (3 * n + 3 * k)
     size = max(1, CHUNK_ELEMENTS // per_trial)
     if multiplexed:
         size = min(size, max(1, CHUNK_STEPS // length))
@@ -410,10 +424,10 @@ def run_samples(
         else:
             recording = sim.run_batch(length, {"cue": cue, "memory_drive": drive})
         steps += count * length
-        states.append(decode_states(recording, net.readout, count, batched=not multiplexed)[:, 0])
+        batched = not multiplexed
+        states.append(net.decode(trial_rasters(recording, "output", length, count, batched)))
         if recorded:
-            rasters = trial_rasters(recording, "memory", length, count, batched=not multiplexed)
-            winners.append(_first_spikes(rasters, net.race_steps))
+            winners.append(_first_spikes(trial_rasters(recording, "memory", length, count, batched), net.race_steps))
         figures = cost(net.network, counts_from_recording(recording, ("features", "memory", "output")), fans)
         spikes += figures["spikes"]
         events += figures["synaptic_events"]
