@@ -160,17 +160,31 @@ def race_samples(patterns: np.ndarray, winners: np.ndarray) -> np.ndarray:
 def clustered_patterns(
     rng: np.random.Generator, clusters: int, members: int, n_features: int, spread: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``clusters`` random prototypes, each with ``members`` copies flipped at a fraction ``spread`` of sites.
+    r"""``clusters`` random prototypes, each with ``members`` copies flipped at a fraction ``spread`` of sites.
 
-    Returns the ``(clusters * members, N)`` patterns (cluster by cluster) and
-    each pattern's cluster index.
+    Every pattern is distinct (a copy equal to an earlier pattern is drawn
+    again), so each has a separation :math:`\Delta_i > 0`. Returns the
+    ``(clusters * members, N)`` patterns (cluster by cluster) and each
+    pattern's cluster index.
     """
     if not 0.0 <= spread <= 0.5:
         raise ValueError(f"spread must be in [0, 0.5], got {spread!r}")
+    if clusters * members > 2**n_features:
+        raise ValueError(f"{clusters * members} distinct patterns do not exist in N={n_features} dimensions")
     prototypes = np.where(rng.random((clusters, n_features)) < 0.5, -1, 1)
-    flips = rng.random((clusters, members, n_features)) < spread
-    patterns = np.where(flips, -prototypes[:, None, :], prototypes[:, None, :]).reshape(-1, n_features)
-    return patterns.astype(np.int8), np.repeat(np.arange(clusters), members)
+    patterns: list[np.ndarray] = []
+    seen: set[bytes] = set()
+    for c in range(clusters):
+        for _ in range(members):
+            for _attempt in range(1000):
+                member = np.where(rng.random(n_features) < spread, -prototypes[c], prototypes[c]).astype(np.int8)
+                if member.tobytes() not in seen:
+                    break
+            else:
+                raise ValueError(f"spread={spread} is too small for {members} distinct members in N={n_features}")
+            seen.add(member.tobytes())
+            patterns.append(member)
+    return np.stack(patterns), np.repeat(np.arange(clusters), members)
 
 
 def _check_positive(value: float, name: str) -> None:

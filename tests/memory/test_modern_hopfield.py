@@ -177,7 +177,7 @@ def test_three_kinds_of_fixed_point_with_the_race_spikes(backend: Backend) -> No
     One network for every beta (beta enters only the drive): small beta gives
     the global average, the middle a metastable cluster average, large beta
     the single pattern; the time average of 48 samples lands in the oracle's
-    regime (over 300 seeds of this setup: 2 of 300 miss the metastable regime, RMS error <= 0.33).
+    regime (over 300 seeds of this setup: 1 misses the metastable regime; RMS error <= 0.33).
     """
     patterns, clusters = clustered_patterns(np.random.default_rng(0), 4, 4, 16, 0.05)
     cue = patterns[:1]
