@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -336,9 +337,7 @@ def modern_hopfield(ctx: ExperimentContext) -> dict[str, Any]:
     capacity_points = []
     jobs = [(n, model) for n in capacity.features for model in capacity.models]
     for n, model in ctx.progress(jobs, "capacity", len(jobs)):
-        capacity_points.append(
-            _cached(ctx, f"capacity-{n}-{model}", lambda n=n, model=model: _capacity_point(ctx, capacity, n, model))
-        )
+        capacity_points.append(_cached(ctx, f"capacity-{n}-{model}", partial(_capacity_point, ctx, capacity, n, model)))
     if beta_points:
         print(
             f"Modern Hopfield, beta sweep: N={sweep.features}, {sweep.clusters} clusters x {sweep.members} "
