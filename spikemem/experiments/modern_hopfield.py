@@ -179,6 +179,14 @@ def _capacity_point(ctx: ExperimentContext, sweep: CapacitySweep, n: int, model:
 
 
 # -- plots ---------------------------------------------------------------------------------------------
+def _plain_log_ticks(axis: Any) -> None:
+    """Tick labels as plain numbers (matplotlib's default 10^k labels go through slow mathtext)."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout()
     atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=120))
@@ -210,17 +218,23 @@ def plot_beta_sweep(points: list[dict[str, Any]], path: Path, title: str) -> Pat
     def series(key: str) -> np.ndarray:
         return np.maximum(np.array([p[key] for p in pts], dtype=float), floor)
 
-    ax.plot(betas, series("retrieval_error"), "o-", color="tab:blue", label=r"spiking $\|\bar x_T - x_\mu\|/\sqrt{N}$")
+    ax.plot(
+        betas,
+        series("retrieval_error"),
+        "o-",
+        color="tab:blue",
+        label="spiking: |mean of T samples - pattern| / sqrt(N)",
+    )
     ax.plot(betas, series("oracle_retrieval_error"), "--", color="black", label="continuous update (oracle)")
     ax.plot(betas, series("theorem5_bound"), ":", color="tab:red", label="Theorem 5 bound")
     ax.plot(betas, series("oracle_rms"), "s-", color="tab:purple", ms=4, label="spiking vs oracle (RMS)")
-    ax.plot(
-        betas, series("expected_rms"), "-", color="tab:purple", alpha=0.4, label=r"sampling error $\propto T^{-1/2}$"
-    )
+    ax.plot(betas, series("expected_rms"), "-", color="tab:purple", alpha=0.4, label="expected sampling error ~ T^-1/2")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.xaxis)
+    _plain_log_ticks(ax.yaxis)
     ax.set_ylim(floor / 2, 4.0)
-    ax.set_xlabel(r"inverse temperature $\beta$")
+    ax.set_xlabel("inverse temperature beta")
     ax.set_ylabel(f"error (floored at {floor:g})")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
@@ -238,7 +252,7 @@ def plot_capacity(points: list[dict[str, Any]], path: Path, base: float, title: 
     grid = np.linspace(ns.min(), ns.max(), 100)
     integers = np.arange(int(ns.min()), int(ns.max()) + 1)
     ax.plot(grid, base**grid, color="tab:green", alpha=0.4, lw=1, label=f"K = {base:.3f}^N (tested)")
-    ax.plot(grid, theory.ALPHA_C * grid, color="tab:gray", ls="--", lw=1, label=r"classical capacity $0.138N$")
+    ax.plot(grid, theory.ALPHA_C * grid, color="tab:gray", ls="--", lw=1, label="classical capacity 0.138 N")
     models = list(dict.fromkeys(p["model"] for p in points))
     for j, model in enumerate(models):
         color, marker = MODEL_STYLE.get(model, ("tab:blue", "^"))
@@ -250,7 +264,7 @@ def plot_capacity(points: list[dict[str, Any]], path: Path, base: float, title: 
                 color=color,
                 ls=":",
                 lw=1,
-                label=f"$x^{power}$ capacity $N^{{{power - 1}}}/(2(2n-3)!!\\ln N)$",
+                label=f"x^{power} capacity N^{power - 1} / (2 (2n-3)!! ln N)",
             )
         mine = [p for p in points if p["model"] == model]
         shift = (j - (len(models) - 1) / 2) * 0.6
@@ -261,6 +275,7 @@ def plot_capacity(points: list[dict[str, Any]], path: Path, base: float, title: 
             )
         ax.plot([], [], marker, color=color, label=f"{model} (filled: retrieved)")
     ax.set_yscale("log")
+    _plain_log_ticks(ax.yaxis)
     ax.set_xlabel("dimension N")
     ax.set_ylabel("stored patterns K")
     ax.set_title(title, fontsize=9)

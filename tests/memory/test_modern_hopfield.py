@@ -18,12 +18,16 @@ reference backend: the first test proves every backend gives the same spikes.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from memory_backends import require
 
 from spikemem.backend import Backend
 from spikemem.backends import get_backend
+from spikemem.cli import EXIT_CHECK_FAILED, main
 from spikemem.memory import theory
 from spikemem.memory.dense import build_polynomial_memory
 from spikemem.memory.hopfield import Dynamics, build_hopfield
@@ -198,3 +202,54 @@ def test_three_kinds_of_fixed_point_with_the_race_spikes(backend: Backend) -> No
             estimate = result.mean()[0]
             assert theory.modern_regime(estimate, patterns, cluster, 0) == regime, beta
             assert np.sqrt(((estimate - oracle) ** 2).mean()) < 0.35
+
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+SMALL = [
+    "beta_sweep.betas=[0.01,0.3,2.0]",
+    "beta_sweep.samples=24",
+    "beta_sweep.race_steps=32",
+    "capacity.features=[16,24]",
+    "capacity.cues=4",
+]
+
+
+def test_config_runs_from_the_cli(tmp_path: Path, capsys) -> None:
+    """experiments/modern_hopfield.toml at a small size: exit code, tables, both plots, the checks in result.json."""
+    out = tmp_path / "run"
+    argv = ["run", str(EXPERIMENTS / "modern_hopfield.toml"), "--backend", "reference", "--out", str(out)]
+    for item in SMALL:
+        argv += ["--set", item]
+    code = main(argv)
+    checks = json.loads((out / "result.json").read_text())["metrics"]["checks"]
+    assert code == (EXIT_CHECK_FAILED if any(not c["holds"] for c in checks) else 0)
+    printed = capsys.readouterr().out
+    assert "regime (spikes)" in printed and "polynomial_n3" in printed
+    assert (out / "modern_beta.png").stat().st_size > 0 and (out / "modern_capacity.png").stat().st_size > 0
+    names = {c["name"] for c in checks}
+    assert "regimes in order (global, metastable, single)" in names
+
+
+@pytest.mark.parametrize(
+    ("setting", "fragment"),
+    [
+        ("beta_sweep.nope=1", "beta_sweep.nope"),
+        ("beta_sweep.betas=[0.1,-1.0]", "beta_sweep.betas"),
+        ("capacity.base=0.9", "capacity.base"),
+        ('capacity.models=["hopfieldish"]', "capacity.models"),
+        ("beta_sweep.race_steps=2", "beta_sweep.race_steps"),
+    ],
+)
+def test_bad_settings_name_the_key(tmp_path: Path, capsys, setting: str, fragment: str) -> None:
+    code = main(["run", str(EXPERIMENTS / "modern_hopfield.toml"), "--out", str(tmp_path / "o"), "--set", setting])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and fragment in err, err
+
+
+def test_builder_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="patterns"):
+        build_modern_hopfield(np.array([[1, 0, -1]]), 1.0)
+    with pytest.raises(ValueError, match="beta"):
+        build_modern_hopfield(np.ones((2, 4)), 0.0)
+    with pytest.raises(ValueError, match="race_steps"):
+        build_modern_hopfield(np.ones((2, 4)), 1.0, race_steps=2)
