@@ -142,9 +142,7 @@ def describe(annotation: Any) -> str:
 def field_types(cls: type) -> dict[str, tuple[Any, bool]]:
     """``{key: (type hint, must be finite)}`` of the keys a config table of dataclass ``cls`` accepts."""
     hints = typing.get_type_hints(cls)
-    return {
-        f.name: (hints[f.name], bool(f.metadata.get("finite", True))) for f in dataclasses.fields(cls) if f.init
-    }
+    return {f.name: (hints[f.name], bool(f.metadata.get("finite", True))) for f in dataclasses.fields(cls) if f.init}
 
 
 def required_keys(cls: type) -> list[str]:
@@ -177,9 +175,7 @@ def check_value(annotation: Any, value: Any, field: str, finite: bool = True, er
     return _convert(annotation, value)
 
 
-def parse_section(
-    cls: type[C], section: dict[str, Any] | None, table: str, error: type[SpecError] = ConfigError
-) -> C:
+def parse_section(cls: type[C], section: dict[str, Any] | None, table: str, error: type[SpecError] = ConfigError) -> C:
     """Build dataclass ``cls`` from the config table ``table`` (checked, see the module docstring).
 
     Parameters

@@ -225,9 +225,7 @@ def hopfield_recall(ctx: ExperimentContext) -> dict[str, Any]:
             "measured": (1.0 - clean[0]["trajectory"][1]) / 2.0,
             "theory": theory.unstable_bit_fraction(n, clean[0]["patterns"]),
         }
-    print(
-        f"Hopfield recall, N={n}, alpha={main['alpha']:.3g}, {settings.dynamics.mode} dynamics, {ctx.backend}"
-    )
+    print(f"Hopfield recall, N={n}, alpha={main['alpha']:.3g}, {settings.dynamics.mode} dynamics, {ctx.backend}")
     print(format_table(["cue noise", *POINT_HEADERS], [_point_row(main, "cue_noise")]))
     if curve:
         print("Basin of attraction:")

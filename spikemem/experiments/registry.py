@@ -38,6 +38,10 @@ KINDS: dict[str, tuple[str, str | None]] = {
         "spikemem.memory.settings:ExamplesSettings",
     ),
     "stdp_storage": ("spikemem.experiments.memory_kinds:stdp_storage", "spikemem.memory.settings:STDPStorageSettings"),
+    "modern_hopfield": (
+        "spikemem.experiments.modern_hopfield:modern_hopfield",
+        "spikemem.memory.settings:ModernHopfieldSettings",
+    ),
 }
 """Kind name -> (``"module:function"`` running it, ``"module:Class"`` of its settings, or None: tables unchecked)."""
 

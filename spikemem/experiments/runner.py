@@ -207,4 +207,3 @@ def _run_claimed(run: Any, kind: Any, out: Path, show_progress: bool) -> Path:
         "metrics": metrics,
     }
     return write_json(out / "result.json", result)
-

@@ -14,6 +14,10 @@ a clock of wipe steps, is explained in :mod:`spikemem.memory.encoding`.
   Krotov-Hopfield update for :math:`F(x) = x^n` with a memory layer of
   threshold units, and the softmax limit as a winner-take-all race with
   lateral inhibition.
+- :mod:`~spikemem.memory.modern`: the modern Hopfield memory at finite
+  :math:`\beta`, :math:`\xi \leftarrow X\,\mathrm{softmax}(\beta X^\top\xi)`,
+  sampled by a spiking Gumbel-max race with lateral inhibition and
+  averaged over time.
 - :mod:`~spikemem.memory.stdp`: online storage by pair STDP inside the
   simulator.
 - :mod:`~spikemem.memory.recall`: running cues on a backend (batched or
@@ -28,18 +32,23 @@ Hopfield network with the couplings of :mod:`~spikemem.memory.patterns`.
 from spikemem.memory.dense import build_polynomial_memory, build_winner_take_all
 from spikemem.memory.encoding import RecallNetwork
 from spikemem.memory.hopfield import Dynamics, build_hopfield
+from spikemem.memory.modern import ModernHopfieldNetwork, ModernRecall, build_modern_hopfield, sample_on
 from spikemem.memory.recall import RecallResult, recall_on, run_recall
 from spikemem.memory.stdp import STDPProtocol, build_stdp_learning
 
 __all__ = [
     "Dynamics",
+    "ModernHopfieldNetwork",
+    "ModernRecall",
     "RecallNetwork",
     "RecallResult",
     "STDPProtocol",
     "build_hopfield",
+    "build_modern_hopfield",
     "build_polynomial_memory",
     "build_stdp_learning",
     "build_winner_take_all",
     "recall_on",
     "run_recall",
+    "sample_on",
 ]

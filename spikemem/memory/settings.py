@@ -332,3 +332,93 @@ class STDPStorageSettings(MemorySettings):
     recall: CueTable
     dynamics: DynamicsTable = field(default_factory=DynamicsTable)
     output: OutputTable = field(default_factory=OutputTable)
+
+
+def _model_name(name: str, where: str, allowed: tuple[str, ...]) -> None:
+    power = name.removeprefix("polynomial_n")
+    require(
+        name in allowed or (power != name and power.isdigit() and int(power) >= 2),
+        where,
+        f"unknown model {name!r}; use {', '.join(allowed)} or polynomial_n<power >= 2>",
+    )
+
+
+@dataclass(frozen=True)
+class BetaSweep:
+    """``[beta_sweep]`` of ``modern_hopfield``: the three regimes on clustered patterns as :math:`\\beta` sweeps.
+
+    ``clusters`` random prototypes of ``features`` N entries, each with
+    ``members`` copies flipped at a fraction ``spread``; each cue is the
+    first member of a cluster (``cues`` of them, 0: one per cluster);
+    ``samples`` T races per cue and :math:`\\beta`; ``race_steps`` R per race
+    (one network serves every :math:`\\beta`); ``betas`` empty skips the sweep.
+    """
+
+    features: int
+    clusters: int
+    members: int
+    spread: float
+    betas: tuple[float, ...]
+    samples: int
+    race_steps: int = 64
+    cues: int = 0
+
+    def check(self, table: str) -> None:
+        """Raise ConfigError for values out of range."""
+        _at_least(self.features, 1, f"{table}.features")
+        _at_least(self.clusters, 1, f"{table}.clusters")
+        _at_least(self.members, 1, f"{table}.members")
+        require(0.0 <= self.spread <= 0.5, f"{table}.spread", f"must be in [0, 0.5], got {self.spread!r}")
+        for beta in self.betas:
+            _positive(beta, f"{table}.betas")
+        _at_least(self.samples, 1, f"{table}.samples")
+        _at_least(self.race_steps, 3, f"{table}.race_steps")
+        _at_least(self.cues, 0, f"{table}.cues")
+        require(self.cues <= self.clusters, f"{table}.cues", f"must be <= clusters ({self.clusters}), got {self.cues}")
+
+
+@dataclass(frozen=True)
+class CapacitySweep:
+    """``[capacity]`` of ``modern_hopfield``: :math:`K = \\mathrm{round}(c^N)` random patterns at each N.
+
+    ``features`` the dimensions N (empty skips the sweep), ``base`` c > 1,
+    ``cues`` stored patterns cued with ``cue_noise`` flipped bits (0: all),
+    one update at inverse temperature ``beta`` with ``samples`` races of
+    ``race_steps`` R; ``models`` compared: ``"modern"``, ``"classical"``
+    (Hebb, synchronous), ``"polynomial_n<power>"`` (Krotov-Hopfield,
+    ``updates`` synchronous updates).
+    """
+
+    features: tuple[int, ...]
+    base: float
+    beta: float
+    cue_noise: float
+    cues: int = 16
+    samples: int = 1
+    race_steps: int = 96
+    updates: int = 4
+    models: tuple[str, ...] = ("modern", "classical", "polynomial_n3")
+
+    def check(self, table: str) -> None:
+        """Raise ConfigError for values out of range."""
+        for n in self.features:
+            _at_least(n, 2, f"{table}.features")
+        require(self.base > 1.0, f"{table}.base", f"must be > 1 (K = base^N grows with N), got {self.base!r}")
+        _positive(self.beta, f"{table}.beta")
+        _fraction(self.cue_noise, f"{table}.cue_noise")
+        _at_least(self.cues, 0, f"{table}.cues")
+        _at_least(self.samples, 1, f"{table}.samples")
+        _at_least(self.race_steps, 3, f"{table}.race_steps")
+        _at_least(self.updates, 1, f"{table}.updates")
+        _nonempty(self.models, f"{table}.models")
+        for name in self.models:
+            _model_name(name, f"{table}.models", ("modern", "classical"))
+
+
+@dataclass(frozen=True)
+class ModernHopfieldSettings(MemorySettings):
+    """Tables of ``modern_hopfield``."""
+
+    beta_sweep: BetaSweep
+    capacity: CapacitySweep
+    output: OutputTable = field(default_factory=OutputTable)

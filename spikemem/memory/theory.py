@@ -26,6 +26,14 @@ r"""Theory of the memory models: what a correct simulation must give.
   Alemanno, Barra, Fachechi et al.), and :func:`example_overlap_exact`, the
   same fixed point :math:`\sigma_i = \operatorname{sign}(\sum_a \eta_i^a)`
   with the exact binomial law instead of the central limit.
+- :func:`modern_hopfield_update`: the continuous modern Hopfield update
+  :math:`\xi \leftarrow X \operatorname{softmax}(\beta X^\top \xi)`
+  (Ramsauer et al. 2020), the oracle of :mod:`spikemem.memory.modern`;
+  :func:`modern_fixed_point` iterates it; :func:`separation` and
+  :func:`modern_retrieval_bound` are the separation :math:`\Delta_i` and the
+  one-update error bound of their Theorem 5; :func:`tie_probability_bound`
+  bounds the spiking race's ties; :func:`modern_regime` names the kind of
+  fixed point (global average, metastable cluster average, single pattern).
 """
 
 from __future__ import annotations
@@ -145,3 +153,78 @@ def example_overlap_exact(quality: float, examples: int) -> float:
         s = 2 * k - examples
         total += weight * (1 if s > 0 else -1 if s < 0 else 0)
     return total
+
+
+# -- modern Hopfield (Ramsauer et al. 2020) ----------------------------------------------------
+def softmax_weights(patterns: np.ndarray, states: np.ndarray, beta: float) -> np.ndarray:
+    r""":math:`p = \operatorname{softmax}(\beta X^\top \xi)` for each state: ``(B, N)`` states -> ``(B, K)``."""
+    fields = beta * np.asarray(states, dtype=np.float64) @ np.asarray(patterns, dtype=np.float64).T
+    fields -= fields.max(axis=-1, keepdims=True)
+    weights = np.exp(fields)
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def modern_hopfield_update(patterns: np.ndarray, states: np.ndarray, beta: float) -> np.ndarray:
+    r"""One update :math:`\xi^{new} = X\,\operatorname{softmax}(\beta X^\top \xi)` of states ``(B, N)``.
+
+    Patterns ``(K, N)``; returns ``(B, N)``.
+    """
+    return softmax_weights(patterns, states, beta) @ np.asarray(patterns, dtype=np.float64)
+
+
+def modern_fixed_point(patterns: np.ndarray, states: np.ndarray, beta: float, updates: int = 100) -> np.ndarray:
+    """The state after ``updates`` updates (the update converges to a fixed point, Ramsauer et al. Theorem 2)."""
+    xi = np.asarray(states, dtype=np.float64)
+    for _ in range(updates):
+        xi = modern_hopfield_update(patterns, xi, beta)
+    return xi
+
+
+def separation(patterns: np.ndarray) -> np.ndarray:
+    r"""Separation :math:`\Delta_i = \min_{j \ne i} (x_i^\top x_i - x_i^\top x_j)` of each pattern, ``(K,)``."""
+    xi = np.asarray(patterns, dtype=np.float64)
+    gram = xi @ xi.T
+    others = np.where(np.eye(len(xi), dtype=bool), np.inf, -gram)
+    return np.diag(gram) + others.min(axis=1)
+
+
+def modern_retrieval_bound(patterns: np.ndarray, beta: float) -> np.ndarray:
+    r"""Theorem 5 of Ramsauer et al. at the query :math:`\xi = x_i`: :math:`\|f(x_i) - x_i\| \le 2 \epsilon M`.
+
+    With :math:`M = \max_j \|x_j\|` and :math:`\epsilon = (K - 1)\, e^{-\beta \Delta_i}`
+    (the theorem's :math:`\epsilon` with :math:`\|\xi - x_i\| = 0`). It
+    follows from :math:`1 - p_i \le \sum_{j \ne i} e^{-\beta(a_i - a_j)}
+    \le (K-1) e^{-\beta\Delta_i}` and :math:`\|x_j - x_i\| \le 2M`, so it
+    holds for every :math:`\beta`. Returns the bound per pattern, ``(K,)``.
+    """
+    xi = np.asarray(patterns, dtype=np.float64)
+    big_m = float(np.sqrt((xi**2).sum(axis=1)).max())
+    return 2.0 * (len(xi) - 1) * np.exp(-beta * separation(xi)) * big_m
+
+
+def tie_probability_bound(resolution: float) -> float:
+    r"""Largest chance that the top two Gumbel-perturbed fields lie within :math:`\delta`: :math:`1 - e^{-\delta}`.
+
+    For logits :math:`l` and Gumbel noise, unit :math:`\mu` wins by more
+    than :math:`\delta` with probability
+    :math:`e^{l_\mu-\delta}/(e^{l_\mu-\delta} + \sum_{\nu\ne\mu} e^{l_\nu}) \ge e^{-\delta} p_\mu`;
+    summing over :math:`\mu`, a gap below :math:`\delta` has probability
+    at most :math:`1 - e^{-\delta}` (reached when the top logits are equal).
+    """
+    return 1.0 - math.exp(-resolution)
+
+
+REGIMES = ("global average", "metastable", "single pattern")
+"""The three kinds of fixed point of the modern Hopfield update (Ramsauer et al., Section 2)."""
+
+
+def modern_regime(state: np.ndarray, patterns: np.ndarray, cluster: np.ndarray, target: int) -> str:
+    """Which kind of fixed point ``state`` ``(N,)`` is nearest to (Euclidean distance).
+
+    ``cluster`` ``(K,)`` bool marks the target's cluster; the candidates are
+    the mean of every pattern, the mean of the cluster, and pattern ``target``.
+    """
+    xi = np.asarray(patterns, dtype=np.float64)
+    candidates = [xi.mean(axis=0), xi[np.asarray(cluster, dtype=bool)].mean(axis=0), xi[target]]
+    distances = [float(np.linalg.norm(np.asarray(state, dtype=np.float64) - c)) for c in candidates]
+    return REGIMES[int(np.argmin(distances))]
