@@ -12,7 +12,9 @@ Phases (seconds, wall clock of the worker):
 ``request.<name>_s``  the whole request as served by the worker (includes the phases above)
 
 Counts: ``requests``, ``lava_runs`` (Lava ``run`` calls), ``lava_steps`` (steps of those calls: a batched
-step advances every sample of the batch), ``trials``.
+step advances every sample of the batch), ``trials``; at a build, ``lava_processes`` (Lava processes of the
+runtime: each one synchronises with Lava's runtime service in every phase of every step), and for the
+batched network ``batch_lava_processes`` and ``batch_size`` (``B``).
 """
 
 from __future__ import annotations

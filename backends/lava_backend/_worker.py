@@ -108,6 +108,8 @@ class LavaNetwork:
             self._wire(conn)
         self.anchor = self._connect_components()
         self._start_runtime()
+        self.profile.count("lava_processes", len(self.procs) + len(self.connections) + len(self.modulators))
+        self.profile.count("lava_processes", len(self.circuits))
 
     # -- build steps -----------------------------------------------------------------------
     def _create_buffers(self) -> None:
@@ -360,6 +362,8 @@ class LavaNetwork:
                 for index, conn in enumerate(self.plan.connections):  # the weights as they are now
                     if self.loaded[conn.name] is not conn.weights:
                         self.batched.set_weights(index, conn.name, self.loaded[conn.name])
+            self.profile.count("batch_lava_processes", len(self.batched.procs) + len(self.batched.connections))
+            self.profile.count("batch_size", size)
         batched, steps, records = self.batched, int(inputs["steps"]), []
         for start in range(0, trials, batched.batch):
             part = slice(start, min(start + batched.batch, trials))
