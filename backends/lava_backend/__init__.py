@@ -25,7 +25,11 @@ has already initialised CUDA (a forked CUDA context is unusable) and lets a
 hung runtime be killed as a whole. Every request has a deadline
 (``timeout_s``); a failed Lava process raises :class:`LavaRunError` with its
 traceback at once. Inputs and monitors travel through shared-memory buffers,
-not Lava's per-element ``Var.get``/``Monitor``.
+not Lava's per-element ``Var.get``/``Monitor``. ``run_batch`` of a static
+network with delay-1 projections advances ``B`` trials per Lava step in a
+second runtime whose populations carry a sample axis (:mod:`._batched`);
+a ``reset`` travels with the next request. ``LavaSimulation.profile()`` says
+where the worker's time went (:mod:`._profile`).
 
 Options
 -------
