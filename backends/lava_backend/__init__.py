@@ -25,7 +25,11 @@ has already initialised CUDA (a forked CUDA context is unusable) and lets a
 hung runtime be killed as a whole. Every request has a deadline
 (``timeout_s``); a failed Lava process raises :class:`LavaRunError` with its
 traceback at once. Inputs and monitors travel through shared-memory buffers,
-not Lava's per-element ``Var.get``/``Monitor``.
+not Lava's per-element ``Var.get``/``Monitor``. ``run_batch`` of a static
+network with delay-1 projections advances ``B`` trials per Lava step in a
+second runtime whose populations carry a sample axis (:mod:`._batched`);
+a ``reset`` travels with the next request. ``LavaSimulation.profile()`` says
+where the worker's time went (:mod:`._profile`).
 
 Options
 -------
@@ -45,10 +49,18 @@ buffer_mb : float, default 64
 headroom_bits : int, default 2
     Fixed point: bits of ``v`` kept above the threshold (see
     :func:`spikemem.fixed_point.quantize`).
-batch_trials : int, default 64
+batch_trials : int, default 256
     ``run_batch``: trials per worker request (each request has the
-    ``timeout_s`` deadline); all trials run in the same runtime, the state
-    reset before each.
+    ``timeout_s`` deadline), and the most samples ``B`` one time step
+    advances (see ``native_batch``).
+native_batch : bool, default True
+    ``run_batch`` of a static network with delay-1 projections runs ``B``
+    trials at once in a second runtime whose populations carry a sample axis
+    (``_batched``; ``B`` = the request's trials, at most ``batch_trials``,
+    within ``buffer_mb``); same records as one trial at a time (fixed point
+    bit for bit). False, or a network with delays: the trials of a request
+    run one after another in the simulation's runtime, the state reset
+    before each.
 weight_ranges : dict, optional
     Fixed point: projection name -> the largest weight magnitude its 8-bit
     mantissas must hold (for weights set or learned later, e.g. a readout
@@ -88,6 +100,7 @@ from spikemem.fixed_point import FixedPointArithmetic, FixedPointModel, quantize
 from spikemem.spec import Network, SpecError
 from spikemem.stimulus import InputWindow
 
+from ._batched import batch_refusal
 from ._client import LavaRunError, Worker
 from ._plan import FIXED_REFUSAL, FIXED_RULES, FLOAT_RULES, Plan, build_plan
 
@@ -103,7 +116,8 @@ class LavaOptions:
     chunk_steps: int | None = None
     buffer_mb: float = 64.0
     headroom_bits: int = 2
-    batch_trials: int = 64
+    batch_trials: int = 256
+    native_batch: bool = True
     weight_ranges: dict[str, float] | None = None
     modulator_range: float = 1.0
     seed: int = 0
@@ -232,6 +246,10 @@ class LavaSimulation(Simulation):
         self._weights = {name: w.copy() for name, w in self._initial.items()}
         self._plastic = {conn.name for conn in plan.connections if conn.rule is not None}
         self._batch_trials = int(options["batch_trials"])
+        self._native_batch = bool(options["native_batch"]) and batch_refusal(plan) is None
+        self._buffer_bytes = int(float(options["buffer_mb"]) * 2**20)
+        self._resets: list[dict[str, np.ndarray] | None] = []
+        """Resets asked for since the last request: they travel with the next one (no request of their own)."""
         self._worker = Worker(float(options["timeout_s"]))
         try:
             self._worker.request("build", plan, timeout_s=float(options["build_timeout_s"]))
@@ -286,6 +304,7 @@ class LavaSimulation(Simulation):
     def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
         self._warn_unflushed(window)
         request = self._worker.save_inputs(window.steps, self._input_arrays([window], stacked=False))
+        request["resets"], self._resets = self._resets, []
         try:
             data = self._worker.request("run", request)
         finally:
@@ -293,13 +312,19 @@ class LavaSimulation(Simulation):
         return self._records(window, data)
 
     def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
-        """Trials in one runtime: requests of up to ``batch_trials`` trials, the state reset before each trial."""
+        """Trials in one runtime: requests of up to ``batch_trials`` trials, each trial from the reset state.
+
+        With ``native_batch`` the worker runs each request's trials ``B`` at a time (module docstring).
+        """
         records = []
         size = int(self._batch_trials)
         for start in range(0, len(windows), size):
             part = windows[start : start + size]
             request = self._worker.save_inputs(part[0].steps, self._input_arrays(part, stacked=True))
-            request["trials"] = len(part)
+            request["resets"], self._resets = self._resets, []
+            request.update(
+                trials=len(part), native=self._native_batch, batch_trials=size, buffer_bytes=self._buffer_bytes
+            )
             try:
                 replies = self._worker.request("run_batch", request)
             finally:
@@ -330,22 +355,34 @@ class LavaSimulation(Simulation):
         return np.repeat(self._weights[name][None], steps // every, axis=0)
 
     def _reset(self, weights: bool) -> None:
+        """Queued: the worker does it at the start of the next request (in order with the others)."""
+        self._worker.check_alive()
         restore = None
         if weights:
             self._weights = {name: w.copy() for name, w in self._initial.items()}
             restore = {conn.name: conn.weights for conn in self._plan.connections}
-        self._worker.request("reset", restore)
+        self._resets.append(restore)
 
     def _get_weights(self, projection: str) -> np.ndarray:
         return self._weights[projection].copy()
 
     def _set_weights(self, projection: str, weights: np.ndarray) -> None:
         lava_weights = self._to_lava(projection, weights)
-        self._worker.request("set_weights", projection, lava_weights)
+        resets, self._resets = self._resets, []
+        self._worker.request("set_weights", projection, lava_weights, resets)
         self._weights[projection] = self._to_float(projection, lava_weights)
 
     def _close(self) -> None:
         self._worker.close()
+
+    def profile(self) -> dict[str, float | int]:
+        """Where the time went since the last call: the worker's phases and this process's side of the requests.
+
+        Keys: the worker's (:mod:`._profile`) and ``client.request.<name>_s`` (round trip as seen here),
+        ``client.save_inputs_s`` (writing the input files), ``client.requests``.
+        """
+        worker = self._worker.request("profile")
+        return {**worker, **self._worker.profile.take()}
 
     @property
     def worker_pid(self) -> int:
@@ -369,12 +406,13 @@ class LavaBackend(Backend):
         numeric=("float", "fixed"),
         gradient_training=False,
         devices=("cpu",),
-        native_batch=False,
+        native_batch=True,
         notes=(
             "Lava 0.10 (Python 3.10 only); rules on Lava's learning engine in float (OjaSubspace and "
             "ErrorModulated.basis on a graded pre trace from a same-step circuit); fixed point bit-exact with "
             "spikemem.fixed_point, learning there PairSTDP (~8% of dW), ErrorModulated and OjaSubspace (signed "
-            "7-bit codes, unbiased); delays 1..64; runtime in a worker process with a timeout"
+            "7-bit codes, unbiased); delays 1..64; runtime in a worker process with a timeout; run_batch of a static "
+            "delay-1 network: B samples per step"
         ),
     )
 

@@ -27,6 +27,7 @@ import numpy as np
 from spikemem.backend import SimulatorError
 
 from ._lava.buffers import ERROR_FILE
+from ._profile import Profile
 
 POLL_S = 0.05
 
@@ -162,6 +163,8 @@ class Worker:
         self._finalizer = weakref.finalize(self, _kill, self._process, self.directory, self._log)
         self.alive = True
         self._runs = 0
+        self.profile = Profile()
+        """This side of the requests: round trips (``client.request.<name>_s``) and input files."""
 
     @property
     def pid(self) -> int:
@@ -179,7 +182,12 @@ class Worker:
             in every case but the first (a Python error in the worker itself,
             which leaves the runtime usable).
         """
-        self._check_alive()
+        self.check_alive()
+        self.profile.count("client.requests")
+        with self.profile.phase(f"client.request.{message[0]}_s"):
+            return self._request(message, timeout_s)
+
+    def _request(self, message: tuple[Any, ...], timeout_s: float | None) -> Any:
         timeout = self.timeout_s if timeout_s is None else timeout_s
         deadline = time.monotonic() + timeout
         try:
@@ -209,7 +217,11 @@ class Worker:
 
     def save_inputs(self, steps: int, arrays: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
         """Write a run's input arrays as ``.npy`` files in the shared directory; returns the ``run`` request body."""
-        self._check_alive()
+        self.check_alive()
+        with self.profile.phase("client.save_inputs_s"):
+            return self._save_inputs(steps, arrays)
+
+    def _save_inputs(self, steps: int, arrays: dict[str, dict[str, np.ndarray]]) -> dict[str, Any]:
         self._runs += 1
         directory = os.path.join(self.directory, f"run-{self._runs}")
         os.mkdir(directory)
@@ -222,7 +234,8 @@ class Worker:
                 request[kind][name] = path
         return request
 
-    def _check_alive(self) -> None:
+    def check_alive(self) -> None:
+        """Raise :class:`LavaRunError` if the worker has been stopped."""
         if not self.alive:
             raise LavaRunError("the Lava worker has been stopped after an earlier failure; compile the network again")
 

@@ -17,9 +17,15 @@ Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
   reply with the monitored data;
 - ``("run_batch", inputs)``: the same with a leading trial axis on every
   input file; each trial starts from the reset state (one runtime, no restart);
-  reply with one record per trial;
-- ``("reset", weights)``: clear the dynamic state; ``weights``: name -> array to load;
-- ``("set_weights", name, array)``;
+  reply with one record per trial. With ``inputs["native"]`` (a static plan,
+  :func:`._batched.batch_refusal`) the trials run ``B`` at a time in a second
+  runtime whose populations carry a sample axis (:mod:`._batched`), built at
+  the first such request; otherwise one after another;
+- ``("reset", weights)``: clear the dynamic state; ``weights``: name -> array to load
+  (a ``run`` or ``run_batch`` carries the caller's pending resets as ``inputs["resets"]``, a
+  ``set_weights`` as its third argument: a reset needs no request of its own);
+- ``("set_weights", name, array, resets)``;
+- ``("profile",)``: the :class:`._profile.Profile` figures since the last one;
 - ``("close",)``: stop the runtime and exit.
 
 The worker never outlives its caller (:class:`Lifeline`): when the caller dies (any signal, SIGKILL
@@ -36,12 +42,14 @@ import shutil
 import signal
 import sys
 import threading
+import time
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
+from ._batched import BatchedNetwork, batch_refusal, batch_size
 from ._client import group_members
 from ._lava.buffers import (
     CTRL,
@@ -61,6 +69,7 @@ from ._lava.buffers import (
     weights_out_key,
 )
 from ._plan import ConnectionPlan, Plan, RulePlan, third_factor_inputs
+from ._profile import Profile
 
 
 class LavaNetwork:
@@ -71,8 +80,13 @@ class LavaNetwork:
     the plastic ones, the wiring, and the runtime.
     """
 
-    def __init__(self, plan: Plan, shm_dir: str) -> None:
+    def __init__(self, plan: Plan, shm_dir: str, profile: Profile | None = None) -> None:
         self.plan = plan
+        self.profile = profile or Profile()
+        self.batched: BatchedNetwork | None = None
+        """The network with a sample axis, built at the first native ``run_batch``."""
+        self.loaded = {conn.name: conn.weights for conn in plan.connections}
+        """The weights last loaded into each connection (the plan's, or a ``set_weights``'s)."""
         self.shm_dir = shm_dir
         self.rng = np.random.default_rng([plan.seed, 0])  # fixed point: rounding of third-factor codes
         self.buffers = SharedBuffers(shm_dir)
@@ -94,6 +108,8 @@ class LavaNetwork:
             self._wire(conn)
         self.anchor = self._connect_components()
         self._start_runtime()
+        self.profile.count("lava_processes", len(self.procs) + len(self.connections) + len(self.modulators))
+        self.profile.count("lava_processes", len(self.circuits))
 
     # -- build steps -----------------------------------------------------------------------
     def _create_buffers(self) -> None:
@@ -292,18 +308,36 @@ class LavaNetwork:
 
     # -- requests --------------------------------------------------------------------------
     def run(self, inputs: dict[str, Any]) -> dict[str, np.ndarray]:
-        """Run ``inputs["steps"]`` steps on the input files ``inputs[kind][name]`` (see ``save_inputs``)."""
-        spikes, currents, modulators = _load_inputs(inputs)
+        """Run ``inputs["steps"]`` steps on the input files ``inputs[kind][name]`` (see ``save_inputs``).
+
+        ``inputs["resets"]``: resets to do first (see :meth:`_pending_reset`).
+        """
+        self._pending_reset(inputs)
+        with self.profile.phase("load_inputs_s"):
+            spikes, currents, modulators = _load_inputs(inputs)
         return self._run_arrays(int(inputs["steps"]), spikes, currents, modulators)
 
+    def _pending_reset(self, inputs: dict[str, Any]) -> None:
+        """The resets the caller asked for since its last request, in order (their ``weights`` arguments)."""
+        for weights in inputs.get("resets", ()):
+            self.reset(weights)
+
     def run_batch(self, inputs: dict[str, Any]) -> list[dict[str, np.ndarray]]:
-        """Run ``inputs["trials"]`` independent trials in this runtime, resetting the state before each.
+        """Run ``inputs["trials"]`` independent trials in this runtime, each from the reset state.
 
         The input files hold one leading trial axis; the reply is one record per trial.
+        ``inputs["native"]``: ``B`` trials per step in the batched network (``inputs["batch_trials"]`` at
+        most, within ``inputs["buffer_bytes"]``); otherwise one trial after another.
         """
-        spikes, currents, modulators = _load_inputs(inputs)
+        self._pending_reset(inputs)
+        with self.profile.phase("load_inputs_s"):
+            spikes, currents, modulators = _load_inputs(inputs)
+        trials = int(inputs["trials"])
+        self.profile.count("trials", trials)
+        if inputs.get("native") and batch_refusal(self.plan) is None:
+            return self._run_batched(inputs, trials, spikes, currents)
         records = []
-        for trial in range(int(inputs["trials"])):
+        for trial in range(trials):
             self.reset(None)
             records.append(
                 self._run_arrays(
@@ -312,6 +346,33 @@ class LavaNetwork:
                     {name: value[trial] for name, value in currents.items()},
                     {name: value[trial] for name, value in modulators.items()},
                 )
+            )
+        return records
+
+    def _run_batched(
+        self, inputs: dict[str, Any], trials: int, spikes: dict[str, np.ndarray], currents: dict[str, np.ndarray]
+    ) -> list[dict[str, np.ndarray]]:
+        """The trials ``B`` at a time; the batched network is (re)built when a request wants a larger ``B``."""
+        size = batch_size(self.plan, trials, int(inputs["batch_trials"]), int(inputs["buffer_bytes"]))
+        if self.batched is None or self.batched.batch < size:
+            if self.batched is not None:
+                self.batched.close()
+            with self.profile.phase("batch_build_s"):
+                self.batched = BatchedNetwork(self.plan, size, self.shm_dir, int(inputs["buffer_bytes"]))
+                for index, conn in enumerate(self.plan.connections):  # the weights as they are now
+                    if self.loaded[conn.name] is not conn.weights:
+                        self.batched.set_weights(index, conn.name, self.loaded[conn.name])
+            self.profile.count("batch_lava_processes", len(self.batched.procs) + len(self.batched.connections))
+            self.profile.count("batch_size", size)
+        batched, steps, records = self.batched, int(inputs["steps"]), []
+        for start in range(0, trials, batched.batch):
+            part = slice(start, min(start + batched.batch, trials))
+            records += batched.run(
+                part.stop - part.start,
+                steps,
+                {name: value[part] for name, value in spikes.items()},
+                {name: value[part] for name, value in currents.items()},
+                self.profile,
             )
         return records
 
@@ -327,11 +388,15 @@ class LavaNetwork:
         snapshots: dict[str, list[np.ndarray]] = {c.name: [] for c in self.plan.connections if c.snapshot_every}
         for start in range(0, steps, self.plan.chunk):
             chunk = slice(start, min(start + self.plan.chunk, steps))
-            self._write_inputs(chunk, spikes, currents)
-            self._write_third_factors(modulators, chunk, steps)
-            self._run_chunk(chunk.stop - chunk.start)
-            self._read_chunk_records(out, snapshots, chunk)
-        self._read_final_records(out, snapshots)
+            with self.profile.phase("write_inputs_s"):
+                self._write_inputs(chunk, spikes, currents)
+                self._write_third_factors(modulators, chunk, steps)
+            with self.profile.phase("lava_run_s"):
+                self._run_chunk(chunk.stop - chunk.start)
+            with self.profile.phase("read_records_s"):
+                self._read_chunk_records(out, snapshots, chunk)
+        with self.profile.phase("read_records_s"):
+            self._read_final_records(out, snapshots)
         return out
 
     def _empty_records(self, steps: int) -> dict[str, np.ndarray]:
@@ -366,6 +431,8 @@ class LavaNetwork:
         for anchor in self.anchor:
             anchor.run(condition=RunSteps(num_steps=length))
         self.lava_t += length
+        self.profile.count("lava_runs", len(self.anchor))
+        self.profile.count("lava_steps", length)
 
     def _read_chunk_records(
         self, out: dict[str, np.ndarray], snapshots: dict[str, list[np.ndarray]], chunk: slice
@@ -406,6 +473,10 @@ class LavaNetwork:
             self.buffers[modulator_key(conn.name)][:length] = np.stack(inputs, axis=1)
 
     def reset(self, weights: dict[str, np.ndarray] | None) -> None:
+        with self.profile.phase("reset_s"):
+            self._reset(weights)
+
+    def _reset(self, weights: dict[str, np.ndarray] | None) -> None:
         ctrl = self.buffers[CTRL]
         ctrl[CTRL_RESEED] = int(weights is not None)
         ctrl[CTRL_RESET] += 1
@@ -417,11 +488,19 @@ class LavaNetwork:
     def set_weights(self, name: str, weights: np.ndarray) -> None:
         index = next(i for i, conn in enumerate(self.plan.connections) if conn.name == name)
         self.buffers[weights_in_key(name)][:] = weights
+        self.loaded[name] = np.array(weights)
         if weights_out_key(name) in self.buffers:
             self.buffers[weights_out_key(name)][:] = weights
         self.buffers[WEIGHT_GENERATIONS][index] += 1
+        if self.batched is not None:
+            self.batched.set_weights(index, name, weights)
 
     def close(self) -> None:
+        """Stop the runtimes (Lava 0.10's ``stop`` of a runtime that never ran waits forever: run one step first)."""
+        if self.batched is not None:
+            self.batched.close()
+        if self.lava_t == 0:
+            self._run_chunk(1)
         for anchor in self.anchor:
             anchor.stop()
 
@@ -541,9 +620,12 @@ def _serve(conn_in: Connection, conn_out: Connection, shm_dir: str, holder: list
             raise CallerGone("the caller closed the request pipe") from None
         command, *args = request
         network = holder[0]
+        start = time.perf_counter()
         try:
             if command == "build":
-                network = holder[0] = LavaNetwork(args[0], shm_dir)
+                profile = Profile()
+                with profile.phase("build_s"):
+                    network = holder[0] = LavaNetwork(args[0], shm_dir, profile)
                 reply: Any = None
             elif command == "close":
                 if network is not None:
@@ -561,13 +643,21 @@ def _serve(conn_in: Connection, conn_out: Connection, shm_dir: str, holder: list
                 network.reset(args[0])
                 reply = None
             elif command == "set_weights":
+                network._pending_reset({"resets": args[2] if len(args) > 2 else ()})
                 network.set_weights(args[0], args[1])
                 reply = None
+            elif command == "profile":
+                reply = network.profile.take()
             else:
                 raise ValueError(f"unknown request {command!r}")
         except Exception:
             _reply(conn_out, ("error", traceback.format_exc()))
             continue
+        if network is not None and command != "profile":
+            network.profile.seconds[f"request.{command}_s"] = (
+                network.profile.seconds.get(f"request.{command}_s", 0.0) + time.perf_counter() - start
+            )
+            network.profile.count("requests")
         _reply(conn_out, ("ok", reply))
 
 

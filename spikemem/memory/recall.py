@@ -3,12 +3,12 @@
 Two ways, with identical answers (a property of the clocked encoding, tested):
 
 - **batched**: ``Simulation.run_batch`` with one cue per trial, for backends
-  with native batching (reference, snnTorch: every trial runs in parallel);
+  with native batching (reference, snnTorch, Lava: many trials per step);
   each trial stops at its last read step;
 - **multiplexed**: trials follow each other in one long ``Simulation.run``
   (the clock currents tiled, each trial's cue at its first step), for
   backends that would otherwise run trial after trial with a reset and a
-  start-up cost each (Brian2, Lava).
+  start-up cost each (Brian2).
 
 Trials are run in chunks that bound the memory of inputs and records. The
 cost figures of the two ways differ only by the trial tail (the wipes that

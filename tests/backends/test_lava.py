@@ -535,3 +535,50 @@ def test_unavailable_reason_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not failed.ok
     assert "cannot be imported" in failed.reason and "no_such_module" in failed.reason
     assert "Python 3.10" in failed.reason and "3.11" in failed.reason
+
+
+def _delay_one(network: Network) -> Network:
+    """``network`` without its delayed projections: what the batched network runs (``_batched.batch_refusal``)."""
+    import dataclasses
+
+    return dataclasses.replace(network, projections=[p for p in network.projections if p.delay == 1])
+
+
+@pytest.mark.parametrize("numeric", ["float", "fixed"])
+def test_native_batch_advances_many_samples_per_step_with_the_records_of_single_runs(numeric: str) -> None:
+    """B trials per Lava step (fused input synapses, a rebuilt larger B, padded rows, weights set in between)
+    give every record of one trial at a time: fixed point bit for bit, float spikes exactly."""
+    network = _delay_one(two_layers("subtract"))
+    rng = np.random.default_rng(5)
+    trials = 5
+    spikes = rng.random((trials, STEPS, 20)) < 0.12
+    drive = rng.uniform(0.0, 0.25, (trials, STEPS, 10))
+    readout = next(p for p in network.projections if p.post == "readout")
+    new_weights = np.asarray(readout.weights) * 1.5
+    with get_backend("lava", batch_trials=3).compile(network, numeric=numeric) as sim:
+        first = sim.run_batch(STEPS, {"in": spikes[:2], "drive": drive[:2]})  # builds B = 2
+        sim.set_weights(readout.name, new_weights)
+        batch = sim.run_batch(STEPS, {"in": spikes, "drive": drive})  # B = 3: requests of 3 and 2 (one padded row)
+        profile = sim.profile()
+        singles = []
+        for trial in range(trials):
+            sim.reset()
+            singles.append(sim.run(STEPS, {"in": spikes[trial], "drive": drive[trial]}).data)
+        sim.reset(weights=True)
+        again = sim.run_batch(STEPS, {"in": spikes[:2], "drive": drive[:2]})
+    assert profile["trials"] == 7 and profile["batch_build_s"] > 0
+    assert profile["lava_steps"] == 3 * STEPS  # three batched runs of STEPS steps, no step per trial
+    assert sum(int(s["readout.count"].sum()) for s in singles) > 10
+    for key, value in batch.data.items():
+        _same(numeric, key, value, np.stack([s[key] for s in singles]))
+    for key, value in first.data.items():  # the spec's weights again after reset(weights=True)
+        _same(numeric, key, again.data[key], value)
+
+
+def _same(numeric: str, key: str, have: np.ndarray, want: np.ndarray) -> None:
+    """Fixed point, spikes and counts: equal; float potentials: within 1e-12 (Lava's Dense sums the spiking
+    columns, the batched synapses multiply matrices: the last bits differ)."""
+    if numeric == "fixed" or want.dtype == bool or key.endswith(".count"):
+        np.testing.assert_array_equal(have, want, err_msg=key)
+    else:
+        np.testing.assert_allclose(have, want, rtol=0, atol=1e-12, err_msg=key)

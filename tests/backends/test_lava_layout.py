@@ -32,6 +32,8 @@ EXPECTED = {
     "Dense": ("connections", "PyDenseFloat", "PyDenseFixed"),
     "DelayDense": ("connections", "PyDelayDenseFloat", "PyDelayDenseFixed"),
     "LearningDense": ("connections", "PyLearningDenseFloat", "PyLearningDenseFixed"),
+    "BatchDense": ("batched", "PyBatchDenseFloat", "PyBatchDenseFixed"),
+    "InputDense": ("batched", "PyInputDenseFloat", "PyInputDenseFixed"),
 }
 """Process -> (folder of its models, float model, fixed-point model)."""
 
@@ -43,6 +45,7 @@ from lava.magma.compiler.compiler_graphs import ProcGroupDiGraphs
 from lava.magma.core.learning.learning_rule import Loihi2FLearningRule, Loihi3FLearningRule
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import DelayDense, Dense, LearningDense
+from {PACKAGE}.batched.process import BatchDense, InputDense
 from {PACKAGE}.circuits.process import ProjectedTrace, SubspaceResidual
 from {PACKAGE}.connections.models import LAVA_PROCESS_MODELS
 from {PACKAGE}.connections.process import ProjectedLearningDense
@@ -61,6 +64,8 @@ procs = [
     Dense(weights=weights, **common),
     DelayDense(weights=weights, delays=1, **common),
     LearningDense(weights=weights, learning_rule=Loihi2FLearningRule(dw="x0*y1", y1_impulse=1), **common),
+    BatchDense(batch=4, weights=weights, index=0, **common),
+    InputDense(batch=4, weights=weights, index=0, key="k", **common),
 ]
 found = {{}}
 for proc in procs:

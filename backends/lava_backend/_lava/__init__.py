@@ -10,6 +10,9 @@ tag, ``floating_pt`` and ``fixed_pt``):
   ``LearningDense``, and ``ProjectedLearningDense``;
 - :mod:`.circuits`: ``ProjectedTrace``, ``SubspaceResidual`` (a rule's signals
   for the learning engine, computed in the step they are formed);
+- :mod:`.batched`: ``BatchDense``, ``InputDense`` (static synapses on a
+  ``(B, n)`` block of samples, the input ones fused with their spike source;
+  the batched network of ``run_batch``, :mod:`..._batched`);
 
 plus :mod:`.buffers` (the shared buffers, their names and the mixin every
 model shares) and :mod:`.decorate` (the decorators every model carries).

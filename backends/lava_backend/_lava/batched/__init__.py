@@ -1,0 +1,1 @@
+"""Static synapses with a sample axis: one time step advances many independent samples (``run_batch``)."""
