@@ -13,7 +13,8 @@ Counts (:mod:`spikemem.cost.counts`)
     ``multiply_accumulate_ops`` (graded inputs), ``synaptic_ops`` (AC + MAC),
     ``dense_macs``, ``neuron_updates``, ``activation_sparsity``,
     ``plasticity_updates``; ``a + b`` sums consecutive runs; ``as_dict()`` and
-    ``per_trial()`` (JSON-ready, divided by ``trials``).
+    ``per_trial()`` (JSON-ready, divided by ``trials``); ``join_trials(a, b)`` joins
+    two batches of independent trials of one length.
 
     Every :class:`~spikemem.backend.Simulation` run returns its counts in
     ``Recording.cost`` (on by default; ``Backend.compile(..., count_operations=False)``
@@ -45,6 +46,7 @@ from spikemem.cost.counts import (
     cost_monitors,
     count_operations,
     existing_synapses,
+    join_trials,
     raster_sources,
     sum_counts,
     with_cost_monitors,
@@ -76,6 +78,7 @@ __all__ = [
     "existing_synapses",
     "footprint",
     "format_cost",
+    "join_trials",
     "loihi_energy",
     "raster_sources",
     "sum_counts",

@@ -225,7 +225,8 @@ class OperationCounts:
             "numeric": self.numeric,
             "backend": self.backend,
             "steps": self.steps,
-            "trials": self.trials if scale == 1.0 else 1,
+            "trials": self.trials,
+            "scale": scale,
             "total": {
                 "spikes": num(self.spikes),
                 "synaptic_ops": num(self.synaptic_ops),
@@ -262,6 +263,13 @@ def _add(a: Any, b: Any) -> Any:
     """Field-wise sum of two count records of the same element (names and sizes kept)."""
     keep = {"name", "size", "pre", "post", "synapses", "dense_synapses"}
     return replace(a, **{f.name: getattr(a, f.name) + getattr(b, f.name) for f in fields(a) if f.name not in keep})
+
+
+def join_trials(a: OperationCounts, b: OperationCounts) -> OperationCounts:
+    """Counts of two batches of independent trials of the same length (e.g. two ``run_batch`` calls): trials add."""
+    if a.steps != b.steps:
+        raise ValueError(f"cannot join trials of {a.steps} and {b.steps} steps; add consecutive runs with +")
+    return replace(a + b, steps=a.steps, trials=a.trials + b.trials)
 
 
 def sum_counts(counts: Iterable[OperationCounts]) -> OperationCounts:

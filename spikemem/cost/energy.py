@@ -130,9 +130,12 @@ def dense_mac_energy(counts: OperationCounts) -> EnergyEstimate:
     return EnergyEstimate("dense MAC (estimate, Horowitz 2014)", {"dense_macs": counts.dense_macs * DENSE_MAC.joules})
 
 
-def energy_report(counts: OperationCounts) -> dict[str, Any]:
-    """Both estimates per trial, JSON-ready, labelled as estimates from published per-op figures."""
-    per_trial = 1.0 / counts.trials
+def energy_report(counts: OperationCounts, units: int | None = None) -> dict[str, Any]:
+    """Both estimates per unit (default: per trial), JSON-ready, labelled as estimates from published per-op figures.
+
+    ``units``: how many units (recalls, inferences) ``counts`` holds; ``counts.trials`` when None.
+    """
+    per_trial = 1.0 / (counts.trials if units is None else units)
     return {
         "note": "estimates from published per-operation energies times counted operations, not measurements",
         "loihi": loihi_energy(counts).scaled(per_trial).as_dict(),

@@ -10,7 +10,9 @@ from spikemem.cost.footprint import footprint
 from spikemem.spec import Network
 
 
-def cost_section(counts: OperationCounts, network: Network | None = None, unit: str = "trial") -> dict[str, Any]:
+def cost_section(
+    counts: OperationCounts, network: Network | None = None, unit: str = "trial", units: int | None = None
+) -> dict[str, Any]:
     """Counts and energy ESTIMATES per ``unit`` (one trial: a recall, an inference), and the footprint.
 
     Parameters
@@ -21,12 +23,16 @@ def cost_section(counts: OperationCounts, network: Network | None = None, unit: 
         The spec, for the footprint in float and fixed point (omitted when None).
     unit
         What one trial is, written into the section (``"recall"``, ``"inference"``, ...).
+    units
+        How many of them ``counts`` holds (default ``counts.trials``; e.g. the
+        recalls multiplexed into one long run).
     """
+    units = counts.trials if units is None else units
     section: dict[str, Any] = {
         "per": unit,
-        "trials_counted": counts.trials,
-        "counts": counts.per_trial(),
-        "energy": energy_report(counts),
+        "units_counted": units,
+        "counts": counts.as_dict(scale=1.0 / units),
+        "energy": energy_report(counts, units),
     }
     if network is not None:
         section["footprint"] = {mode: footprint(network, mode).as_dict() for mode in ("float", "fixed")}
