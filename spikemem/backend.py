@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from spikemem.cost.counts import OperationCounts, count_operations, with_cost_monitors
+from spikemem.cost.counts import OperationCounts, count_operations, nonzero, synapse_fanout, with_cost_monitors
 from spikemem.recording import Recording
 from spikemem.spec import Network, PlasticityRule, SpecError
 from spikemem.spec.errors import UnsupportedFeatureError
@@ -257,6 +257,7 @@ class Simulation(ABC):
         self._cost_keys: frozenset[str] = frozenset()
         self._in_transit: dict[str, np.ndarray] = {}
         self._depth: dict[str, int] = {}
+        self._fanouts: dict[str, np.ndarray] = {}
 
     def _enable_counting(self, added_keys: frozenset[str]) -> None:
         """Count every run's operations; ``added_keys``: recorded only for the count, dropped from recordings."""
@@ -264,6 +265,7 @@ class Simulation(ABC):
         self._cost_keys = added_keys
         for proj in self.network.projections:
             self._depth[proj.pre] = max(self._depth.get(proj.pre, 1), proj.delay)
+            self._fanouts[proj.name] = synapse_fanout(proj)
 
     def _count(
         self, data: dict[str, np.ndarray], windows: list[InputWindow], batched: bool, learn: bool
@@ -273,7 +275,7 @@ class Simulation(ABC):
             return None
         steps = windows[0].steps
         inputs = {name: _trials([w.spikes[name] for w in windows], batched) for name in windows[0].spikes}
-        currents = {name: _trials([w.currents[name] for w in windows], batched) for name in windows[0].currents}
+        currents = {name: sum(nonzero(w.currents[name]) for w in windows) for name in windows[0].currents}
         counts = count_operations(
             self.network,
             data,
@@ -285,6 +287,7 @@ class Simulation(ABC):
             in_transit=None if batched else self._in_transit,
             learn=learn,
             graded_fan_in=self.graded_fan_in,
+            fanouts=self._fanouts,
             numeric=self.numeric,
             backend=self.backend_name,
         )
@@ -385,6 +388,9 @@ class Simulation(ABC):
         if not np.all(np.isfinite(new)):
             raise SpecError(f"set_weights[{projection!r}]", "contains NaN or infinite values")
         self._set_weights(projection, new)
+        if self.counting and proj.plasticity is None:  # a static projection's synapses are its non-zero weights
+            exists = (new != 0) if proj.mask is None else (new != 0) & np.asarray(proj.mask, dtype=bool)
+            self._fanouts[projection] = exists.sum(axis=0).astype(np.int64)
 
     @property
     def fixed_point(self) -> FixedPointModel | None:

@@ -339,10 +339,11 @@ def count_operations(
     trials: int = 1,
     batched: bool = False,
     inputs: Mapping[str, np.ndarray] | None = None,
-    currents: Mapping[str, np.ndarray] | None = None,
+    currents: Mapping[str, np.ndarray | int] | None = None,
     in_transit: Mapping[str, np.ndarray] | None = None,
     learn: bool = True,
     graded_fan_in: Mapping[str, int] | None = None,
+    fanouts: Mapping[str, np.ndarray] | None = None,
     numeric: str = "float",
     backend: str = "",
 ) -> OperationCounts:
@@ -362,7 +363,8 @@ def count_operations(
     inputs
         Spike input name -> its raster of the run, ``(steps, n)`` or ``(B, steps, n)``.
     currents
-        Population -> its external current of the run, same shapes.
+        Population -> its external current of the run (same shapes), or the
+        number of its non-zero elements.
     in_transit
         Source name -> ``(B, depth, n)`` spikes of the steps before the run
         that are still travelling (the previous run's last ``depth`` steps,
@@ -371,6 +373,9 @@ def count_operations(
         Whether the plastic projections learned during the run.
     graded_fan_in
         Population -> MACs per non-zero graded input element (default 1).
+    fanouts
+        Projection name -> its :func:`fanout` (computed here when omitted; a
+        simulation computes it once).
     numeric, backend
         Recorded with the counts.
     """
@@ -395,34 +400,26 @@ def count_operations(
         fan_in = int(graded_fan_in.get(pop.name, 1))
         graded = 0
         if pop.name in currents:
-            graded = int(np.count_nonzero(np.asarray(currents[pop.name])))
+            given = currents[pop.name]
+            graded = given if isinstance(given, int) else nonzero(given)
         dense_graded = updates * fan_in if pop.name in currents else 0
         pops.append(PopulationCounts(pop.name, pop.size, spikes, updates, graded, graded * fan_in, dense_graded))
     projs: list[ProjectionCounts] = []
     for proj in network.projections:
-        exists = existing_synapses(proj)
-        fanout = exists.sum(axis=0).astype(np.int64)  # per presynaptic neuron
+        fanout = fanouts[proj.name] if fanouts is not None else synapse_fanout(proj)
         if proj.pre not in rasters:
             raise KeyError(f"no spike raster of {proj.pre!r}, the source of projection {proj.name!r}")
-        raster = rasters[proj.pre]
-        d = proj.delay
-        # spikes delivered inside the run: emitted at steps [-d, steps - d)
-        kept = raster[:, : max(steps - d, 0)].sum(axis=(0, 1), dtype=np.int64)
-        carried = in_transit.get(proj.pre)
-        if carried is not None:
-            kept = kept + _arriving(np.asarray(carried, dtype=bool), d, steps)
-        delivered = int(kept.sum())
-        events = int(kept @ fanout)
-        n_post, n_pre = exists.shape
+        delivered, events = _delivered(rasters[proj.pre], in_transit.get(proj.pre), proj.delay, steps, fanout)
+        n_post, n_pre = np.shape(proj.weights)
         touched = 0
         if proj.plasticity is not None and learn:
-            touched = _plasticity_updates(proj, exists, fanout, rasters, steps, trials)
+            touched = _plasticity_updates(proj, existing_synapses(proj), fanout, rasters, steps, trials)
         projs.append(
             ProjectionCounts(
                 proj.name,
                 proj.pre,
                 proj.post,
-                int(exists.sum()),
+                int(fanout.sum()),
                 n_post * n_pre,
                 delivered,
                 events,
@@ -431,6 +428,32 @@ def count_operations(
             )
         )
     return OperationCounts(steps, trials, numeric, backend, tuple(pops), tuple(projs))
+
+
+def nonzero(array: np.ndarray) -> int:
+    """Non-zero elements of an array (of a float array through a boolean mask: faster than on floats)."""
+    array = np.asarray(array)
+    return int(np.count_nonzero(array if array.dtype == bool else array != 0))
+
+
+def synapse_fanout(proj: Projection) -> np.ndarray:
+    """int64 ``(n_pre,)``: the existing synapses of each presynaptic neuron (:func:`existing_synapses`)."""
+    return existing_synapses(proj).sum(axis=0).astype(np.int64)
+
+
+def _delivered(
+    raster: np.ndarray, carried: np.ndarray | None, delay: int, steps: int, fanout: np.ndarray
+) -> tuple[int, int]:
+    """Spikes delivered inside the run (emitted at steps ``[-d, S - d)``) and the synaptic events they cause."""
+    emitted = raster[:, : max(steps - delay, 0)]
+    uniform = fanout.size > 0 and bool((fanout == fanout[0]).all())
+    if uniform and carried is None:  # every neuron reaches as many synapses: count the spikes only
+        spikes = int(np.count_nonzero(emitted))
+        return spikes, spikes * int(fanout[0])
+    kept = np.count_nonzero(emitted, axis=(0, 1)).astype(np.int64)
+    if carried is not None:
+        kept = kept + _arriving(np.asarray(carried, dtype=bool), delay, steps)
+    return int(kept.sum()), int(kept @ fanout)
 
 
 def _arriving(carried: np.ndarray, delay: int, steps: int) -> np.ndarray:

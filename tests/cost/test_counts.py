@@ -127,6 +127,13 @@ def test_plasticity_updates() -> None:
     assert counts["stdp"].plasticity_updates == 2 * 2  # input 0 has 2 synapses and spikes twice; out is silent
 
 
+def test_set_weights_changes_the_synapses_counted() -> None:
+    sim = get_backend("reference").compile(_relay(delay=1, spike_steps=[2]))
+    sim.set_weights("in->out", np.array([[0.1, 0.0], [0.0, 0.0], [0.0, 0.1], [0.0, 0.1]]))
+    counts = sim.run(STEPS).cost
+    assert counts.projections[0].accumulate_ops == 1 and counts.projections[0].synapses == 3
+
+
 def test_counting_can_be_turned_off() -> None:
     sim = get_backend("reference").compile(_relay(delay=1, spike_steps=[2]), count_operations=False)
     assert sim.run(STEPS).cost is None
