@@ -12,9 +12,10 @@ ESTIMATES (:mod:`spikemem.cost.energy`) and the footprint.
 Per training sample:
 
 - local rules (``continual_local``: the learning runs inside the simulator)
-  count every training run, so ``per_task[i].cost`` holds the counted cost
-  per training sample of task ``i`` (plasticity updates included), written
-  by the learner;
+  count every run of the learning network, so ``per_task[i].cost`` holds the
+  counted cost per training sample of task ``i`` (plasticity updates
+  included), written by the learner; the static network's run that gives
+  each sample's error adds about one test inference per sample;
 - BPTT (``continual``: snnTorch's autograd, outside the spec) is an ESTIMATE
   here: the forward pass is counted as an inference of the spec network on
   ``samples_per_task`` training samples of every task, and the backward pass

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from spikemem.continual.basis import orthonormal_complement
-from spikemem.continual.inference import run_steps
+from spikemem.continual.inference import hidden_name, run_steps
 from spikemem.continual.local.config import LocalConfig
 from spikemem.continual.local.network import (
     ERROR,
@@ -106,7 +106,9 @@ class TaskStats:
     subspace_rank: int
     lateral_orthonormality: float | None
     cost: dict[str, Any] | None = None
-    """Counted operations per training sample (:func:`spikemem.cost.cost_section`); None when not counted."""
+    """Counted operations per training sample of the learning network's runs (:func:`spikemem.cost.cost_section`;
+    the static network's run that gives the error, about one inference per sample, is not in it); None when not
+    counted."""
 
 
 class LocalLearner:
@@ -235,6 +237,8 @@ class LocalLearner:
             options["seed"] = int(np.random.SeedSequence([options.get("seed", 0), self._tasks]).generate_state(1)[0])
         self._tasks += 1
         learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **options)
+        if self.model.encoding == "direct":  # the drive is W_1 x: n_0 MACs per element (spikemem.cost)
+            learner.graded_fan_in = {hidden_name(0): self.model.n_inputs}
         classes = self.readout.shape[0]
         samples = 0
         train_counts: OperationCounts | None = None
