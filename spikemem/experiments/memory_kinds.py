@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from spikemem.backends import get_backend
+from spikemem.cost import cost_section
 from spikemem.evaluation import memory as ev
 from spikemem.experiments.config import parse_tables
 from spikemem.experiments.runner import ExperimentContext
@@ -109,6 +110,7 @@ def _score(result: RecallResult, targets: np.ndarray) -> dict[str, Any]:
         "run_s": result.wall_time_s,
         "compile_s": result.extra.get("compile_s", 0.0),
         "batching": result.mode,
+        **({} if result.counts is None else {"cost": cost_section(result.counts, unit="recall", units=trials)}),
     }
 
 
@@ -608,6 +610,7 @@ def stdp_storage(ctx: ExperimentContext) -> dict[str, Any]:
             "max_deviation_units": float(np.abs(learned / protocol.unit - hebb - p * np.eye(n)).max()),
             "a_plus": protocol.a_plus,
             "a_minus": protocol.a_minus,
+            **({} if record.cost is None else {"cost": cost_section(record.cost, net, unit="learning run")}),
         }
 
     learned_info = _cached(ctx, "learning", learn)

@@ -106,3 +106,14 @@ def test_sweep_throughput(tmp_path: Path) -> None:
     (case,) = doc["cases"]
     assert case["checks"]["identical_accuracy_matrices"] is True
     assert set(case["implementations"]) == {"local 1 worker", "local 2 workers", "ray 2 cpus"}
+
+
+def test_cost_overhead(tmp_path: Path) -> None:
+    needs("snntorch")
+    doc = run_script(tmp_path, "cost_overhead", "--backends", "reference", "snntorch")
+    labels = [case["label"] for case in doc["cases"]]
+    assert labels == ["network, reference", "inference, reference", "network, snntorch", "inference, snntorch"]
+    for case in doc["cases"]:
+        assert case["checks"]["spike_counts_agree"], case["label"]
+        assert [c["metric"] for c in case["comparisons"]] == ["seconds", "cpu_seconds"]
+        assert all(c["target"] == 1.05 and c["direction"] == "<=" for c in case["comparisons"])

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from spikemem.continual.basis import orthonormal_complement
-from spikemem.continual.inference import run_steps
+from spikemem.continual.inference import hidden_name, run_steps
 from spikemem.continual.local.config import LocalConfig
 from spikemem.continual.local.network import (
     ERROR,
@@ -55,6 +55,7 @@ from spikemem.continual.local.network import (
     static_network,
 )
 from spikemem.continual.trained import TrainedMLP
+from spikemem.cost import OperationCounts, cost_section
 from spikemem.spec import ErrorModulated, OjaSubspace
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
@@ -104,6 +105,10 @@ class TaskStats:
     train_seconds: float
     subspace_rank: int
     lateral_orthonormality: float | None
+    cost: dict[str, Any] | None = None
+    """Counted operations per training sample of the learning network's runs (:func:`spikemem.cost.cost_section`;
+    the static network's run that gives the error, about one inference per sample, is not in it); None when not
+    counted."""
 
 
 class LocalLearner:
@@ -232,8 +237,11 @@ class LocalLearner:
             options["seed"] = int(np.random.SeedSequence([options.get("seed", 0), self._tasks]).generate_state(1)[0])
         self._tasks += 1
         learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **options)
+        if self.model.encoding == "direct":  # the drive is W_1 x: n_0 MACs per element (spikemem.cost)
+            learner.graded_fan_in = {hidden_name(0): self.model.n_inputs}
         classes = self.readout.shape[0]
         samples = 0
+        train_counts: OperationCounts | None = None
         try:
             batches = [
                 order[i : i + cfg.batch_size]
@@ -250,7 +258,9 @@ class LocalLearner:
                 inputs = self.windows.inputs(encoded)
                 inputs[ERROR] = self.windows.during_counted_steps(error)
                 learner.reset()
-                learner.run(self.windows.steps(len(index)), inputs)
+                counted = learner.run(self.windows.steps(len(index)), inputs).cost
+                if counted is not None:
+                    train_counts = counted if train_counts is None else train_counts + counted
                 self.model.heads[0] = learner.weights(HEADS)
                 samples += len(index)
             deviation = None
@@ -258,7 +268,8 @@ class LocalLearner:
                 self.basis, deviation = consolidate(self.basis, learner.weights(LATERAL_PROJECTION))
         finally:
             learner.close()
-        return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation)
+        cost = None if train_counts is None else cost_section(train_counts, unit="training sample", units=samples)
+        return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation, cost)
 
 
 def _seed_sequence(rng: np.random.Generator) -> np.random.SeedSequence:
