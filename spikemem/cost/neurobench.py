@@ -333,14 +333,66 @@ def neurobench_figures(
     }
 
 
+RELATIONS = {
+    "spikes": "NeuroBench: the T steps of the layer-synchronous model; spikemem: all S = T + L + o steps of the "
+    "spec network (the same spikes in each layer's window, plus the spikes after it)",
+    "activation_sparsity": "NeuroBench: LIF layers over T steps; spikemem: every population (the readout too) "
+    "over S steps",
+    "accumulate_ops": "both: spikes x non-zero fan-out; spikemem adds the spikes after the window that arrive within S",
+    "multiply_accumulate_ops": "direct encoding: NeuroBench T x non-zero inputs x non-zero fan-out; spikemem non-zero "
+    "drive elements x n_0 (equal when no input and no weight of layer 1 is 0); rate: 0 in both",
+    "dense": "NeuroBench: T x sum n_in n_out; spikemem: S x the same (NeuroBench / T = spikemem / S)",
+    "neuron_updates": "NeuroBench: potentials that changed (MembraneUpdates); spikemem: S x every neuron (readout too)",
+    "parameters": "NeuroBench: every weight (zeros and the direct encoding's layer 1 too); spikemem: existing synapses "
+    "of the spec's projections",
+    "connection_sparsity": "NeuroBench: zeros / all weights incl. layer 1, rounded to 4 decimals; spikemem: over the "
+    "spec's projections (without the direct encoding's layer 1)",
+    "footprint": "NeuroBench: bytes of parameters (dtype) + snnTorch buffers; spikemem: float32 existing weights + "
+    "4 bytes of state per neuron",
+}
+"""How each pair of figures in :func:`side_by_side` is defined (the module docstring gives NeuroBench's sources)."""
+
+
+def side_by_side(nb: dict[str, Any], spikemem: dict[str, Any]) -> list[list[str]]:
+    """Rows ``[figure, NeuroBench, spikemem]`` per sample for a table (:data:`RELATIONS`: how they differ).
+
+    ``nb`` is :func:`neurobench_figures`'s dict, ``spikemem`` a dict with
+    ``counts`` (``OperationCounts.per_trial()``) and ``footprint``
+    (``Footprint.as_dict()``) of the same samples
+    (:meth:`spikemem.continual.crosscheck.SpecCost.summary`).
+    """
+    total, fp = spikemem["counts"]["total"], spikemem["footprint"]
+    static, work = nb["static"], nb["workload"]
+    synops = work["synaptic_operations"]
+    spikes = sum(float(c.sum()) for c in nb["spike_counts"]) / max(nb["samples"], 1)
+
+    def num(value: float) -> str:
+        return f"{value:.6g}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value):,}"
+
+    rows = [
+        ("spikes", spikes, total["spikes"]),
+        ("activation_sparsity", work["activation_sparsity"], total["activation_sparsity"]),
+        ("accumulate_ops", synops["effective_acs"], total["accumulate_ops"]),
+        ("multiply_accumulate_ops", synops["effective_macs"], total["multiply_accumulate_ops"]),
+        ("dense", synops["dense"], total["dense_macs"]),
+        ("neuron_updates", work["membrane_updates"], total["neuron_updates"]),
+        ("parameters", static["parameter_count"], fp["parameters"]),
+        ("connection_sparsity", static["connection_sparsity"], fp["connection_sparsity"]),
+        ("footprint", static["footprint"], fp["total_bytes"]),
+    ]
+    return [[name, num(a), num(b)] for name, a, b in rows]
+
+
 __all__ = [
     "INSTALL",
+    "RELATIONS",
     "STATIC_METRICS",
     "WORKLOAD_METRICS",
     "MLPLike",
     "NeuroBenchMissing",
     "neurobench_figures",
     "require_neurobench",
+    "side_by_side",
     "snntorch_mlp",
     "time_major_inputs",
 ]
