@@ -264,6 +264,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.out:
         _output_file(args.out)
     options = _lava_options(args) if args.backend == "lava" else {}
+    if args.neurobench:
+        _require_neurobench()
     try:
         report = evaluate_run(
             args.run_dir,
@@ -277,10 +279,48 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     print_evaluation(report)
+    if args.neurobench:
+        report["neurobench"] = _neurobench_comparison(args, options)
     out = Path(args.out) if args.out else Path(args.run_dir) / f"evaluation-{args.backend}-{args.numeric}.json"
     write_json(out, report)
     print(f"wrote {out}")
     return 0
+
+
+def _require_neurobench() -> None:
+    from spikemem.cost.neurobench import NeuroBenchMissing, require_neurobench
+
+    try:
+        require_neurobench()
+    except NeuroBenchMissing as exc:
+        raise UsageError(f"--neurobench: {exc}") from None
+
+
+def _neurobench_comparison(args: argparse.Namespace, options: dict[str, object]) -> dict[str, Any]:
+    """NeuroBench's figures on the snnTorch model beside spikemem's counts on ``--backend``, for the same samples."""
+    import numpy as np
+
+    from spikemem.continual.crosscheck import spec_cost
+    from spikemem.continual.evaluate import encoded_test_set, load_run
+    from spikemem.cost.neurobench import RELATIONS, neurobench_figures, side_by_side
+    from spikemem.tables import format_table
+
+    run = load_run(args.run_dir, args.max_test)
+    encoded = np.concatenate([encoded_test_set(run.model, task, i, run.seed) for i, task in enumerate(run.tasks)])
+    labels = np.concatenate([task.y_test for task in run.tasks])
+    nb = neurobench_figures(run.model, encoded, labels)
+    spec = spec_cost(run.model, encoded, args.backend, args.numeric, dict(options))
+    same = all(np.array_equal(a, b) for a, b in zip(nb["spike_counts"], spec.inference.counts, strict=True))
+    print(
+        f"\nNeuroBench {nb['neurobench']} (snnTorch model, {nb['dtype']}) beside spikemem ({args.backend} "
+        f"{args.numeric}, spec network): per sample, {len(encoded)} test samples"
+    )
+    print(format_table(["figure", "NeuroBench", "spikemem"], side_by_side(nb, spec.summary())))
+    print(f"same spikes in every layer's window: {'yes' if same else 'no'}; how the figures differ:")
+    for name, text in RELATIONS.items():
+        print(f"  {name}: {text}")
+    figures = {key: value for key, value in nb.items() if key not in ("spike_counts", "logits")}
+    return {"neurobench": figures, "spikemem": spec.summary(), "window_spikes_equal": same}
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
@@ -399,6 +439,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--against", default="source", help="backend to compare with ('source': the one that trained it; 'none')"
     )
     p.add_argument("--out", help="JSON report (default RUN_DIR/evaluation-BACKEND-NUMERIC.json)")
+    p.add_argument(
+        "--neurobench",
+        action="store_true",
+        help="also print NeuroBench's figures (snnTorch model) beside spikemem's counts (extra 'neurobench')",
+    )
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("deploy", help="deploy a trained run to the Lava simulator, with a fixed-point parity report")

@@ -62,13 +62,24 @@ class SpecCost:
         return {"counts": self.counts.per_trial(), "footprint": self.footprint.as_dict()}
 
 
-def spec_cost(model: TrainedMLP, encoded: np.ndarray, backend: str = "snntorch", batch: int = 256) -> SpecCost:
-    """Run ``encoded`` samples (``TrainedMLP.encode``) through the spec network on ``backend`` and count (docstring)."""
+def spec_cost(
+    model: TrainedMLP,
+    encoded: np.ndarray,
+    backend: str = "snntorch",
+    numeric: str = "float",
+    options: dict[str, Any] | None = None,
+    batch: int = 256,
+) -> SpecCost:
+    """Run ``encoded`` samples (``TrainedMLP.encode``) through the spec network on ``backend`` and count (docstring).
+
+    ``numeric``, ``options`` and ``batch`` are those of :class:`~spikemem.continual.inference.InferenceSession`.
+    """
     network, _ = with_cost_monitors(mlp_network(model))
     steps, length = run_steps(model), model.steps
     records: list[dict[str, np.ndarray]] = []
     stimuli: list[dict[str, np.ndarray]] = []
-    with InferenceSession(model, backend, network=network, batch=batch) as session:
+    with InferenceSession(model, backend, numeric, options, network=network, batch=batch) as session:
+        scale = session.readout_scale
         for start in range(0, len(encoded), batch):
             stimuli.append(session.input_arrays(encoded[start : start + batch]))
             records.append(session.simulation.run_batch(steps, stimuli[-1]).data)
@@ -84,11 +95,13 @@ def spec_cost(model: TrainedMLP, encoded: np.ndarray, backend: str = "snntorch",
         inputs={} if direct else {"pixels": given["pixels"]},
         currents={hidden_name(0): given["drive"]} if direct else {},
         graded_fan_in={hidden_name(0): model.n_inputs} if direct else {},
+        numeric=numeric,
         backend=backend,
     )
     spikes = [data[f"{hidden_name(i)}.spikes"] for i in range(len(model.layers))]
     inference = Inference(
-        np.asarray(data["readout.v"])[:, -1, :] / length, [window_counts(model, i, s) for i, s in enumerate(spikes)]
+        np.asarray(data["readout.v"])[:, -1, :] / (length * scale),
+        [window_counts(model, i, s) for i, s in enumerate(spikes)],
     )
     return SpecCost(counts, footprint(network, "float"), inference, [np.asarray(s, dtype=bool) for s in spikes])
 

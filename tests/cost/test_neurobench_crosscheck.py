@@ -32,6 +32,7 @@ fan-outs and sparsities are not trivial.
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,7 @@ pytest.importorskip(
     "neurobench", reason="NeuroBench is the optional extra 'neurobench': pip install -e '.[neurobench]'"
 )
 
+from spikemem.cli import main
 from spikemem.continual.crosscheck import SpecCost, spec_cost
 from spikemem.continual.evaluate import load_run
 from spikemem.continual.inference import hidden_name, run_steps
@@ -211,3 +213,19 @@ def test_side_by_side_rows_carry_both_figures(measured: tuple) -> None:
     rows = {row[0]: row[1:] for row in side_by_side(nb, spec.summary())}
     assert rows["parameters"] == [f"{nb['static']['parameter_count']:,}", f"{spec.footprint.parameters:,}"]
     assert rows["dense"][1] == f"{spec.counts.dense_macs // SAMPLES:,}"
+
+
+def test_evaluate_neurobench_prints_both_columns_and_writes_them(
+    trained_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "evaluation.json"
+    argv = ["evaluate", str(trained_run), "--backend", "reference", "--against", "none", "--max-test", "6"]
+    assert main([*argv, "--neurobench", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "NeuroBench 2.3.0" in printed and "same spikes in every layer's window: yes" in printed
+    report = json.loads(out.read_text())
+    figures = report["neurobench"]
+    assert figures["neurobench"]["samples"] == 12 and figures["window_spikes_equal"] is True
+    dense = figures["spikemem"]["counts"]["total"]["dense_macs"]
+    assert figures["neurobench"]["workload"]["synaptic_operations"]["dense"] * 7 == pytest.approx(dense * 5)  # S=7, T=5
+    assert report["evaluation"]["backend"] == "reference"  # the evaluation itself is unchanged
