@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
+from spikemem.cost.counts import OperationCounts, count_operations, with_cost_monitors
 from spikemem.recording import Recording
 from spikemem.spec import Network, PlasticityRule, SpecError
 from spikemem.spec.errors import UnsupportedFeatureError
@@ -249,6 +250,54 @@ class Simulation(ABC):
         self.numeric = numeric
         self.t = 0
         self._closed = False
+        self.counting = False
+        """Whether runs count their operations (:attr:`Recording.cost`); set by :meth:`Backend.compile`."""
+        self.graded_fan_in: dict[str, int] = {}
+        """Population -> MACs per non-zero graded input element (:func:`spikemem.cost.count_operations`)."""
+        self._cost_keys: frozenset[str] = frozenset()
+        self._in_transit: dict[str, np.ndarray] = {}
+        self._depth: dict[str, int] = {}
+
+    def _enable_counting(self, added_keys: frozenset[str]) -> None:
+        """Count every run's operations; ``added_keys``: recorded only for the count, dropped from recordings."""
+        self.counting = True
+        self._cost_keys = added_keys
+        for proj in self.network.projections:
+            self._depth[proj.pre] = max(self._depth.get(proj.pre, 1), proj.delay)
+
+    def _count(
+        self, data: dict[str, np.ndarray], windows: list[InputWindow], batched: bool, learn: bool
+    ) -> OperationCounts | None:
+        """The operations of a run (and the spikes it leaves in transit); strips the count's own monitors."""
+        if not self.counting:
+            return None
+        steps = windows[0].steps
+        inputs = {name: _trials([w.spikes[name] for w in windows], batched) for name in windows[0].spikes}
+        currents = {name: _trials([w.currents[name] for w in windows], batched) for name in windows[0].currents}
+        counts = count_operations(
+            self.network,
+            data,
+            steps=steps,
+            trials=len(windows),
+            batched=batched,
+            inputs=inputs,
+            currents=currents,
+            in_transit=None if batched else self._in_transit,
+            learn=learn,
+            graded_fan_in=self.graded_fan_in,
+            numeric=self.numeric,
+            backend=self.backend_name,
+        )
+        if not batched:
+            rasters = {**inputs, **{k[: -len(".spikes")]: v for k, v in data.items() if k.endswith(".spikes")}}
+            self._in_transit = {
+                source: _last_steps(self._in_transit.get(source), np.asarray(rasters[source], dtype=bool), depth)
+                for source, depth in self._depth.items()
+                if source in rasters
+            }
+        for key in self._cost_keys:
+            data.pop(key, None)
+        return counts
 
     # -- the public API, shared by every backend ---------------------------------
     def run(self, steps: int, inputs: Mapping[str, np.ndarray] | None = None) -> Recording:
@@ -268,6 +317,7 @@ class Simulation(ABC):
         start = time.perf_counter()
         data = self._run(window)
         wall = time.perf_counter() - start
+        cost = self._count(data, [window], batched=False, learn=True)
         recording = Recording(
             dt=self.network.dt,
             steps=steps,
@@ -276,6 +326,7 @@ class Simulation(ABC):
             backend=self.backend_name,
             numeric=self.numeric,
             wall_time_s=wall,
+            cost=cost,
         )
         self.t += steps
         return recording
@@ -308,13 +359,15 @@ class Simulation(ABC):
         data = self._run_batch(windows)
         wall = time.perf_counter() - start
         self.reset()
-        return Recording(self.network.dt, steps, 0, data, self.backend_name, self.numeric, wall)
+        cost = self._count(data, windows, batched=True, learn=False)
+        return Recording(self.network.dt, steps, 0, data, self.backend_name, self.numeric, wall, cost)
 
     def reset(self, weights: bool = False) -> None:
         """Return to the state before the first step; ``weights=True`` also restores the spec's weights."""
         self._ensure_open()
         self._reset(weights)
         self.t = 0
+        self._in_transit = {}
 
     def weights(self, projection: str) -> np.ndarray:
         """Current weights ``(n_post, n_pre)`` of a projection, in float units."""
@@ -410,8 +463,17 @@ class Backend(ABC):
     def available(self) -> Availability:
         """Whether the simulator can be imported and run here, with the reason if not."""
 
-    def compile(self, network: Network, *, numeric: str = "float", **options: Any) -> Simulation:
+    def compile(
+        self, network: Network, *, numeric: str = "float", count_operations: bool = True, **options: Any
+    ) -> Simulation:
         """Validate ``network``, check it against the capabilities and build a simulation.
+
+        With ``count_operations`` (the default) every run also returns its
+        :class:`~spikemem.cost.OperationCounts` in :attr:`Recording.cost`: the
+        protocol adds the spike monitors the count needs
+        (:func:`spikemem.cost.with_cost_monitors`; they are recorded by the
+        backend like any monitor and dropped from the returned data), so every
+        backend counts from its own spikes with the same code.
 
         Raises
         ------
@@ -427,7 +489,12 @@ class Backend(ABC):
         availability = self.available()
         if not availability:
             raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {availability.reason}")
-        return self._compile(network, numeric, {**self.options, **options})
+        if not count_operations:
+            return self._compile(network, numeric, {**self.options, **options})
+        counted, added = with_cost_monitors(network)
+        simulation = self._compile(counted, numeric, {**self.options, **options})
+        simulation._enable_counting(added)
+        return simulation
 
     def check_supported(self, network: Network, numeric: str) -> None:
         """Raise :class:`UnsupportedFeatureError` for what this backend cannot run.
@@ -469,6 +536,23 @@ class Backend(ABC):
     @abstractmethod
     def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
         """Build the simulator objects for a validated, supported network."""
+
+
+def _trials(arrays: list[np.ndarray], batched: bool) -> np.ndarray:
+    """One array per trial -> ``(B, ...)`` when ``batched``, else the one array."""
+    return np.stack(arrays) if batched else arrays[0]
+
+
+def _last_steps(previous: np.ndarray | None, raster: np.ndarray, depth: int) -> np.ndarray:
+    """``(1, depth, n)``: the last ``depth`` steps of the spikes so far (older runs' where this one is short)."""
+    raster = raster[None] if raster.ndim == 2 else raster
+    if previous is not None:
+        raster = np.concatenate([previous, raster], axis=1)
+    tail = raster[:, -depth:]
+    if tail.shape[1] < depth:
+        pad = np.zeros((tail.shape[0], depth - tail.shape[1], tail.shape[2]), dtype=bool)
+        tail = np.concatenate([pad, tail], axis=1)
+    return tail
 
 
 def _check_steps(steps: int) -> int:

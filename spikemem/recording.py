@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from spikemem.cost.counts import OperationCounts
 
 
 @dataclass
@@ -29,6 +33,10 @@ class Recording:
         ``"float"`` or ``"fixed"``. In fixed point, ``v`` is in integer units.
     wall_time_s
         Wall-clock time of the run (simulation and read-back).
+    cost
+        The run's :class:`~spikemem.cost.OperationCounts` (synaptic events,
+        spikes, neuron and plasticity updates), counted by the backend
+        protocol from the recorded spikes; None when counting is off.
     """
 
     dt: float
@@ -38,6 +46,7 @@ class Recording:
     backend: str = ""
     numeric: str = "float"
     wall_time_s: float = 0.0
+    cost: OperationCounts | None = None
 
     def __getitem__(self, key: str) -> np.ndarray:
         try:

@@ -251,6 +251,40 @@ def print_report(report: dict[str, Any]) -> None:
         for name, values in report["quantization"]["layers"].items()
     ]
     print(format_table(["layer", "quantized as", "scale", "exp", "unit", "max rel err", "rms rel err"], layers))
+    costs = cost_rows(runs)
+    if costs:
+        print(
+            "cost per test inference (energies: ESTIMATES from published per-operation figures, spikemem.cost.energy)"
+        )
+        print(format_table(["layer", *(f"{r['backend']} {r['numeric']}" for r in runs if "cost" in r)], costs))
+
+
+def cost_rows(runs: list[dict[str, Any]]) -> list[list[str]]:
+    """Rows of the cost table: synaptic ops of each projection (layer), spikes of each population, totals, energy."""
+    costs = [r["cost"] for r in runs if "cost" in r]
+    if not costs:
+        return []
+    counts = [c["counts"] for c in costs]
+    rows = [
+        [f"{name} synaptic ops", *(f"{c['projections'][name]['accumulate_ops']:,.1f}" for c in counts)]
+        for name in counts[0]["projections"]
+    ]
+    rows += [
+        [f"{name} spikes", *(f"{c['populations'][name]['spikes']:,.1f}" for c in counts)]
+        for name in counts[0]["populations"]
+    ]
+    total = [c["total"] for c in counts]
+    rows.append(["graded MACs (drive)", *(f"{t['multiply_accumulate_ops']:,.0f}" for t in total)])
+    rows.append(["synaptic ops, total", *(f"{t['synaptic_ops']:,.1f}" for t in total)])
+    rows.append(["dense-equivalent MACs", *(f"{t['dense_macs']:,.0f}" for t in total)])
+    rows.append(["activation sparsity", *(f"{t['activation_sparsity']:.4f}" for t in total)])
+    rows.append(
+        ["Loihi energy estimate, nJ", *(f"{c['energy']['loihi']['estimate_joules'] * 1e9:,.2f}" for c in costs)]
+    )
+    rows.append(
+        ["dense MAC estimate, nJ", *(f"{c['energy']['dense_mac']['estimate_joules'] * 1e9:,.2f}" for c in costs)]
+    )
+    return rows
 
 
 # -- the deployment folder -------------------------------------------------------------------------

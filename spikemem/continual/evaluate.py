@@ -15,6 +15,7 @@ Rate-encoded inputs are drawn once per task from the run's seed
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from spikemem.continual.config import parse_section
 from spikemem.continual.inference import Inference, InferenceSession, Progress
 from spikemem.continual.streams import StreamConfig, Task, build_stream
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP
+from spikemem.cost import OperationCounts, cost_section, join_trials
 from spikemem.evaluation.continual import accuracy
 from spikemem.fixed_point import FixedPointModel
 from spikemem.io import read_checked, read_json_object
@@ -149,6 +151,8 @@ class BackendEvaluation:
     seconds: float
     samples: int
     fixed_point: FixedPointModel | None = None
+    cost: OperationCounts | None = None
+    """The operations of every classification (:class:`spikemem.cost.OperationCounts`), None when not counted."""
 
     @property
     def samples_per_s(self) -> float:
@@ -164,6 +168,7 @@ class BackendEvaluation:
             "mean_accuracy": float(np.mean(self.accuracy)),
             "seconds": self.seconds,
             "samples_per_s": self.samples_per_s,
+            **({} if self.cost is None else {"cost": cost_section(self.cost, unit="test inference")}),
         }
 
 
@@ -188,7 +193,9 @@ def evaluate_model(
             samples += len(task.y_test)
             outputs.append(result)
             accuracies.append(accuracy(result.predictions(model.head_sizes, task.head), task.y_test))
-    return BackendEvaluation(backend, numeric, accuracies, outputs, seconds, samples, fixed_point)
+    costs = [o.cost for o in outputs if o.cost is not None]
+    cost = functools.reduce(join_trials, costs) if costs and len(costs) == len(outputs) else None
+    return BackendEvaluation(backend, numeric, accuracies, outputs, seconds, samples, fixed_point, cost)
 
 
 def agreement(model: TrainedMLP, tasks: list[Task], a: BackendEvaluation, b: BackendEvaluation) -> dict[str, Any]:

@@ -28,6 +28,7 @@ last step.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from spikemem.continual.trained import DT, TrainedMLP
+from spikemem.cost import OperationCounts, join_trials
 from spikemem.spec import LIF, CurrentInput, Monitor, Network, Population, Projection, SpikeInput
 
 READOUT_TAU = math.inf
@@ -170,6 +172,8 @@ class Inference:
 
     logits: np.ndarray
     counts: list[np.ndarray]
+    cost: OperationCounts | None = None
+    """The operations of the batch's runs (:class:`spikemem.cost.OperationCounts`; None when not counted)."""
 
     def predictions(self, head_sizes: list[int], head: int) -> np.ndarray:
         """Argmax over the classes of ``head``."""
@@ -179,9 +183,11 @@ class Inference:
     @staticmethod
     def concatenate(parts: list[Inference]) -> Inference:
         """Join batches in order."""
+        costs = [p.cost for p in parts if p.cost is not None]
         return Inference(
             np.concatenate([p.logits for p in parts]),
             [np.concatenate([p.counts[i] for p in parts]) for i in range(len(parts[0].counts))],
+            functools.reduce(join_trials, costs) if len(costs) == len(parts) else None,
         )
 
 
@@ -230,6 +236,8 @@ class InferenceSession:
         self.backend = backend
         self.numeric = numeric
         self.simulation = get_backend(backend).compile(self.network, numeric=numeric, **(options or {}))
+        if model.encoding == "direct":  # each drive element is a row of W_1 times the sample: n_0 MACs
+            self.simulation.graded_fan_in = {hidden_name(0): model.n_inputs}
         self.readout_scale = 1.0  # fixed point records v in internal units: the backend's own scale
         if numeric == "fixed":
             fixed = self.simulation.fixed_point
@@ -273,7 +281,7 @@ class InferenceSession:
                 window_counts(self.model, i, record[f"{hidden_name(i)}.spikes"]) for i in range(len(self.model.layers))
             ]
             logits = np.asarray(record["readout.v"])[:, -1, :] / (self.model.steps * self.readout_scale)
-            parts.append(Inference(logits, counts))
+            parts.append(Inference(logits, counts, record.cost))
         return Inference.concatenate(parts)
 
 

@@ -17,7 +17,11 @@ same way for both:
    statistics (so a killed run resumes bit-identically);
 4. ``trained_model.npz`` (:class:`~spikemem.continual.trained.TrainedMLP`),
    ``R.csv``, the plots, the printed summary and the metrics
-   (:func:`spikemem.continual.report.run_report`).
+   (:func:`spikemem.continual.report.run_report`);
+5. the ``cost`` of the trained model per test inference and per training
+   sample (:func:`spikemem.continual.run_cost.run_cost`), for a learner
+   that exposes its ``tasks``; a learner that trains inside the simulator
+   (``trains_in_simulator = True``) counts its training itself.
 
 Random streams (all derived from the run's seed by ``ctx.rng``): training task
 ``i`` draws from ``rng("train", i)``; the evaluation after task ``i`` from
@@ -38,8 +42,10 @@ from typing import IO, Any, Protocol, TypeVar, runtime_checkable
 import numpy as np
 
 from spikemem.continual.report import run_report
+from spikemem.continual.run_cost import run_cost
 from spikemem.continual.task_records import TaskRecords, UnitStore
 from spikemem.continual.trained import MODEL_FILE, TrainedMLP
+from spikemem.cost import format_cost
 from spikemem.io import read_checked
 
 T = TypeVar("T")
@@ -143,8 +149,17 @@ def run_task_loop(ctx: RunContext, learner: Learner, tasks: int, label: str, inf
             store.save_state(index, functools.partial(learner.write_state, index), record)
     finally:
         learner.close()
-    learner.trained_model().save(ctx.out / MODEL_FILE)
-    return run_report(ctx.out, store.records(), ctx.checkpoint.get("baseline"), label, info)
+    model = learner.trained_model()
+    model.save(ctx.out / MODEL_FILE)
+    metrics = run_report(ctx.out, store.records(), ctx.checkpoint.get("baseline"), label, info)
+    task_list = getattr(learner, "tasks", None)
+    if task_list is not None:
+        options = {k: v for k, v in ctx.backend_options.items() if k != "numeric"}
+        bptt = not getattr(learner, "trains_in_simulator", False)
+        metrics["cost"] = run_cost(model, list(task_list), ctx.seed, ctx.backend, ctx.numeric, options, bptt=bptt)
+        if metrics["cost"]:
+            print(format_cost(metrics["cost"]["per_test_inference"]))
+    return metrics
 
 
 __all__ = ["Learner", "RunContext", "run_task_loop"]

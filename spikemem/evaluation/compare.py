@@ -1,6 +1,9 @@
 """Comparing continual-learning runs: seeds aggregated, a metrics table and one figure.
 
-``spikemem compare DIR... --out FILE.png`` calls :func:`compare_runs`. Each
+``spikemem compare DIR... --out FILE.png`` calls :func:`compare_runs`; where the
+runs carry a ``cost`` section it also draws accuracy against synaptic
+operations per inference (``FILE_cost.png``, one point per method x backend,
+the Pareto front marked; :mod:`spikemem.evaluation.cost_plots`). Each
 ``DIR`` is a run directory (with ``result.json``), a folder whose
 sub-directories are run directories, or a sweep directory (its ``runs/``).
 Runs whose config and backend agree in everything but the seed form one
@@ -22,6 +25,7 @@ import numpy as np
 
 from spikemem.evaluation.continual import METRICS, format_spread, mean_matrix, summarize_seeds
 from spikemem.evaluation.continual_plots import CurveSet, comparison_figure, save_figure
+from spikemem.evaluation.cost_plots import CostPoint, pareto_front, save_cost_figure
 from spikemem.io import InputFileError, read_json_object
 from spikemem.tables import format_table
 
@@ -53,6 +57,17 @@ class RunGroup:
     def summary(self) -> dict[str, dict[str, float]]:
         """Mean and std of every scalar metric over seeds."""
         return summarize_seeds([{k: r["metrics"][k] for k in METRICS} for r in self.results])
+
+    def cost_point(self) -> CostPoint | None:
+        """Mean ACC and mean cost per test inference over seeds; None when a run has no ``cost`` section."""
+        inference = [r["metrics"].get("cost", {}).get("per_test_inference") for r in self.results]
+        if not inference or any(not isinstance(c, dict) for c in inference):
+            return None
+        ops = [float(c["counts"]["total"]["synaptic_ops"]) for c in inference]
+        joules = [float(c["energy"]["loihi"]["estimate_joules"]) for c in inference]
+        acc = [float(r["metrics"]["ACC"]) for r in self.results]
+        numeric = str(inference[0]["counts"].get("numeric", "float"))
+        return CostPoint(self.label, float(np.mean(acc)), float(np.mean(ops)), float(np.mean(joules)), numeric)
 
     def curves(self) -> CurveSet:
         """Mean and std accuracy matrix, for plotting."""
@@ -135,20 +150,54 @@ def group_runs(results: Sequence[dict[str, Any]]) -> list[RunGroup]:
 
 
 def comparison_table(groups: Sequence[RunGroup]) -> str:
-    """ACC, BWT, FWT and forgetting (mean +/- std over seeds; ``(n=1)`` for a single seed) of every group."""
+    """ACC, BWT, FWT and forgetting (mean +/- std over seeds; ``(n=1)`` for a single seed) of every group.
+
+    With the runs' ``cost`` sections: synaptic operations and the Loihi energy ESTIMATE per test inference
+    (means over seeds), and whether the group is on the accuracy/operations Pareto front.
+    """
+    points = [g.cost_point() for g in groups]
+    costed = [p for p in points if p is not None]
+    front = dict(zip([p.label for p in costed], pareto_front(costed), strict=True))
     rows = []
-    for group in groups:
+    for group, point in zip(groups, points, strict=True):
         summary = group.summary()
         cells = [format_spread(summary[m], signed=m != "ACC") for m in METRICS]
+        if costed:
+            if point is None:
+                cells += ["-", "-", "-"]
+            else:
+                mark = "*" if front[point.label] else ""
+                cells += [f"{point.synaptic_ops:,.0f}", f"{point.loihi_joules * 1e9:,.1f}", mark]
         rows.append([group.label, len(group.results), *cells])
-    return format_table(["run", "seeds", *METRICS], rows)
+    cost_columns = ["syn ops/inf", "Loihi nJ/inf (est.)", "front"] if costed else []
+    return format_table(["run", "seeds", *METRICS, *cost_columns], rows)
+
+
+def cost_figure_path(out: str | os.PathLike[str]) -> Path:
+    """Where :func:`compare_runs` writes the accuracy-against-cost figure: ``<out stem>_cost.png`` beside ``out``."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_cost.png")
 
 
 def compare_runs(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str]) -> tuple[str, Path]:
     """Load, group and compare runs; write the figure to ``out``; return (table, figure path)."""
     groups = group_runs([load_result(p) for p in find_results(paths)])
     figure = comparison_figure([g.curves() for g in groups])
-    return comparison_table(groups), save_figure(figure, out)
+    table = comparison_table(groups)
+    points = [p for p in (g.cost_point() for g in groups) if p is not None]
+    if points:
+        cost_path = save_cost_figure(points, cost_figure_path(out))
+        table += f"\naccuracy against synaptic operations per inference (Pareto front marked): {cost_path}"
+    return table, save_figure(figure, out)
 
 
-__all__ = ["CompareError", "RunGroup", "compare_runs", "comparison_table", "find_results", "group_runs", "load_result"]
+__all__ = [
+    "CompareError",
+    "RunGroup",
+    "compare_runs",
+    "comparison_table",
+    "cost_figure_path",
+    "find_results",
+    "group_runs",
+    "load_result",
+]

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from spikemem.backends import get_backend
+from spikemem.cost import cost_section
 from spikemem.evaluation import memory as ev
 from spikemem.experiments.config import parse_tables
 from spikemem.experiments.runner import ExperimentContext
@@ -109,6 +110,7 @@ def _score(result: RecallResult, targets: np.ndarray) -> dict[str, Any]:
         "run_s": result.wall_time_s,
         "compile_s": result.extra.get("compile_s", 0.0),
         "batching": result.mode,
+        **({} if result.counts is None else {"cost": cost_section(result.counts, unit="recall", units=trials)}),
     }
 
 
@@ -225,9 +227,7 @@ def hopfield_recall(ctx: ExperimentContext) -> dict[str, Any]:
             "measured": (1.0 - clean[0]["trajectory"][1]) / 2.0,
             "theory": theory.unstable_bit_fraction(n, clean[0]["patterns"]),
         }
-    print(
-        f"Hopfield recall, N={n}, alpha={main['alpha']:.3g}, {settings.dynamics.mode} dynamics, {ctx.backend}"
-    )
+    print(f"Hopfield recall, N={n}, alpha={main['alpha']:.3g}, {settings.dynamics.mode} dynamics, {ctx.backend}")
     print(format_table(["cue noise", *POINT_HEADERS], [_point_row(main, "cue_noise")]))
     if curve:
         print("Basin of attraction:")
@@ -610,6 +610,7 @@ def stdp_storage(ctx: ExperimentContext) -> dict[str, Any]:
             "max_deviation_units": float(np.abs(learned / protocol.unit - hebb - p * np.eye(n)).max()),
             "a_plus": protocol.a_plus,
             "a_minus": protocol.a_minus,
+            **({} if record.cost is None else {"cost": cost_section(record.cost, net, unit="learning run")}),
         }
 
     learned_info = _cached(ctx, "learning", learn)

@@ -27,6 +27,7 @@ from typing import Literal, TypeVar
 import numpy as np
 
 from spikemem.backend import Backend, Simulation
+from spikemem.cost import OperationCounts, join_trials
 from spikemem.evaluation.memory import cost, counts_from_recording, decode_states
 from spikemem.memory.encoding import RecallNetwork
 
@@ -70,6 +71,8 @@ class RecallResult:
     steps: int = 0
     mode: str = ""
     extra: dict = field(default_factory=dict)
+    counts: OperationCounts | None = None
+    """The operations of every run (:class:`spikemem.cost.OperationCounts`), None when counting is off."""
 
     @property
     def final(self) -> np.ndarray:
@@ -132,6 +135,7 @@ def run_recall(
     if progress is not None:
         iterator = progress(parts, f"recall ({mode})", len(parts))
     states, total_spikes, total_events, wall, cpu, steps = [], 0, 0, 0.0, 0.0, 0
+    run_counts: OperationCounts | None = None
     length = net.trial_steps
     answered = max(net.readout.steps) + 1  # a batched trial stops at its last read (the tail only separates trials)
     clocks = net.clock_values()
@@ -158,6 +162,8 @@ def run_recall(
         total_spikes += figures["spikes"]
         total_events += figures["synaptic_events"]
         wall += recording.wall_time_s
+        if recording.cost is not None:
+            run_counts = recording.cost if run_counts is None else _joined(run_counts, recording.cost, multiplexed)
     return RecallResult(
         states=np.concatenate(states),
         spikes=total_spikes,
@@ -166,7 +172,13 @@ def run_recall(
         cpu_time_s=cpu,
         steps=steps,
         mode=mode,
+        counts=run_counts,
     )
+
+
+def _joined(a: OperationCounts, b: OperationCounts, consecutive: bool) -> OperationCounts:
+    """Counts of two chunks of recalls: runs one after the other, or batches of trials of one length."""
+    return a + b if consecutive else join_trials(a, b)
 
 
 def recall_on(

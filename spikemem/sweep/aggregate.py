@@ -7,6 +7,9 @@ point is the base config plus the grid axes' values, the method is the run's
 scalar metric (numbers in ``metrics``, nested tables flattened as ``a.b``, plus ``wall_time_s``)
 a group gets ``mean``, ``std`` (sample standard deviation, ``ddof = 1``; 0 for one seed) and
 ``n`` over its finished seeds; its failed or unfinished runs are listed with their error.
+The ``cost`` sections of the results (:mod:`spikemem.cost`) are aggregated like every other
+number; the table shows synaptic operations and the Loihi energy estimate per test inference
+(continual) or per recall (memory), means over seeds (:data:`COST_HEADLINE`).
 
 Written into the sweep directory (read from ``runs/*/``, so it works on any sweep directory):
 ``summary.json``, ``summary.csv`` (one row per group and metric), and under ``plots/``:
@@ -35,6 +38,19 @@ from spikemem.sweep.worker import DONE, read_json, run_state
 from spikemem.tables import format_table
 
 HEADLINE = ("ACC", "BWT", "FWT", "forgetting", "overlap_mean", "exact_recall_fraction")
+COST_HEADLINE = {
+    "syn ops/unit": (
+        "cost.per_test_inference.counts.total.synaptic_ops",
+        "point.cost.counts.total.synaptic_ops",
+    ),
+    "Loihi J/unit (est.)": (
+        "cost.per_test_inference.energy.loihi.estimate_joules",
+        "point.cost.energy.loihi.estimate_joules",
+    ),
+}
+"""Cost columns of the table: label -> the flattened metrics they show, the first present (a continual run's
+cost per test inference, a memory run's per recall; every number of the ``cost`` sections is aggregated in
+``summary.json`` and ``summary.csv`` like any metric)."""
 
 
 @dataclass
@@ -127,9 +143,15 @@ def summary_table(groups: Sequence[Group]) -> str:
     summaries = [g.summary() for g in groups]
     present = {k for s in summaries for k in s}
     columns = [k for k in HEADLINE if k in present]
+    costs = {
+        label: [k for k in keys if k in present] for label, keys in COST_HEADLINE.items() if present.intersection(keys)
+    }
     rows = []
     for group, summary in zip(groups, summaries, strict=True):
         cells = [format_spread(summary[k]) if k in summary else "-" for k in columns]
+        for keys in costs.values():
+            key = next((k for k in keys if k in summary), None)
+            cells.append("-" if key is None else f"{summary[key]['mean']:.4g}")
         rows.append(
             [
                 group.config_point,
@@ -141,7 +163,8 @@ def summary_table(groups: Sequence[Group]) -> str:
                 *cells,
             ]
         )
-    return format_table(["config point", "method", "backend", "numeric", "seeds", "failed", *columns], rows)
+    header = ["config point", "method", "backend", "numeric", "seeds", "failed", *columns, *costs]
+    return format_table(header, rows)
 
 
 def _csv(groups: Sequence[Group]) -> bytes:

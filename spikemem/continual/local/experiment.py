@@ -113,6 +113,8 @@ class LocalTasks:
 
     state_prefix = "local-state"
     state_suffix = "npz"
+    trains_in_simulator = True
+    """Training runs in the simulator and counts its own operations (``per_task[i].cost``)."""
 
     def __init__(
         self, learner: LocalLearner, tasks: Sequence[Task], seed: int, progress: Progress | None = None

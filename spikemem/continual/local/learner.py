@@ -55,6 +55,7 @@ from spikemem.continual.local.network import (
     static_network,
 )
 from spikemem.continual.trained import TrainedMLP
+from spikemem.cost import OperationCounts, cost_section
 from spikemem.spec import ErrorModulated, OjaSubspace
 
 Progress = Callable[[Iterable[Any], str, int], Iterable[Any]]
@@ -104,6 +105,8 @@ class TaskStats:
     train_seconds: float
     subspace_rank: int
     lateral_orthonormality: float | None
+    cost: dict[str, Any] | None = None
+    """Counted operations per training sample (:func:`spikemem.cost.cost_section`); None when not counted."""
 
 
 class LocalLearner:
@@ -234,6 +237,7 @@ class LocalLearner:
         learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **options)
         classes = self.readout.shape[0]
         samples = 0
+        train_counts: OperationCounts | None = None
         try:
             batches = [
                 order[i : i + cfg.batch_size]
@@ -250,7 +254,9 @@ class LocalLearner:
                 inputs = self.windows.inputs(encoded)
                 inputs[ERROR] = self.windows.during_counted_steps(error)
                 learner.reset()
-                learner.run(self.windows.steps(len(index)), inputs)
+                counted = learner.run(self.windows.steps(len(index)), inputs).cost
+                if counted is not None:
+                    train_counts = counted if train_counts is None else train_counts + counted
                 self.model.heads[0] = learner.weights(HEADS)
                 samples += len(index)
             deviation = None
@@ -258,7 +264,8 @@ class LocalLearner:
                 self.basis, deviation = consolidate(self.basis, learner.weights(LATERAL_PROJECTION))
         finally:
             learner.close()
-        return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation)
+        cost = None if train_counts is None else cost_section(train_counts, unit="training sample", units=samples)
+        return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation, cost)
 
 
 def _seed_sequence(rng: np.random.Generator) -> np.random.SeedSequence:
