@@ -280,7 +280,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     print_evaluation(report)
     if args.neurobench:
-        report["neurobench"] = _neurobench_comparison(args, options)
+        report["neurobench"] = _neurobench_comparison(args, report["evaluation"])
     out = Path(args.out) if args.out else Path(args.run_dir) / f"evaluation-{args.backend}-{args.numeric}.json"
     write_json(out, report)
     print(f"wrote {out}")
@@ -288,7 +288,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _require_neurobench() -> None:
-    from spikemem.cost.neurobench import NeuroBenchMissing, require_neurobench
+    from spikemem.continual.neurobench import NeuroBenchMissing, require_neurobench
 
     try:
         require_neurobench()
@@ -296,31 +296,33 @@ def _require_neurobench() -> None:
         raise UsageError(f"--neurobench: {exc}") from None
 
 
-def _neurobench_comparison(args: argparse.Namespace, options: dict[str, object]) -> dict[str, Any]:
-    """NeuroBench's figures on the snnTorch model beside spikemem's counts on ``--backend``, for the same samples."""
+def _neurobench_comparison(args: argparse.Namespace, evaluation: dict[str, Any]) -> dict[str, Any]:
+    """NeuroBench's figures on the snnTorch model beside the counts of ``evaluation`` (the same test samples)."""
     import numpy as np
 
-    from spikemem.continual.crosscheck import spec_cost
     from spikemem.continual.evaluate import encoded_test_set, load_run
-    from spikemem.cost.neurobench import RELATIONS, neurobench_figures, side_by_side
+    from spikemem.continual.inference import mlp_network
+    from spikemem.continual.neurobench import RELATIONS, neurobench_figures, side_by_side
+    from spikemem.cost import footprint
     from spikemem.tables import format_table
 
+    if "cost" not in evaluation:
+        raise UsageError("--neurobench: the evaluation counted no operations (spikemem.cost); nothing to compare")
+    counts = evaluation["cost"]["counts"]
     run = load_run(args.run_dir, args.max_test)
     encoded = np.concatenate([encoded_test_set(run.model, task, i, run.seed) for i, task in enumerate(run.tasks)])
-    labels = np.concatenate([task.y_test for task in run.tasks])
-    nb = neurobench_figures(run.model, encoded, labels)
-    spec = spec_cost(run.model, encoded, args.backend, args.numeric, dict(options))
-    same = all(np.array_equal(a, b) for a, b in zip(nb["spike_counts"], spec.inference.counts, strict=True))
+    nb = neurobench_figures(run.model, encoded, np.concatenate([task.y_test for task in run.tasks]))
+    nb = {key: value for key, value in nb.items() if key not in ("spike_counts", "logits")}
+    fp = footprint(mlp_network(run.model), "float").as_dict()
     print(
         f"\nNeuroBench {nb['neurobench']} (snnTorch model, {nb['dtype']}) beside spikemem ({args.backend} "
-        f"{args.numeric}, spec network): per sample, {len(encoded)} test samples"
+        f"{args.numeric}, spec network), per sample of the same {len(encoded)} test samples:"
     )
-    print(format_table(["figure", "NeuroBench", "spikemem"], side_by_side(nb, spec.summary())))
-    print(f"same spikes in every layer's window: {'yes' if same else 'no'}; how the figures differ:")
+    print(format_table(["figure", "NeuroBench", "spikemem"], side_by_side(nb, counts, fp)))
+    print("how the figures differ:")
     for name, text in RELATIONS.items():
         print(f"  {name}: {text}")
-    figures = {key: value for key, value in nb.items() if key not in ("spike_counts", "logits")}
-    return {"neurobench": figures, "spikemem": spec.summary(), "window_spikes_equal": same}
+    return {"neurobench": nb, "spikemem": {"counts": counts, "footprint": fp}}
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:

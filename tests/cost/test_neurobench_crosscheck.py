@@ -1,6 +1,6 @@
 """NeuroBench's metrics against spikemem's counts, on the snnTorch model of a small trained continual run.
 
-NeuroBench (2.3.0) runs on :func:`spikemem.cost.neurobench.snntorch_mlp`, the
+NeuroBench (2.3.0) runs on :func:`spikemem.continual.neurobench.snntorch_mlp`, the
 layer-synchronous training model (T steps); spikemem counts the spec network
 of the same trained MLP on the snnTorch backend (:mod:`spikemem.continual.inference`,
 S = T + L + o steps). Every figure is checked against its definition on both
@@ -45,11 +45,11 @@ pytest.importorskip(
 )
 
 from spikemem.cli import main
-from spikemem.continual.crosscheck import SpecCost, spec_cost
 from spikemem.continual.evaluate import load_run
-from spikemem.continual.inference import hidden_name, run_steps
+from spikemem.continual.inference import Inference, InferenceSession, hidden_name, run_steps
+from spikemem.continual.neurobench import RELATIONS, neurobench_figures, side_by_side, spikemem_figures
 from spikemem.continual.trained import TrainedMLP
-from spikemem.cost.neurobench import neurobench_figures, side_by_side
+from spikemem.cost import Footprint, OperationCounts
 from spikemem.experiments import run_experiment
 from spikemem.seeding import derived_rng
 
@@ -99,36 +99,57 @@ def _pruned(model: TrainedMLP, encoding: str) -> TrainedMLP:
     )
 
 
+@dataclasses.dataclass
+class Measured:
+    """Both sides for the same samples."""
+
+    model: TrainedMLP
+    encoded: np.ndarray
+    nb: dict
+    inference: Inference  # spikemem's run; its .cost is what `spikemem evaluate` reports
+    footprint: Footprint
+    rasters: list[np.ndarray]  # (B, S, n_l) spikes of each hidden layer in spikemem's run
+
+    @property
+    def cost(self) -> OperationCounts:
+        assert self.inference.cost is not None
+        return self.inference.cost
+
+
 @pytest.fixture(scope="module", params=["direct", "rate"])
-def measured(request: pytest.FixtureRequest, trained_run: Path) -> tuple[TrainedMLP, np.ndarray, dict, SpecCost]:
+def measured(request: pytest.FixtureRequest, trained_run: Path) -> Measured:
     run = load_run(trained_run)
     model = _pruned(run.model, request.param)
     task = run.tasks[0]
     encoded = model.encode(task.x_test[:SAMPLES], derived_rng(run.seed, "neurobench test"))
     nb = neurobench_figures(model, encoded, task.y_test[:SAMPLES], batch_size=8)  # 4 batches: pooled figures
-    spec = spec_cost(model, encoded, "snntorch", batch=16)
-    return model, encoded, nb, spec
+    inference, fp = spikemem_figures(model, encoded, "snntorch")
+    with InferenceSession(model, "snntorch") as session:  # the same run again, for its per-step spikes
+        record = session.simulation.run_batch(run_steps(model), session.input_arrays(encoded))
+    assert record.cost == inference.cost
+    rasters = [np.asarray(record[f"{hidden_name(i)}.spikes"], dtype=bool) for i in range(len(model.layers))]
+    return Measured(model, encoded, nb, inference, fp, rasters)
 
 
 def _fanout(weights: np.ndarray) -> np.ndarray:
     return (np.asarray(weights) != 0).sum(axis=0).astype(np.int64)
 
 
-def test_the_same_spikes_and_outputs_in_each_layers_window(measured: tuple) -> None:
-    model, _, nb, spec = measured
+def test_the_same_spikes_and_outputs_in_each_layers_window(measured: Measured) -> None:
+    model, nb, spec = measured.model, measured.nb, measured
     assert len(nb["spike_counts"]) == len(model.layers)
     for layer, (ours, theirs) in enumerate(zip(spec.inference.counts, nb["spike_counts"], strict=True)):
         assert theirs.sum() > 0, f"layer {layer} is silent: the comparison would say nothing"
         np.testing.assert_array_equal(theirs, ours)
     np.testing.assert_allclose(nb["logits"], spec.inference.logits, rtol=0, atol=1e-12)
-    populations = {p.name: p for p in spec.counts.populations}
+    populations = {p.name: p for p in spec.cost.populations}
     for layer, raster in enumerate(spec.rasters):  # spikemem: the whole run, i.e. the window and what follows it
         assert populations[hidden_name(layer)].spikes == raster.sum() >= nb["spike_counts"][layer].sum()
     assert populations["readout"].spikes == 0
 
 
-def test_activation_sparsity_over_lif_layers_and_t_steps_vs_every_population_and_s_steps(measured: tuple) -> None:
-    model, _, nb, spec = measured
+def test_activation_sparsity_over_lif_layers_and_t_steps_vs_every_population_and_s_steps(measured: Measured) -> None:
+    model, nb, spec = measured.model, measured.nb, measured
     samples, steps, total_steps = SAMPLES, model.steps, run_steps(model)
     neurons = sum(w.shape[0] for w in model.layers)
     window_spikes = sum(int(c.sum()) for c in nb["spike_counts"])
@@ -138,16 +159,16 @@ def test_activation_sparsity_over_lif_layers_and_t_steps_vs_every_population_and
     )
     readout = sum(model.head_sizes)
     expected = 1 - run_spikes / (samples * total_steps * (neurons + readout))
-    assert spec.counts.activation_sparsity == pytest.approx(expected, abs=1e-12)
+    assert spec.cost.activation_sparsity == pytest.approx(expected, abs=1e-12)
 
 
-def test_synaptic_operations_spikes_times_fanout_with_spikemems_after_window_events(measured: tuple) -> None:
-    model, encoded, nb, spec = measured
+def test_synaptic_operations_spikes_times_fanout_with_spikemems_after_window_events(measured: Measured) -> None:
+    model, encoded, nb, spec = measured.model, measured.encoded, measured.nb, measured
     synops = nb["workload"]["synaptic_operations"]
     total_steps = run_steps(model)
     targets = [*model.layers[1:], np.vstack(model.heads)]  # the layer each hidden layer feeds
     names = [f"layer_{i + 2}" for i in range(len(model.layers) - 1)] + ["heads"]
-    projections = {p.name: p for p in spec.counts.projections}
+    projections = {p.name: p for p in spec.cost.projections}
     nb_hidden = spikemem_hidden = after_window = 0
     for layer, (weights, name) in enumerate(zip(targets, names, strict=True)):
         fanout = _fanout(weights)
@@ -163,8 +184,8 @@ def test_synaptic_operations_spikes_times_fanout_with_spikemems_after_window_eve
         input_acs = int(encoded.sum(axis=(0, 1)) @ fanout_1)
         assert projections["layer_1"].accumulate_ops == input_acs
         assert synops["effective_acs"] * SAMPLES == pytest.approx(nb_hidden + input_acs, abs=1e-6)
-        assert synops["effective_macs"] == 0 and spec.counts.multiply_accumulate_ops == 0
-        assert spec.counts.accumulate_ops == spikemem_hidden + input_acs
+        assert synops["effective_macs"] == 0 and spec.cost.multiply_accumulate_ops == 0
+        assert spec.cost.accumulate_ops == spikemem_hidden + input_acs
     else:  # the graded input layer: NeuroBench per step and non-zero input; spikemem per non-zero drive element
         assert synops["effective_acs"] * SAMPLES == pytest.approx(nb_hidden, abs=1e-6)
         nonzero_inputs = (encoded != 0).astype(np.int64)
@@ -172,24 +193,24 @@ def test_synaptic_operations_spikes_times_fanout_with_spikemems_after_window_eve
         assert synops["effective_macs"] * SAMPLES == pytest.approx(nb_macs, abs=1e-6)
         drive = encoded @ model.layers[0].T
         spikemem_macs = model.steps * int(np.count_nonzero(drive)) * model.n_inputs
-        assert spec.counts.multiply_accumulate_ops == spikemem_macs
-        assert spec.counts.accumulate_ops == spikemem_hidden
+        assert spec.cost.multiply_accumulate_ops == spikemem_macs
+        assert spec.cost.accumulate_ops == spikemem_hidden
     # dense: every weight every step, T steps against S
     dense_per_step = sum(w.size for w in [*model.layers, *model.heads])
     assert synops["dense"] == pytest.approx(model.steps * dense_per_step, abs=1e-9)
-    assert spec.counts.dense_macs == SAMPLES * total_steps * dense_per_step
+    assert spec.cost.dense_macs == SAMPLES * total_steps * dense_per_step
 
 
-def test_membrane_and_neuron_updates(measured: tuple) -> None:
-    model, _, nb, spec = measured
+def test_membrane_and_neuron_updates(measured: Measured) -> None:
+    model, nb, spec = measured.model, measured.nb, measured
     neurons = sum(w.shape[0] for w in model.layers)
     # NeuroBench: every neuron at the first step, then those whose potential changed
     assert neurons <= nb["workload"]["membrane_updates"] <= model.steps * neurons
-    assert spec.counts.neuron_updates == SAMPLES * run_steps(model) * (neurons + sum(model.head_sizes))
+    assert spec.cost.neuron_updates == SAMPLES * run_steps(model) * (neurons + sum(model.head_sizes))
 
 
-def test_parameters_connection_sparsity_and_footprint(measured: tuple) -> None:
-    model, _, nb, spec = measured
+def test_parameters_connection_sparsity_and_footprint(measured: Measured) -> None:
+    model, nb, spec = measured.model, measured.nb, measured
     static, fp = nb["static"], spec.footprint
     weights = [*model.layers, *model.heads]
     every = sum(w.size for w in weights)
@@ -208,11 +229,12 @@ def test_parameters_connection_sparsity_and_footprint(measured: tuple) -> None:
     assert fp.total_bytes == 4 * fp.parameters + 4 * neurons  # float32 weights and potentials, no traces
 
 
-def test_side_by_side_rows_carry_both_figures(measured: tuple) -> None:
-    _, _, nb, spec = measured
-    rows = {row[0]: row[1:] for row in side_by_side(nb, spec.summary())}
+def test_side_by_side_rows_carry_both_figures(measured: Measured) -> None:
+    nb, spec = measured.nb, measured
+    rows = {row[0]: row[1:] for row in side_by_side(nb, spec.cost.per_trial(), spec.footprint.as_dict())}
     assert rows["parameters"] == [f"{nb['static']['parameter_count']:,}", f"{spec.footprint.parameters:,}"]
-    assert rows["dense"][1] == f"{spec.counts.dense_macs // SAMPLES:,}"
+    assert rows["dense"][1] == f"{spec.cost.dense_macs // SAMPLES:,}"
+    assert float(rows["spikes"][0]) == pytest.approx(sum(int(c.sum()) for c in nb["spike_counts"]) / SAMPLES, rel=1e-5)
 
 
 def test_evaluate_neurobench_prints_both_columns_and_writes_them(
@@ -222,10 +244,12 @@ def test_evaluate_neurobench_prints_both_columns_and_writes_them(
     argv = ["evaluate", str(trained_run), "--backend", "reference", "--against", "none", "--max-test", "6"]
     assert main([*argv, "--neurobench", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "NeuroBench 2.3.0" in printed and "same spikes in every layer's window: yes" in printed
+    assert "NeuroBench 2.3.0" in printed and "how the figures differ" in printed
+    table_rows = {line.split()[0] for line in printed.splitlines() if line.split() and line.split()[0] in RELATIONS}
+    assert table_rows == set(RELATIONS)  # one row per figure
     report = json.loads(out.read_text())
     figures = report["neurobench"]
-    assert figures["neurobench"]["samples"] == 12 and figures["window_spikes_equal"] is True
+    assert figures["neurobench"]["samples"] == 12
     dense = figures["spikemem"]["counts"]["total"]["dense_macs"]
     assert figures["neurobench"]["workload"]["synaptic_operations"]["dense"] * 7 == pytest.approx(dense * 5)  # S=7, T=5
     assert report["evaluation"]["backend"] == "reference"  # the evaluation itself is unchanged

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from spikemem.cli import EXIT_USAGE, main
-from spikemem.cost.neurobench import INSTALL, NeuroBenchMissing, require_neurobench
+from spikemem.continual.neurobench import INSTALL, NeuroBenchMissing, require_neurobench
 
 
 @pytest.fixture

@@ -2,10 +2,15 @@ r"""NeuroBench's metrics on the snnTorch model of a trained spiking MLP: the cro
 
 NeuroBench (``neurobench`` 2.3.0, the extra ``spikemem[neurobench]``) measures
 PyTorch modules only, so this module builds the snnTorch model of a
-:class:`~spikemem.continual.trained.TrainedMLP` (any object with its
-``layers``, ``heads``, ``neuron`` and ``steps``) in the form NeuroBench reads,
+:class:`~spikemem.continual.trained.TrainedMLP` in the form NeuroBench reads,
 runs ``neurobench.benchmarks.Benchmark`` on encoded samples and returns its
-figures as plain dicts (:func:`neurobench_figures`).
+figures as plain dicts (:func:`neurobench_figures`). spikemem's own figures
+for the same samples are those of the spec network
+(:class:`~spikemem.continual.inference.InferenceSession`: ``Inference.cost``,
+:func:`spikemem.cost.footprint`); :func:`side_by_side` puts both in a table
+and :data:`RELATIONS` says how each pair is defined. (The module lives in
+``spikemem.continual``, beside the torch-using training model: ``spikemem.cost``
+imports no simulator.)
 
 The model (:func:`snntorch_mlp`) is the training model of
 :mod:`spikemem.continual.model`, layer-synchronous, one call per time step
@@ -75,18 +80,18 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from spikemem.continual.inference import Inference, InferenceSession
+from spikemem.continual.trained import DT, TrainedMLP
+from spikemem.cost import Footprint, footprint
 from spikemem.dynamics import LIFParams, lif_step
 from spikemem.spec import LIF
 
 if TYPE_CHECKING:
     import torch
-
-DT = 1e-3
-"""Time step (s) of a trained MLP's neurons (``spikemem.continual.trained.DT``)."""
 
 INSTALL = 'pip install "spikemem[neurobench]"'
 """How to install the extra (from a checkout: ``pip install -e ".[neurobench]"``)."""
@@ -99,15 +104,6 @@ WORKLOAD_METRICS = ("ActivationSparsity", "SynapticOperations", "MembraneUpdates
 
 class NeuroBenchMissing(ImportError):
     """The ``neurobench`` extra is not installed (the message names the install command)."""
-
-
-class MLPLike(Protocol):
-    """What the adapter reads of a trained MLP (:class:`~spikemem.continual.trained.TrainedMLP` has it)."""
-
-    layers: list[np.ndarray]
-    heads: list[np.ndarray]
-    neuron: LIF
-    steps: int
 
 
 def require_neurobench() -> str:
@@ -164,7 +160,7 @@ def _classes() -> tuple[type, type]:
     class SnnTorchMLP(nn.Module):
         """The trained MLP as NeuroBench reads it (module docstring): ``x[t] -> (W_h s_L[t], s_L[t])``."""
 
-        def __init__(self, model: MLPLike, dtype: torch.dtype) -> None:
+        def __init__(self, model: TrainedMLP, dtype: torch.dtype) -> None:
             super().__init__()
             self.fc = nn.ModuleList(_linear(w, dtype) for w in model.layers)
             self._neurons = [SpecLIF(model.neuron, dtype) for _ in model.layers]
@@ -195,7 +191,7 @@ def _classes() -> tuple[type, type]:
     return SpecLIF, SnnTorchMLP
 
 
-def snntorch_mlp(model: MLPLike, dtype: str = "float64") -> Any:
+def snntorch_mlp(model: TrainedMLP, dtype: str = "float64") -> Any:
     """The snnTorch model of a trained MLP (module docstring), a ``torch.nn.Module``; call ``release()`` when done."""
     require_neurobench()
     import torch
@@ -204,7 +200,7 @@ def snntorch_mlp(model: MLPLike, dtype: str = "float64") -> Any:
     return net_class(model, getattr(torch, dtype))
 
 
-def time_major_inputs(model: MLPLike, encoded: np.ndarray) -> np.ndarray:
+def time_major_inputs(model: TrainedMLP, encoded: np.ndarray) -> np.ndarray:
     """NeuroBench's input layout ``(B, T, n)`` from ``TrainedMLP.encode``'s output.
 
     A direct encoding (``(B, n)`` currents) is the same current at each of the
@@ -219,7 +215,7 @@ def time_major_inputs(model: MLPLike, encoded: np.ndarray) -> np.ndarray:
 
 
 def neurobench_figures(
-    model: MLPLike,
+    model: TrainedMLP,
     encoded: np.ndarray,
     labels: Sequence[int] | np.ndarray | None = None,
     batch_size: int = 256,
@@ -249,7 +245,7 @@ def neurobench_figures(
         ``workload``: ``activation_sparsity``, ``synaptic_operations``
         (``effective_macs``, ``effective_acs``, ``dense``: per sample),
         ``membrane_updates`` (per sample); ``spike_counts``: per LIF layer the
-        ``(B, n_l)`` spike counts of each sample over the T steps, and
+        ``(B, n_l)`` spike counts of each sample over the T steps (``spikes_per_sample``: their mean total), and
         ``logits`` ``(B, classes of all heads)``, :math:`z = W_h \\bar s_L`
         (read by a recording metric during the same NeuroBench run).
     """
@@ -326,6 +322,7 @@ def neurobench_figures(
             },
             "membrane_updates": float(results["MembraneUpdates"]),
         },
+        "spikes_per_sample": sum(int(c.sum()) for batch in sink["counts"] for c in batch) / len(inputs),
         "spike_counts": [
             np.concatenate([batch[i] for batch in sink["counts"]]).astype(np.int64) for i in range(layers)
         ],
@@ -353,34 +350,44 @@ RELATIONS = {
 """How each pair of figures in :func:`side_by_side` is defined (the module docstring gives NeuroBench's sources)."""
 
 
-def side_by_side(nb: dict[str, Any], spikemem: dict[str, Any]) -> list[list[str]]:
+def side_by_side(nb: dict[str, Any], counts: dict[str, Any], footprint: dict[str, Any]) -> list[list[str]]:
     """Rows ``[figure, NeuroBench, spikemem]`` per sample for a table (:data:`RELATIONS`: how they differ).
 
-    ``nb`` is :func:`neurobench_figures`'s dict, ``spikemem`` a dict with
-    ``counts`` (``OperationCounts.per_trial()``) and ``footprint``
-    (``Footprint.as_dict()``) of the same samples
-    (:meth:`spikemem.continual.crosscheck.SpecCost.summary`).
+    ``nb`` is :func:`neurobench_figures`'s dict; ``counts`` spikemem's counts
+    per sample of the same samples (``OperationCounts.per_trial()``, or the
+    ``counts`` of a ``cost`` section), ``footprint`` ``Footprint.as_dict()``.
     """
-    total, fp = spikemem["counts"]["total"], spikemem["footprint"]
+    total = counts["total"]
     static, work = nb["static"], nb["workload"]
     synops = work["synaptic_operations"]
-    spikes = sum(float(c.sum()) for c in nb["spike_counts"]) / max(nb["samples"], 1)
 
     def num(value: float) -> str:
         return f"{value:.6g}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value):,}"
 
     rows = [
-        ("spikes", spikes, total["spikes"]),
+        ("spikes", nb["spikes_per_sample"], total["spikes"]),
         ("activation_sparsity", work["activation_sparsity"], total["activation_sparsity"]),
         ("accumulate_ops", synops["effective_acs"], total["accumulate_ops"]),
         ("multiply_accumulate_ops", synops["effective_macs"], total["multiply_accumulate_ops"]),
         ("dense", synops["dense"], total["dense_macs"]),
         ("neuron_updates", work["membrane_updates"], total["neuron_updates"]),
-        ("parameters", static["parameter_count"], fp["parameters"]),
-        ("connection_sparsity", static["connection_sparsity"], fp["connection_sparsity"]),
-        ("footprint", static["footprint"], fp["total_bytes"]),
+        ("parameters", static["parameter_count"], footprint["parameters"]),
+        ("connection_sparsity", static["connection_sparsity"], footprint["connection_sparsity"]),
+        ("footprint", static["footprint"], footprint["total_bytes"]),
     ]
     return [[name, num(a), num(b)] for name, a, b in rows]
+
+
+def spikemem_figures(
+    model: TrainedMLP, encoded: np.ndarray, backend: str = "snntorch", numeric: str = "float", **options: Any
+) -> tuple[Inference, Footprint]:
+    """spikemem's side for the same samples: the spec network on ``backend`` (its ``Inference.cost``) and footprint.
+
+    The counts are those ``spikemem evaluate`` reports (:class:`~spikemem.continual.inference.InferenceSession`
+    counts the direct encoding's drive as graded inputs of :math:`n_0` MACs each); the footprint is in float.
+    """
+    with InferenceSession(model, backend, numeric, options) as session:
+        return session.run(encoded), footprint(session.network, "float")
 
 
 __all__ = [
@@ -388,11 +395,11 @@ __all__ = [
     "RELATIONS",
     "STATIC_METRICS",
     "WORKLOAD_METRICS",
-    "MLPLike",
     "NeuroBenchMissing",
     "neurobench_figures",
     "require_neurobench",
     "side_by_side",
     "snntorch_mlp",
+    "spikemem_figures",
     "time_major_inputs",
 ]
