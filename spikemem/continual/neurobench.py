@@ -362,7 +362,7 @@ def side_by_side(nb: dict[str, Any], counts: dict[str, Any], footprint: dict[str
     synops = work["synaptic_operations"]
 
     def num(value: float) -> str:
-        return f"{value:.6g}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value):,}"
+        return f"{value:,.6g}" if isinstance(value, float) and not float(value).is_integer() else f"{int(value):,}"
 
     rows = [
         ("spikes", nb["spikes_per_sample"], total["spikes"]),

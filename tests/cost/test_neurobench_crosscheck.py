@@ -234,7 +234,9 @@ def test_side_by_side_rows_carry_both_figures(measured: Measured) -> None:
     rows = {row[0]: row[1:] for row in side_by_side(nb, spec.cost.per_trial(), spec.footprint.as_dict())}
     assert rows["parameters"] == [f"{nb['static']['parameter_count']:,}", f"{spec.footprint.parameters:,}"]
     assert rows["dense"][1] == f"{spec.cost.dense_macs // SAMPLES:,}"
-    assert float(rows["spikes"][0]) == pytest.approx(sum(int(c.sum()) for c in nb["spike_counts"]) / SAMPLES, rel=1e-5)
+    assert float(rows["spikes"][0].replace(",", "")) == pytest.approx(
+        sum(int(c.sum()) for c in nb["spike_counts"]) / SAMPLES, rel=1e-5
+    )
 
 
 def test_evaluate_neurobench_prints_both_columns_and_writes_them(
