@@ -27,7 +27,7 @@ CONSTRAINTS="$ROOT/scripts/constraints.txt"
 STAMP="$VENV/.spikemem-setup-stamp"
 LOG="$VENV/setup-pip.log"
 # Distributions that `.[all,dev]` must have put into the venv (checked without importing them).
-REQUIRED_DISTS=(spikemem numpy torch snntorch brian2 lava-nc nir pytest ruff mypy import-linter hypothesis ray)
+REQUIRED_DISTS=(spikemem numpy torch snntorch brian2 lava-nc nir pytest ruff mypy import-linter hypothesis ray neurobench torchaudio)
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PIP_PROGRESS_BAR=off
 export PIP_DEFAULT_TIMEOUT="${PIP_DEFAULT_TIMEOUT:-120}"

@@ -264,6 +264,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.out:
         _output_file(args.out)
     options = _lava_options(args) if args.backend == "lava" else {}
+    if args.neurobench:
+        _require_neurobench()
     try:
         report = evaluate_run(
             args.run_dir,
@@ -277,10 +279,50 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     except FileNotFoundError as exc:
         raise UsageError(str(exc)) from None
     print_evaluation(report)
+    if args.neurobench:
+        report["neurobench"] = _neurobench_comparison(args, report["evaluation"])
     out = Path(args.out) if args.out else Path(args.run_dir) / f"evaluation-{args.backend}-{args.numeric}.json"
     write_json(out, report)
     print(f"wrote {out}")
     return 0
+
+
+def _require_neurobench() -> None:
+    from spikemem.continual.neurobench import NeuroBenchMissing, require_neurobench
+
+    try:
+        require_neurobench()
+    except NeuroBenchMissing as exc:
+        raise UsageError(f"--neurobench: {exc}") from None
+
+
+def _neurobench_comparison(args: argparse.Namespace, evaluation: dict[str, Any]) -> dict[str, Any]:
+    """NeuroBench's figures on the snnTorch model beside the counts of ``evaluation`` (the same test samples)."""
+    import numpy as np
+
+    from spikemem.continual.evaluate import encoded_test_set, load_run
+    from spikemem.continual.inference import mlp_network
+    from spikemem.continual.neurobench import RELATIONS, neurobench_figures, side_by_side
+    from spikemem.cost import footprint
+    from spikemem.tables import format_table
+
+    if "cost" not in evaluation:
+        raise UsageError("--neurobench: the evaluation counted no operations (spikemem.cost); nothing to compare")
+    counts = evaluation["cost"]["counts"]
+    run = load_run(args.run_dir, args.max_test)
+    encoded = np.concatenate([encoded_test_set(run.model, task, i, run.seed) for i, task in enumerate(run.tasks)])
+    nb = neurobench_figures(run.model, encoded, np.concatenate([task.y_test for task in run.tasks]))
+    nb = {key: value for key, value in nb.items() if key not in ("spike_counts", "logits")}
+    fp = footprint(mlp_network(run.model), "float").as_dict()
+    print(
+        f"\nNeuroBench {nb['neurobench']} (snnTorch model, {nb['dtype']}) beside spikemem ({args.backend} "
+        f"{args.numeric}, spec network), per sample of the same {len(encoded)} test samples:"
+    )
+    print(format_table(["figure", "NeuroBench", "spikemem"], side_by_side(nb, counts, fp)))
+    print("how the figures differ:")
+    for name, text in RELATIONS.items():
+        print(f"  {name}: {text}")
+    return {"neurobench": nb, "spikemem": {"counts": counts, "footprint": fp}}
 
 
 def _cmd_deploy(args: argparse.Namespace) -> int:
@@ -399,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--against", default="source", help="backend to compare with ('source': the one that trained it; 'none')"
     )
     p.add_argument("--out", help="JSON report (default RUN_DIR/evaluation-BACKEND-NUMERIC.json)")
+    p.add_argument(
+        "--neurobench",
+        action="store_true",
+        help="also print NeuroBench's figures (snnTorch model) beside spikemem's counts (extra 'neurobench')",
+    )
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("deploy", help="deploy a trained run to the Lava simulator, with a fixed-point parity report")
