@@ -138,10 +138,11 @@ class Brian2Backend(Backend):
         numeric=("float",),
         gradient_training=False,
         devices=("cpu",),
-        native_batch=False,
+        native_batch=True,
         notes=(
             "targets numpy / cython / cpp_standalone (target='auto' picks by size); cpp_standalone runs every "
-            "run() from the reset state and has no every-k weight monitors"
+            "run() from the reset state and has no every-k weight monitors; run_batch runs all trials in one "
+            "Brian2 run"
         ),
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
-from ._plan import END_ORDER, LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan
+from ._plan import END_ORDER, LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan, WindowInputs
 from ._tables import StepTable
 
 # Order of the plasticity code inside the "end" slot (summed variables from the
@@ -68,10 +68,31 @@ class BrianModel:
             v_init = np.broadcast_to(np.asarray(pop.v_init, dtype=float), (pop.size,))
             self.groups[pop.name].variables["v"].set_value(v_init.copy())
 
+    def load(self, inputs: WindowInputs, t0: float) -> None:
+        """Set a window's inputs (tables, constant currents, each current's mode); its first step is at ``t0`` s."""
+        for name, group_plan in self.plan.groups.items():
+            if group_plan.current is not None:
+                mode = inputs.current_mode(name)
+                if mode == "constant":
+                    self.groups[name].variables["I_ext"].set_value(inputs.constant_currents[name])
+                self.use_current(name, mode)
+        for name, block in inputs.tables.items():
+            self.tables[name].fill(block, t0)
+
+    def clear_monitors(self) -> None:
+        """Empty every spike and state monitor."""
+        for mon in self.spike_monitors.values():
+            if mon.record:
+                mon.resize(0)
+                mon.variables["N"].set_value(0)
+            mon.variables["count"].set_value(0)
+        for mon in self.v_monitors.values():
+            mon.resize(0)
+
     def use_current(self, population: str, mode: str) -> None:
-        """Activate the population's code runner for current mode ``mode``."""
+        """Activate the population's code runner for current mode ``mode`` (a batch reset stays active)."""
         for name, runner in self.steppers[population].items():
-            runner.active = name == mode
+            runner.active = name in (mode, "batch_reset")
 
 
 def _group(plan: GroupPlan, clock: Any, tables: dict[str, StepTable], codeobj_class: Any) -> Any:
@@ -104,6 +125,14 @@ def _steppers(plan: GroupPlan, group: Any, codeobj_class: Any) -> dict[str, Any]
         if plan.constant_current:
             modes["constant"] = "I_ext"
     runners = {}
+    if plan.batch_reset:  # a batch model's trial reset, before everything else of the step
+        runners["batch_reset"] = group.run_regularly(
+            "\n".join(plan.batch_reset),
+            when="groups",
+            order=-1,
+            name=f"{plan.brian_name}_batch_reset",
+            codeobj_class=codeobj_class,
+        )
     for mode, drive in modes.items():
         runners[mode] = group.run_regularly(
             plan.step_code(drive), when="groups", name=f"{plan.brian_name}_step_{mode}", codeobj_class=codeobj_class
@@ -192,6 +221,9 @@ def build_model(
         model.steppers[name] = _steppers(group_plan, group, codeobj_class)
         objects.append(group)  # brings its steppers (contained objects)
     model.set_initial_potentials(network)
+    if plan.phase is not None:  # a batch model resets v to v0 at each trial's first step
+        for pop in network.populations:
+            model.groups[pop.name].variables["v0"].set_value(model.groups[pop.name].variables["v"].get_value())
     by_brian_name = {g.brian_name: model.groups[name] for name, g in plan.groups.items()}
     for name, syn_plan in plan.synapses.items():
         syn = _synapses(syn_plan, by_brian_name, clock, plan.dt, codeobj_class)
@@ -206,7 +238,8 @@ def build_model(
             continue  # spike inputs are known from the window, weights are read directly
         group = model.groups[target]
         if monitor.variable in ("spikes", "count") and target not in model.spike_monitors:
-            record = any(m.target == target and m.variable == "spikes" for m in network.monitors)
+            # a batch model splits its spikes by trial, counts included
+            record = plan.phase is not None or any(m.target == target and m.variable == "spikes" for m in network.monitors)
             model.spike_monitors[target] = b2.SpikeMonitor(
                 group, record=record, name=f"{group.name}_spikes", codeobj_class=codeobj_class
             )
