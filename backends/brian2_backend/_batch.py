@@ -31,28 +31,45 @@ from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
 from ._build import BrianModel, build_model, connect
-from ._plan import NetworkPlan, batch_plan, trial_phases, window_inputs
+from ._plan import NetworkPlan, SynapseIndex, batch_plan, trial_phases, window_inputs
 from ._tables import MIN_ROWS
 
 
-def concatenate_trials(windows: list[InputWindow], gap: int) -> InputWindow:
-    """One window of ``len(windows)`` trials, each followed by ``gap`` steps without input."""
-    steps = windows[0].steps
-    period = steps + gap
-    rows = len(windows) * period
+MAX_BATCH_SYNAPSES = 4_000_000
+"""Most synapses of a batch model (all its copies): bounds the copies of large networks (about 40 bytes each
+in Brian2, so ~160 MB)."""
 
-    def stacked(arrays: list[np.ndarray]) -> np.ndarray:
-        out = np.zeros((len(arrays), period, *arrays[0].shape[1:]), dtype=arrays[0].dtype)
-        out[:, :steps] = np.stack(arrays)
-        return out.reshape(rows, *arrays[0].shape[1:])
+
+def copies_for(network: Network, trials: int) -> int:
+    """Copies of ``network`` for a batch of ``trials``: a power of two up to ``trials``, within the synapse budget."""
+    synapses = sum(int(np.count_nonzero(proj.weights)) for proj in network.projections)
+    most = max(1, MAX_BATCH_SYNAPSES // max(1, synapses))
+    return max(1, min(most, 1 << (max(1, trials) - 1).bit_length()))
+
+
+def lay_out(windows: list[InputWindow], copies: int, gap: int) -> InputWindow:
+    """The trials in periods of ``steps + gap`` steps, ``copies`` trials side by side in each period.
+
+    Trial ``k R + r`` is copy ``r`` of period ``k`` (columns ``r n .. r n + n - 1``); the last period is
+    padded with trials without input; every gap step is without input.
+    """
+    steps = windows[0].steps
+    periods = -(-len(windows) // copies)
+
+    def arranged(arrays: list[np.ndarray]) -> np.ndarray:
+        width = arrays[0].shape[1]
+        out = np.zeros((periods * copies, steps + gap, width), dtype=arrays[0].dtype)
+        out[: len(arrays), :steps] = np.stack(arrays)
+        out = out.reshape(periods, copies, steps + gap, width).transpose(0, 2, 1, 3)
+        return out.reshape(periods * (steps + gap), copies * width)
 
     first = windows[0]
     return InputWindow(
         t_start=0,
-        steps=rows,
-        spikes={name: stacked([w.spikes[name] for w in windows]) for name in first.spikes},
-        currents={name: stacked([w.currents[name] for w in windows]) for name in first.currents},
-        modulators={name: stacked([w.modulators[name] for w in windows]) for name in first.modulators},
+        steps=periods * (steps + gap),
+        spikes={name: arranged([w.spikes[name] for w in windows]) for name in first.spikes},
+        currents={name: arranged([w.currents[name] for w in windows]) for name in first.currents},
+        modulators={name: arranged([w.modulators[name] for w in windows]) for name in first.modulators},
     )
 
 
@@ -67,31 +84,41 @@ class BatchModel:
         Brian2 code object class (numpy or cython).
     max_table_bytes
         Memory bound of the input tables of one Brian2 run; a batch needing more runs in several.
+    copies
+        Trials run side by side (:func:`._plan.batch_plan`).
     """
 
-    def __init__(self, network: Network, codeobj_class: Any, max_table_bytes: int) -> None:
+    def __init__(self, network: Network, codeobj_class: Any, max_table_bytes: int, copies: int = 1) -> None:
         self.network = network
-        self.plan: NetworkPlan = batch_plan(network)
+        self.copies = copies
+        self.plan: NetworkPlan = batch_plan(network, copies)
         self.model: BrianModel = build_model(self.plan, network, MIN_ROWS, codeobj_class)
         self._step = 0  # steps simulated so far (the batch model's clock, never rewound)
         columns = sum(table.columns for table in self.plan.tables)
         self._max_rows = max(1, max_table_bytes // (8 * columns))
 
     def sync_weights(self, weights: Callable[[str], np.ndarray]) -> None:
-        """Give every projection the weights ``weights(name)`` (creating synapses for new nonzero entries)."""
+        """Give every copy of every projection the weights ``weights(name)`` (new nonzero entries get synapses).
+
+        Synapse ``m`` of the batch model sits at ``(post[m] mod n_post, pre[m] mod n_pre)`` of the matrix.
+        """
         for name, plan in self.plan.synapses.items():
-            dense = weights(name)
-            post, pre = plan.index.missing(dense)
+            dense = np.asarray(weights(name), dtype=float)
+            rows, columns = dense.shape
+            present = np.zeros(dense.shape, dtype=bool)
+            present[plan.index.post % rows, plan.index.pre % columns] = True
+            post, pre = np.nonzero((dense != 0) & ~present)
             syn = self.model.synapses[name]
             if len(post):
-                connect(syn, pre, post)
-                plan.index.extend(post, pre)
-            syn.variables["w"].set_value(plan.index.values(dense))
+                new = SynapseIndex(dense.shape, post.astype(np.int32), pre.astype(np.int32)).repeated(self.copies)
+                connect(syn, new.pre, new.post)
+                plan.index.extend(new.post, new.pre)
+            syn.variables["w"].set_value(dense[plan.index.post % rows, plan.index.pre % columns])
 
     def run(self, windows: list[InputWindow], weights: Callable[[str], np.ndarray]) -> dict[str, np.ndarray]:
         """Every trial's records, stacked on a leading trial axis (weights: once, they are static)."""
         period = windows[0].steps + self.plan.gap
-        per_run = max(1, self._max_rows // period)
+        per_run = self.copies * max(1, self._max_rows // period)
         parts = [self._run_trials(windows[start : start + per_run]) for start in range(0, len(windows), per_run)]
         data = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         for monitor in self.network.monitors:
@@ -104,23 +131,23 @@ class BatchModel:
     def _run_trials(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
         """One Brian2 run of ``windows``; their records (no weights)."""
         dt, gap = self.network.dt, self.plan.gap
-        steps, trials = windows[0].steps, len(windows)
-        layout = concatenate_trials(windows, gap)
+        layout = lay_out(windows, self.copies, gap)
+        periods = layout.steps // (windows[0].steps + gap)
         inputs = window_inputs(self.plan, layout, 0, layout.steps)
         assert self.plan.phase is not None
-        inputs.tables[self.plan.phase.name] = trial_phases(trials, steps, gap)
+        inputs.tables[self.plan.phase.name] = trial_phases(periods, windows[0].steps, gap)
         self.model.load(inputs, self._step * dt)
         first = self._step
         self.model.network.run(layout.steps * dt * b2.second, namespace={})
         self._step += layout.steps
         try:
-            return self._records(windows, first)
+            return self._records(windows, first, periods)
         finally:
             self.model.clear_monitors()
 
-    def _records(self, windows: list[InputWindow], first: int) -> dict[str, np.ndarray]:
+    def _records(self, windows: list[InputWindow], first: int, periods: int) -> dict[str, np.ndarray]:
         """The monitored arrays of the trials of the run that started at batch-model step ``first``."""
-        steps, trials = windows[0].steps, len(windows)
+        steps, trials, copies = windows[0].steps, len(windows), self.copies
         period = steps + self.plan.gap
         data: dict[str, np.ndarray] = {}
         for monitor in self.network.monitors:
@@ -131,16 +158,20 @@ class BatchModel:
             elif monitor.variable in ("spikes", "count"):
                 variables = self.model.spike_monitors[target].variables
                 step = np.rint(variables["t"].get_value() / self.network.dt).astype(np.int64) - first
-                trial, within = np.divmod(step, period)  # no spike in a gap step
-                neuron = np.asarray(variables["i"].get_value(), dtype=np.int64)
+                index = np.asarray(variables["i"].get_value(), dtype=np.int64)
                 size = self.network.population(target).size
+                copy, neuron = np.divmod(index, size)
+                k, within = np.divmod(step, period)  # no spike in a gap step
+                trial = k * copies + copy
                 if monitor.variable == "spikes":
-                    raster = np.zeros((trials, steps, size), dtype=bool)
+                    raster = np.zeros((periods * copies, steps, size), dtype=bool)
                     raster[trial, within, neuron] = True
-                    data[key] = raster
+                    data[key] = raster[:trials]
                 else:
-                    data[key] = np.bincount(trial * size + neuron, minlength=trials * size).reshape(trials, size)
+                    counts = np.bincount(trial * size + neuron, minlength=periods * copies * size)
+                    data[key] = counts.reshape(periods * copies, size)[:trials]
             elif monitor.variable == "v":
                 v = np.array(self.model.v_monitors[target].variables["v"].get_value(), dtype=float)
-                data[key] = v.reshape(trials, period, -1)[:, :steps]
+                v = v.reshape(periods, period, copies, -1).transpose(0, 2, 1, 3)
+                data[key] = v.reshape(periods * copies, period, -1)[:trials, :steps]
         return data

@@ -63,10 +63,10 @@ class BrianModel:
     v_monitors: dict[str, Any] = field(default_factory=dict)
 
     def set_initial_potentials(self, network: Network) -> None:
-        """Set every population's ``v`` to its ``v_init``."""
+        """Set every population's ``v`` to its ``v_init`` (in every copy of a batch model's group)."""
         for pop in network.populations:
             v_init = np.broadcast_to(np.asarray(pop.v_init, dtype=float), (pop.size,))
-            self.groups[pop.name].variables["v"].set_value(v_init.copy())
+            self.groups[pop.name].variables["v"].set_value(np.tile(v_init, self.plan.copies))
 
     def load(self, inputs: WindowInputs, t0: float) -> None:
         """Set a window's inputs (tables, constant currents, each current's mode); its first step is at ``t0`` s."""
@@ -90,9 +90,9 @@ class BrianModel:
             mon.resize(0)
 
     def use_current(self, population: str, mode: str) -> None:
-        """Activate the population's code runner for current mode ``mode`` (a batch reset stays active)."""
+        """Activate the population's code runner for current mode ``mode``."""
         for name, runner in self.steppers[population].items():
-            runner.active = name in (mode, "batch_reset")
+            runner.active = name == mode
 
 
 def _group(plan: GroupPlan, clock: Any, tables: dict[str, StepTable], codeobj_class: Any) -> Any:
@@ -125,14 +125,6 @@ def _steppers(plan: GroupPlan, group: Any, codeobj_class: Any) -> dict[str, Any]
         if plan.constant_current:
             modes["constant"] = "I_ext"
     runners = {}
-    if plan.batch_reset:  # a batch model's trial reset, before everything else of the step
-        runners["batch_reset"] = group.run_regularly(
-            "\n".join(plan.batch_reset),
-            when="groups",
-            order=-1,
-            name=f"{plan.brian_name}_batch_reset",
-            codeobj_class=codeobj_class,
-        )
     for mode, drive in modes.items():
         runners[mode] = group.run_regularly(
             plan.step_code(drive), when="groups", name=f"{plan.brian_name}_step_{mode}", codeobj_class=codeobj_class

@@ -167,7 +167,6 @@ class GroupPlan:
     constant_current: bool = False
     spikes: TablePlan | None = None
     batch_reset: list[str] = field(default_factory=list)
-    """Statements run first in the ``groups`` slot of a batch model (the reset at each trial's first step)."""
 
     def membrane(self, drive: str) -> list[str]:
         r"""The membrane update of the ``groups`` slot with external drive ``drive``.
@@ -182,8 +181,8 @@ class GroupPlan:
         return ["c = c - int(c > 0)", f"v = int(c == 0)*({value}) + int(c > 0)*v"]
 
     def step_code(self, drive: str) -> str:
-        """Everything this group runs in the ``groups`` slot."""
-        lines = (self.membrane(drive) if self.population else []) + self.step
+        """Everything this group runs in the ``groups`` slot (a batch model's reset first)."""
+        lines = self.batch_reset + (self.membrane(drive) if self.population else []) + self.step
         return "\n".join(lines)
 
 
@@ -214,6 +213,13 @@ class SynapseIndex:
         present[self.post, self.pre] = True
         post, pre = np.nonzero((np.asarray(weights) != 0) & ~present)
         return post.astype(np.int32), pre.astype(np.int32)
+
+    def repeated(self, copies: int) -> SynapseIndex:
+        """The block-diagonal index of ``copies`` copies side by side (copy ``r``'s synapses after copy ``r-1``'s)."""
+        rows, columns = self.shape
+        post = np.concatenate([self.post + r * rows for r in range(copies)]).astype(np.int32)
+        pre = np.concatenate([self.pre + r * columns for r in range(copies)]).astype(np.int32)
+        return SynapseIndex((rows * copies, columns * copies), post, pre)
 
     def extend(self, post: np.ndarray, pre: np.ndarray) -> None:
         """Record synapses appended after the existing ones."""
@@ -280,6 +286,8 @@ class NetworkPlan:
     """Static helper ``Synapses`` (a rule's basis term), by Brian2 name; not projections of the spec."""
     phase: TablePlan | None = None
     """A batch model's trial phase (:func:`_add_batch_phase`); ``None`` for an ordinary model."""
+    copies: int = 1
+    """A batch model's copies of the network side by side (trials that run in parallel); 1 otherwise."""
     gap: int = 0
     """A batch model's silent steps after each trial (the largest delay): no spike is in transit at the next
     trial's first step."""
@@ -572,7 +580,7 @@ PHASE_FIRST, PHASE_ON, PHASE_GAP = 1.0, 0.0, -1.0
 """Values of a batch model's phase table: a trial's first step (reset first), its other steps, a gap step."""
 
 
-def batch_plan(network: Network) -> NetworkPlan:
+def batch_plan(network: Network, copies: int = 1) -> NetworkPlan:
     r"""The plan of a *batch model*: many independent trials of a static ``network`` in one Brian2 run.
 
     Trial ``b`` of ``S`` steps occupies steps :math:`b (S + G)` to :math:`b (S + G) + S - 1`, followed by
@@ -589,6 +597,11 @@ def batch_plan(network: Network) -> NetworkPlan:
     Each trial therefore runs exactly as a run from the reset state (the reset multiplies by exact
     ``int`` 0/1 factors, like the refractory hold). Static weights only: plasticity would carry over
     from trial to trial (``Simulation.run_batch`` refuses plastic networks).
+
+    With ``copies`` :math:`R > 1` the network is replicated side by side, so that :math:`R` trials run in
+    parallel in each period: group sizes and table columns times :math:`R` (copy ``r`` holds neurons
+    ``r n .. r n + n - 1``), each projection's synapses repeated in every copy (block diagonal), so that
+    Brian2's per-step cost (one Python call per code object) is shared by :math:`R` trials.
     """
     plastic = [proj.name for proj in network.projections if proj.plasticity is not None]
     if plastic:
@@ -604,8 +617,15 @@ def batch_plan(network: Network) -> NetworkPlan:
         group.batch_reset = [f"p_b = {phase.call()}", "v = int(p_b > 0.5)*v0 + int(p_b < 0.5)*v"]
         if group.refractory:
             group.batch_reset.append("c = int(p_b < 0.5)*c")
+    for table in {id(t): t for t in plan.tables}.values():
+        table.columns *= copies
     plan.tables.append(phase)
-    plan.phase = phase
+    for group in plan.groups.values():
+        group.size *= copies
+    for synapses in plan.synapses.values():
+        synapses.index = synapses.index.repeated(copies)
+        synapses.weights = np.tile(synapses.weights, copies)
+    plan.phase, plan.copies = phase, copies
     plan.gap = max((int(proj.delay) for proj in network.projections), default=1)
     return plan
 

@@ -22,7 +22,7 @@ from spikemem.backend import Simulation, UnsupportedFeatureError
 from spikemem.spec import Monitor, Network
 from spikemem.stimulus import InputWindow
 
-from ._batch import BatchModel
+from ._batch import BatchModel, copies_for
 from ._build import MONITOR_ORDER, BrianModel, build_model, connect, read_monitors
 from ._plan import LAST_SPIKE, NEVER, NetworkPlan, plan_network, window_inputs
 from ._tables import MIN_ROWS
@@ -127,7 +127,8 @@ class Brian2Simulation(Simulation):
         return self._collect(window, first)
 
     def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
-        """All trials in one Brian2 run of the batch model (:mod:`._batch`), built at the first call.
+        """All trials in one Brian2 run of the batch model (:mod:`._batch`), built at the first call (again for a
+        batch that would run more copies side by side).
 
         The objects alive now are frozen for the garbage collector meanwhile: Brian2's ``Network.run``
         calls ``gc.collect()`` on every run (to warn about objects left out of a network); with torch and
@@ -136,8 +137,10 @@ class Brian2Simulation(Simulation):
         """
         gc.freeze()
         try:
-            if self._batch is None:
-                self._batch = BatchModel(self.network, self._codeobj_class, self._max_table_bytes)
+            copies = copies_for(self.network, len(windows))
+            if self._batch is None or self._batch.copies < copies:  # built for the first (or a larger) batch
+                self._batch = None
+                self._batch = BatchModel(self.network, self._codeobj_class, self._max_table_bytes, copies)
             self._batch.sync_weights(self._get_weights)
             return self._batch.run(windows, self._get_weights)
         finally:

@@ -23,6 +23,7 @@ import pytest
 from spikemem.backend import SpecError, UnsupportedFeatureError
 from spikemem.backends import get_backend
 from spikemem.backends.brian2_backend import AUTO_CYTHON_SYNAPSES, Brian2Backend, synapse_count
+from spikemem.backends.brian2_backend import _batch as brian2_batch
 from spikemem.backends.brian2_backend._plan import plan_network
 from spikemem.spec import LIF, CurrentInput, Monitor, Network, PairSTDP, Population, Projection, SpikeInput
 
@@ -209,16 +210,18 @@ def _count_brian2_runs(call) -> _Counted:
         BrianNetwork.run = original
 
 
-def test_run_batch_chunks_weights_and_refusals() -> None:
-    """A small table budget splits a batch into Brian2 runs of whole trials; set_weights (new synapses
-    included) reaches the batch; the simulation's own runs go on after a batch; plastic networks are refused."""
+def test_run_batch_chunks_weights_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 2 copies side by side (a small synapse budget) and a table budget of one period per Brian2 run,
+    5 trials take 3 runs (2 + 2 + 1, the last padded); set_weights (new synapses included) reaches the batch;
+    plastic networks are refused."""
     network = _sparse_static()
+    monkeypatch.setattr(brian2_batch, "MAX_BATCH_SYNAPSES", 2 * synapse_count(network))
     inputs = _trial_inputs(network, trials=5, seed=1)
     period = BATCH_STEPS + 2  # the delay-2 projection adds two gap steps per trial
-    columns = sum(table.columns for table in plan_network(network).tables) + 1  # + the phase column
-    with get_backend("brian2", target="numpy", max_table_bytes=8 * columns * 2 * period).compile(network) as sim:
+    columns = 2 * sum(table.columns for table in plan_network(network).tables) + 1  # 2 copies + the phase column
+    with get_backend("brian2", target="numpy", max_table_bytes=8 * columns * period).compile(network) as sim:
         runs = _count_brian2_runs(lambda: sim.run_batch(BATCH_STEPS, inputs))
-        assert runs.count == 3  # 2 + 2 + 1 trials
+        assert runs.count == 3
         _assert_batch_equals(runs.result, _one_by_one(sim, inputs))
         sim.reset()
         sim.set_weights("in->out", np.full((10, 15), 0.3))  # synapses where the spec has zeros
