@@ -229,7 +229,8 @@ def recall_case(args: argparse.Namespace, options: dict[str, dict]) -> tuple[dic
             finals[target] = {name: r.final for name, r in results.items()}
             return {
                 "exact_recall_fraction": {
-                    name: float(np.mean(np.all(r.final == patterns[: args.cues], axis=1))) for name, r in results.items()
+                    name: float(np.mean(np.all(r.final == patterns[: args.cues], axis=1)))
+                    for name, r in results.items()
                 },
                 "mode": {name: r.mode for name, r in results.items()},
             }
@@ -240,9 +241,7 @@ def recall_case(args: argparse.Namespace, options: dict[str, dict]) -> tuple[dic
         ref = finals.get(REFERENCE)
         if ref is None:
             return {}
-        equal = {
-            t: {name: bool(np.array_equal(f[name], ref[name])) for name in MODELS} for t, f in finals.items()
-        }
+        equal = {t: {name: bool(np.array_equal(f[name], ref[name])) for name in MODELS} for t, f in finals.items()}
         return {"final_states_equal_to_reference": equal}
 
     sizes = {"features": n, "patterns": k, "cues": args.cues, "models": MODELS}
@@ -253,7 +252,9 @@ def inference_case(
     args: argparse.Namespace, options: dict[str, dict], scratch: Path
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """Classification of the test samples by the spiking MLP (session compiled untimed)."""
-    run_dir = trained_run(argparse.Namespace(run=args.run, config=args.config, train_samples=args.train_samples), scratch)
+    run_dir = trained_run(
+        argparse.Namespace(run=args.run, config=args.config, train_samples=args.train_samples), scratch
+    )
     run = load_run(run_dir, max_test=args.samples)
     model, task = run.model, run.tasks[0]
     encoded = encoded_test_set(model, task, 0, run.seed)

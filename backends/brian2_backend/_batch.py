@@ -34,7 +34,6 @@ from ._build import BrianModel, build_model, connect
 from ._plan import NetworkPlan, SynapseIndex, batch_plan, trial_phases, window_inputs
 from ._tables import MIN_ROWS
 
-
 MAX_BATCH_SYNAPSES = 4_000_000
 """Most synapses of a batch model (all its copies): bounds the copies of large networks (about 40 bytes each
 in Brian2, so ~160 MB)."""

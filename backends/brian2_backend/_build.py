@@ -231,7 +231,9 @@ def build_model(
         group = model.groups[target]
         if monitor.variable in ("spikes", "count") and target not in model.spike_monitors:
             # a batch model splits its spikes by trial, counts included
-            record = plan.phase is not None or any(m.target == target and m.variable == "spikes" for m in network.monitors)
+            record = plan.phase is not None or any(
+                m.target == target and m.variable == "spikes" for m in network.monitors
+            )
             model.spike_monitors[target] = b2.SpikeMonitor(
                 group, record=record, name=f"{group.name}_spikes", codeobj_class=codeobj_class
             )
