@@ -109,7 +109,7 @@ class BatchModel:
             post, pre = np.nonzero((dense != 0) & ~present)
             syn = self.model.synapses[name]
             if len(post):
-                new = SynapseIndex(dense.shape, post.astype(np.int32), pre.astype(np.int32)).repeated(self.copies)
+                new = SynapseIndex((rows, columns), post.astype(np.int32), pre.astype(np.int32)).repeated(self.copies)
                 connect(syn, new.pre, new.post)
                 plan.index.extend(new.post, new.pre)
             syn.variables["w"].set_value(dense[plan.index.post % rows, plan.index.pre % columns])
