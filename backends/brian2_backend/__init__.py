@@ -31,6 +31,13 @@ Translation (:mod:`._plan` has the code, :mod:`._build` the objects):
   end of the run; ``Monitor(projection, "weights", every=k)`` adds the only
   per-step Python code (a ``NetworkOperation``), runtime targets only.
 
+``run_batch`` (inference, batched recall): the independent trials of a
+static network run as ONE Brian2 run of a *batch model* (:mod:`._batch`):
+R copies of the network side by side, trials laid out in time with a reset
+at each trial's first step and gap steps for spikes in transit, all by code
+inside the run; identical records to trials run one by one (runtime
+targets; ``cpp_standalone`` runs the trials one program run each).
+
 Options (``get_backend("brian2", target="cython")``; in an experiment config,
 ``[backend_options.brian2]``; checked by :class:`Brian2Options`):
 
@@ -138,10 +145,11 @@ class Brian2Backend(Backend):
         numeric=("float",),
         gradient_training=False,
         devices=("cpu",),
-        native_batch=False,
+        native_batch=True,
         notes=(
             "targets numpy / cython / cpp_standalone (target='auto' picks by size); cpp_standalone runs every "
-            "run() from the reset state and has no every-k weight monitors"
+            "run() from the reset state and has no every-k weight monitors; run_batch runs all trials in one "
+            "Brian2 run"
         ),
     )
 

@@ -18,7 +18,7 @@ import numpy as np
 from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
-from ._plan import END_ORDER, LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan
+from ._plan import END_ORDER, LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan, WindowInputs
 from ._tables import StepTable
 
 # Order of the plasticity code inside the "end" slot (summed variables from the
@@ -63,10 +63,31 @@ class BrianModel:
     v_monitors: dict[str, Any] = field(default_factory=dict)
 
     def set_initial_potentials(self, network: Network) -> None:
-        """Set every population's ``v`` to its ``v_init``."""
+        """Set every population's ``v`` to its ``v_init`` (in every copy of a batch model's group)."""
         for pop in network.populations:
             v_init = np.broadcast_to(np.asarray(pop.v_init, dtype=float), (pop.size,))
-            self.groups[pop.name].variables["v"].set_value(v_init.copy())
+            self.groups[pop.name].variables["v"].set_value(np.tile(v_init, self.plan.copies))
+
+    def load(self, inputs: WindowInputs, t0: float) -> None:
+        """Set a window's inputs (tables, constant currents, each current's mode); its first step is at ``t0`` s."""
+        for name, group_plan in self.plan.groups.items():
+            if group_plan.current is not None:
+                mode = inputs.current_mode(name)
+                if mode == "constant":
+                    self.groups[name].variables["I_ext"].set_value(inputs.constant_currents[name])
+                self.use_current(name, mode)
+        for name, block in inputs.tables.items():
+            self.tables[name].fill(block, t0)
+
+    def clear_monitors(self) -> None:
+        """Empty every spike and state monitor."""
+        for mon in self.spike_monitors.values():
+            if mon.record:
+                mon.resize(0)
+                mon.variables["N"].set_value(0)
+            mon.variables["count"].set_value(0)
+        for mon in self.v_monitors.values():
+            mon.resize(0)
 
     def use_current(self, population: str, mode: str) -> None:
         """Activate the population's code runner for current mode ``mode``."""
@@ -192,6 +213,9 @@ def build_model(
         model.steppers[name] = _steppers(group_plan, group, codeobj_class)
         objects.append(group)  # brings its steppers (contained objects)
     model.set_initial_potentials(network)
+    if plan.phase is not None:  # a batch model resets v to v0 at each trial's first step
+        for pop in network.populations:
+            model.groups[pop.name].variables["v0"].set_value(model.groups[pop.name].variables["v"].get_value())
     by_brian_name = {g.brian_name: model.groups[name] for name, g in plan.groups.items()}
     for name, syn_plan in plan.synapses.items():
         syn = _synapses(syn_plan, by_brian_name, clock, plan.dt, codeobj_class)
@@ -206,7 +230,10 @@ def build_model(
             continue  # spike inputs are known from the window, weights are read directly
         group = model.groups[target]
         if monitor.variable in ("spikes", "count") and target not in model.spike_monitors:
-            record = any(m.target == target and m.variable == "spikes" for m in network.monitors)
+            # a batch model splits its spikes by trial, counts included
+            record = plan.phase is not None or any(
+                m.target == target and m.variable == "spikes" for m in network.monitors
+            )
             model.spike_monitors[target] = b2.SpikeMonitor(
                 group, record=record, name=f"{group.name}_spikes", codeobj_class=codeobj_class
             )

@@ -93,8 +93,9 @@ class TablePlan:
         Number of columns (neurons or channels).
     kind
         ``"spikes"`` (an input's raster as 0/1), ``"current"`` (a population's
-        summed external current) or ``"modulator"`` (one projection's third
-        factor, broadcast to its post neurons).
+        summed external current), ``"modulator"`` (one projection's third
+        factor, broadcast to its post neurons) or ``"phase"`` (one column: the
+        trial phase of a batch model, :data:`PHASE_FIRST` ...).
     source
         The spec name the data come from (input, population or modulator).
     """
@@ -105,8 +106,9 @@ class TablePlan:
     source: str
 
     def call(self) -> str:
-        """The Brian2 expression of this step's value for neuron (or channel) ``i``."""
-        return f"{self.name}(t - {self.name}_t0, i)"
+        """The Brian2 expression of this step's value for neuron (or channel) ``i`` (column 0 of a one-column
+        table, shared by every neuron)."""
+        return f"{self.name}(t - {self.name}_t0, {'0' if self.kind == 'phase' else 'i'})"
 
 
 @dataclass
@@ -144,6 +146,9 @@ class GroupPlan:
         current is a per-neuron constant ``I_ext`` unless a run's data vary).
     spikes
         Table of a spike input's raster.
+    batch_reset
+        Batch models only: the reset to the initial state at a trial's
+        first step (:func:`_add_batch_phase`).
     """
 
     spec_name: str
@@ -161,6 +166,7 @@ class GroupPlan:
     current: TablePlan | None = None
     constant_current: bool = False
     spikes: TablePlan | None = None
+    batch_reset: list[str] = field(default_factory=list)
 
     def membrane(self, drive: str) -> list[str]:
         r"""The membrane update of the ``groups`` slot with external drive ``drive``.
@@ -175,8 +181,8 @@ class GroupPlan:
         return ["c = c - int(c > 0)", f"v = int(c == 0)*({value}) + int(c > 0)*v"]
 
     def step_code(self, drive: str) -> str:
-        """Everything this group runs in the ``groups`` slot."""
-        lines = (self.membrane(drive) if self.population else []) + self.step
+        """Everything this group runs in the ``groups`` slot (a batch model's reset first)."""
+        lines = self.batch_reset + (self.membrane(drive) if self.population else []) + self.step
         return "\n".join(lines)
 
 
@@ -207,6 +213,13 @@ class SynapseIndex:
         present[self.post, self.pre] = True
         post, pre = np.nonzero((np.asarray(weights) != 0) & ~present)
         return post.astype(np.int32), pre.astype(np.int32)
+
+    def repeated(self, copies: int) -> SynapseIndex:
+        """The block-diagonal index of ``copies`` copies side by side (copy ``r``'s synapses after copy ``r-1``'s)."""
+        rows, columns = self.shape
+        post = np.concatenate([self.post + r * rows for r in range(copies)]).astype(np.int32)
+        pre = np.concatenate([self.pre + r * columns for r in range(copies)]).astype(np.int32)
+        return SynapseIndex((rows * copies, columns * copies), post, pre)
 
     def extend(self, post: np.ndarray, pre: np.ndarray) -> None:
         """Record synapses appended after the existing ones."""
@@ -271,6 +284,13 @@ class NetworkPlan:
     tables: list[TablePlan]
     helpers: dict[str, SynapsePlan] = field(default_factory=dict)
     """Static helper ``Synapses`` (a rule's basis term), by Brian2 name; not projections of the spec."""
+    phase: TablePlan | None = None
+    """A batch model's trial phase (:func:`_add_batch_phase`); ``None`` for an ordinary model."""
+    copies: int = 1
+    """A batch model's copies of the network side by side (trials that run in parallel); 1 otherwise."""
+    gap: int = 0
+    """A batch model's silent steps after each trial (the largest delay): no spike is in transit at the next
+    trial's first step."""
 
 
 @dataclass
@@ -554,6 +574,68 @@ def plan_network(network: Network) -> NetworkPlan:
         synapses[proj.name] = plan
     tables = [table for group in groups.values() for table in group.reads]
     return NetworkPlan(dt=network.dt, groups=groups, synapses=synapses, tables=tables, helpers=helpers)
+
+
+PHASE_FIRST, PHASE_ON, PHASE_GAP = 1.0, 0.0, -1.0
+"""Values of a batch model's phase table: a trial's first step (reset first), its other steps, a gap step."""
+
+
+def batch_plan(network: Network, copies: int = 1) -> NetworkPlan:
+    r"""The plan of a *batch model*: many independent trials of a static ``network`` in one Brian2 run.
+
+    Trial ``b`` of ``S`` steps occupies steps :math:`b (S + G)` to :math:`b (S + G) + S - 1`, followed by
+    :math:`G = \max_p d_p` gap steps (the largest delay) without input. A one-column ``phase`` table says
+    which step is which (:data:`PHASE_FIRST`, :data:`PHASE_ON`, :data:`PHASE_GAP`):
+
+    - at a trial's first step, before the membrane update (``groups`` slot, first), every population
+      returns to its initial state: :math:`v \leftarrow v_0` (its ``v_init``), refractory counter 0;
+    - no population spikes during a gap step (its threshold also requires ``phase > -0.5``), so after
+      :math:`G` gap steps every spike of the trial has been delivered (a spike emitted at step ``t``
+      arrives at ``t + d``, :math:`d \le G`) and none is in transit at the next trial's first step;
+      what the gap delivers is wiped by that reset.
+
+    Each trial therefore runs exactly as a run from the reset state (the reset multiplies by exact
+    ``int`` 0/1 factors, like the refractory hold). Static weights only: plasticity would carry over
+    from trial to trial (``Simulation.run_batch`` refuses plastic networks).
+
+    With ``copies`` :math:`R > 1` the network is replicated side by side, so that :math:`R` trials run in
+    parallel in each period: group sizes and table columns times :math:`R` (copy ``r`` holds neurons
+    ``r n .. r n + n - 1``), each projection's synapses repeated in every copy (block diagonal), so that
+    Brian2's per-step cost (one Python call per code object) is shared by :math:`R` trials.
+    """
+    plastic = [proj.name for proj in network.projections if proj.plasticity is not None]
+    if plastic:
+        raise ValueError(f"a batch model needs static weights; {plastic} are plastic")
+    plan = plan_network(network)
+    phase = TablePlan("phase", 1, "phase", "")
+    for group in plan.groups.values():
+        if not group.population:
+            continue
+        group.reads.append(phase)
+        group.variables.append("v0 : 1")
+        group.threshold += f" and {phase.call()} > -0.5"
+        group.batch_reset = [f"p_b = {phase.call()}", "v = int(p_b > 0.5)*v0 + int(p_b < 0.5)*v"]
+        if group.refractory:
+            group.batch_reset.append("c = int(p_b < 0.5)*c")
+    for table in {id(t): t for t in plan.tables}.values():
+        table.columns *= copies
+    plan.tables.append(phase)
+    for group in plan.groups.values():
+        group.size *= copies
+    for synapses in plan.synapses.values():
+        synapses.index = synapses.index.repeated(copies)
+        synapses.weights = np.tile(synapses.weights, copies)
+    plan.phase, plan.copies = phase, copies
+    plan.gap = max((int(proj.delay) for proj in network.projections), default=1)
+    return plan
+
+
+def trial_phases(trials: int, steps: int, gap: int) -> np.ndarray:
+    """The phase column ``(trials * (steps + gap), 1)`` of ``trials`` trials of a batch model."""
+    one = np.full(steps + gap, PHASE_GAP)
+    one[:steps] = PHASE_ON
+    one[0] = PHASE_FIRST
+    return np.tile(one, trials)[:, None]
 
 
 def _basis_helper(k: int, pre: GroupPlan, basis: np.ndarray) -> tuple[GroupPlan, SynapsePlan]:

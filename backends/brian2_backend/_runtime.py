@@ -22,6 +22,7 @@ from spikemem.backend import Simulation, UnsupportedFeatureError
 from spikemem.spec import Monitor, Network
 from spikemem.stimulus import InputWindow
 
+from ._batch import BatchModel, copies_for
 from ._build import MONITOR_ORDER, BrianModel, build_model, connect, read_monitors
 from ._plan import LAST_SPIKE, NEVER, NetworkPlan, plan_network, window_inputs
 from ._tables import MIN_ROWS
@@ -71,24 +72,37 @@ class Brian2Simulation(Simulation):
         super().__init__(network, numeric)
         self.target = target
         self._plan: NetworkPlan = plan_network(network)
-        self._model: BrianModel = build_model(self._plan, network, MIN_ROWS, codeobj_class)
+        self._codeobj_class, self._max_table_bytes = codeobj_class, max_table_bytes
+        self._built: BrianModel | None = None  # run()'s model, built at its first use (the _model property)
+        self._batch: BatchModel | None = None  # run_batch's model, built at its first call
         self._step = 0  # Brian2 steps simulated so far (the network clock, never rewound)
         self._last_input_spikes: dict[str, np.ndarray] = {}  # spike input -> its spikes of the last step
         columns = sum(t.columns for t in self._plan.tables)
         self._max_rows = max(1, max_table_bytes // (8 * columns)) if columns else None
-        every = [m for m in network.monitors if m.variable == "weights" and m.every is not None]
         self._snapshots: WeightSnapshots | None = None
-        if every:
-            self._snapshots = WeightSnapshots(every, self._get_weights, self._model.clock)
-            self._model.network.add(
-                b2.NetworkOperation(
-                    self._snapshots.record,
-                    when="end",
-                    order=MONITOR_ORDER,
-                    clock=self._model.clock,
-                    name="spikemem_weight_snapshots",
+
+    @property
+    def _model(self) -> BrianModel:
+        """The Brian2 objects of :meth:`run`, built at the first use.
+
+        A simulation used only through ``run_batch`` never builds them (nor warns, at its end, about Brian2
+        objects that never ran); until they exist the plan holds the weights (:meth:`_set_weights`).
+        """
+        if self._built is None:
+            self._built = build_model(self._plan, self.network, MIN_ROWS, self._codeobj_class)
+            every = [m for m in self.network.monitors if m.variable == "weights" and m.every is not None]
+            if every:
+                self._snapshots = WeightSnapshots(every, self._get_weights, self._built.clock)
+                self._built.network.add(
+                    b2.NetworkOperation(
+                        self._snapshots.record,
+                        when="end",
+                        order=MONITOR_ORDER,
+                        clock=self._built.clock,
+                        name="spikemem_weight_snapshots",
+                    )
                 )
-            )
+        return self._built
 
     # -- running ------------------------------------------------------------------
     def _chunks(self, steps: int) -> list[tuple[int, int]]:
@@ -97,41 +111,38 @@ class Brian2Simulation(Simulation):
 
     def _load(self, window: InputWindow, start: int, stop: int) -> None:
         """Inputs of rows ``start:stop`` of the window, whose first row is network step ``self._step``."""
-        inputs = window_inputs(self._plan, window, start, stop)
-        t0 = self._step * self.network.dt
-        for name, group_plan in self._plan.groups.items():
-            if group_plan.current is not None:
-                mode = inputs.current_mode(name)
-                if mode == "constant":
-                    self._model.groups[name].variables["I_ext"].set_value(inputs.constant_currents[name])
-                self._model.use_current(name, mode)
-        for name, block in inputs.tables.items():
-            self._model.tables[name].fill(block, t0)
+        self._model.load(window_inputs(self._plan, window, start, stop), self._step * self.network.dt)
 
     def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
+        model = self._model  # built now if it is the first run (with the weight snapshots)
         first = self._step
         if self._snapshots is not None:
             self._snapshots.start(first)
         for start, stop in self._chunks(window.steps):
             self._load(window, start, stop)
             self._restore_last_spikes()
-            self._model.network.run((stop - start) * self.network.dt * b2.second, namespace={})
+            model.network.run((stop - start) * self.network.dt * b2.second, namespace={})
             self._step += stop - start
             self._last_input_spikes = {name: spikes[stop - 1] for name, spikes in window.spikes.items()}
         return self._collect(window, first)
 
     def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
-        """Trials one after another, with the objects alive now frozen for the garbage collector.
+        """All trials in one Brian2 run of the batch model (:mod:`._batch`), built at the first call (again for a
+        batch that would run more copies side by side).
 
-        Brian2's ``Network.run`` calls ``gc.collect()`` on every run (to warn about
-        objects left out of a network); with torch and friends loaded that full
-        collection costs ~0.1-0.2 s per trial, most of a short trial's time.
-        ``gc.freeze()`` moves the existing objects to the permanent generation,
-        so each collection only scans what the trials create.
+        The objects alive now are frozen for the garbage collector meanwhile: Brian2's ``Network.run``
+        calls ``gc.collect()`` on every run (to warn about objects left out of a network); with torch and
+        friends loaded that full collection costs ~0.1-0.2 s. ``gc.freeze()`` moves the existing objects to
+        the permanent generation, so each collection only scans what the run creates.
         """
         gc.freeze()
         try:
-            return super()._run_batch(windows)
+            copies = copies_for(self.network, len(windows))
+            if self._batch is None or self._batch.copies < copies:  # built for the first (or a larger) batch
+                self._batch = None
+                self._batch = BatchModel(self.network, self._codeobj_class, self._max_table_bytes, copies)
+            self._batch.sync_weights(self._get_weights)
+            return self._batch.run(windows, self._get_weights)
         finally:
             gc.unfreeze()
 
@@ -161,17 +172,16 @@ class Brian2Simulation(Simulation):
         return data
 
     def _clear_monitors(self) -> None:
-        for mon in self._model.spike_monitors.values():
-            if mon.record:
-                mon.resize(0)
-                mon.variables["N"].set_value(0)
-            mon.variables["count"].set_value(0)
-        for mon in self._model.v_monitors.values():
-            mon.resize(0)
+        self._model.clear_monitors()
 
     # -- state ------------------------------------------------------------------------
     def _reset(self, weights: bool) -> None:
         self._last_input_spikes = {}
+        if self._built is None:  # nothing ran: only the weights can differ from the spec's
+            if weights:
+                for name, syn_plan in self._plan.synapses.items():
+                    syn_plan.weights = syn_plan.index.values(self.network.projection(name).weights)
+            return
         self._model.set_initial_potentials(self.network)
         for name, group_plan in self._plan.groups.items():
             group = self._model.groups[name]
@@ -190,14 +200,19 @@ class Brian2Simulation(Simulation):
 
     def _get_weights(self, projection: str) -> np.ndarray:
         plan = self._plan.synapses[projection]
-        return plan.index.dense(self._model.synapses[projection].variables["w"].get_value())
+        if self._built is None:
+            return plan.index.dense(plan.weights)
+        return plan.index.dense(self._built.synapses[projection].variables["w"].get_value())
 
     def _set_weights(self, projection: str, weights: np.ndarray) -> None:
         plan = self._plan.synapses[projection]
         post, pre = plan.index.missing(weights)
         if len(post):
             self._add_synapses(projection, post, pre)
-        self._model.synapses[projection].variables["w"].set_value(plan.index.values(weights))
+        if self._built is None:
+            plan.weights = plan.index.values(weights)  # the weights the model will be built with
+        else:
+            self._built.synapses[projection].variables["w"].set_value(plan.index.values(weights))
 
     def _add_synapses(self, projection: str, post: np.ndarray, pre: np.ndarray) -> None:
         """Create synapses for new nonzero entries of a static projection's weights."""
@@ -211,9 +226,11 @@ class Brian2Simulation(Simulation):
                 f"adds {len(post)} synapses to a projection with delay {proj.delay} while spikes may be in transit; "
                 "call reset() first, or give the projection a mask (or nonzero initial weights) covering them",
             )
-        connect(self._model.synapses[projection], pre, post)
+        if self._built is not None:
+            connect(self._built.synapses[projection], pre, post)
         self._plan.synapses[projection].index.extend(post, pre)
 
     def _close(self) -> None:
-        del self._model  # drop the Brian2 objects (and their arrays); a closed simulation never reads it
+        self._built = None  # drop the Brian2 objects (and their arrays); a closed simulation never reads them
+        self._batch = None
         self._snapshots = None

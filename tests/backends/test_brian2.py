@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spikemem.backend import UnsupportedFeatureError
+from spikemem.backend import SpecError, UnsupportedFeatureError
 from spikemem.backends import get_backend
 from spikemem.backends.brian2_backend import AUTO_CYTHON_SYNAPSES, Brian2Backend, synapse_count
+from spikemem.backends.brian2_backend import _batch as brian2_batch
 from spikemem.backends.brian2_backend._plan import plan_network
-from spikemem.spec import LIF, Monitor, Network, PairSTDP, Population, Projection, SpikeInput
+from spikemem.spec import LIF, CurrentInput, Monitor, Network, PairSTDP, Population, Projection, SpikeInput
 
 pytest.importorskip("brian2")
 
@@ -132,14 +133,104 @@ def test_inputs_replaced_per_run() -> None:
         _compare(sim.run(STEPS), _reference(network()))
 
 
-def test_run_batch_matches_single_runs() -> None:
-    network = cases.time_varying_current
-    drive = network().input("drive").values
-    batch = np.stack([drive, 0.5 * drive])
-    with get_backend("brian2", target="numpy").compile(network()) as sim:
-        got = sim.run_batch(STEPS, {"drive": batch})
-    for b in range(len(batch)):
-        np.testing.assert_array_equal(got.spikes("exc")[b], _reference(network(), drive=batch[b]).spikes("exc"))
+BATCH_STEPS = 70
+
+
+def _trial_inputs(network: Network, trials: int = 3, seed: int = 0) -> dict[str, np.ndarray]:
+    """Different data for each trial: new rasters for every spike input with data, scaled currents."""
+    rng = np.random.default_rng(seed)
+    inputs = {}
+    for inp in network.inputs:
+        if isinstance(inp, SpikeInput):
+            inputs[inp.name] = rng.random((trials, BATCH_STEPS, inp.size)) < 0.1
+        elif isinstance(inp, CurrentInput):
+            values = np.asarray(inp.values, dtype=float)
+            values = np.broadcast_to(values, (BATCH_STEPS, len(values))) if inp.constant else values[:BATCH_STEPS]
+            inputs[inp.name] = np.stack([values * (0.6 + 0.4 * b) for b in range(trials)])
+    return inputs
+
+
+def _one_by_one(sim, inputs: dict[str, np.ndarray]) -> list:
+    trials = len(next(iter(inputs.values())))
+    records = []
+    for b in range(trials):
+        sim.reset()
+        records.append(sim.run(BATCH_STEPS, {name: values[b] for name, values in inputs.items()}))
+    return records
+
+
+def _assert_batch_equals(batch, singles) -> None:
+    """Every record of every trial bit for bit (spikes, counts, v; weights once)."""
+    assert sorted(batch.data) == sorted(singles[0].data)
+    for key, values in batch.data.items():
+        if key.endswith(".weights"):
+            np.testing.assert_array_equal(values, singles[0].data[key], err_msg=key)
+            continue
+        assert values.shape == (len(singles), *singles[0].data[key].shape), key
+        assert values.dtype == singles[0].data[key].dtype, key
+        for b, single in enumerate(singles):
+            np.testing.assert_array_equal(values[b], single.data[key], err_msg=f"{key}, trial {b}")
+
+
+@pytest.mark.parametrize("case", sorted(cases.SPIKING_CASES))
+def test_run_batch_is_one_run_identical_to_single_runs(case: str) -> None:
+    """All trials in one Brian2 run (delays, refractoriness, resets, constant and varying currents)."""
+    network = cases.SPIKING_CASES[case]()
+    inputs = _trial_inputs(network)
+    with get_backend("brian2", target="numpy").compile(network) as sim:
+        runs = _count_brian2_runs(lambda: sim.run_batch(BATCH_STEPS, inputs))
+        batch = runs.result
+        singles = _one_by_one(sim, inputs)
+    assert runs.count == 1
+    _assert_batch_equals(batch, singles)
+    reference = _reference(cases.SPIKING_CASES[case](), BATCH_STEPS, **{k: v[1] for k, v in inputs.items()})
+    for key in reference.data:
+        np.testing.assert_allclose(batch.data[key][1], reference.data[key], rtol=0, atol=V_TOL, err_msg=key)
+
+
+class _Counted:
+    def __init__(self, result, count: int) -> None:
+        self.result, self.count = result, count
+
+
+def _count_brian2_runs(call) -> _Counted:
+    """``call()`` with the number of Brian2 ``Network.run`` calls it made."""
+    from brian2.core.network import Network as BrianNetwork
+
+    original, calls = BrianNetwork.run, []
+
+    def counting(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    BrianNetwork.run = counting
+    try:
+        return _Counted(call(), len(calls))
+    finally:
+        BrianNetwork.run = original
+
+
+def test_run_batch_chunks_weights_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With 2 copies side by side (a small synapse budget) and a table budget of one period per Brian2 run,
+    5 trials take 3 runs (2 + 2 + 1, the last padded); set_weights (new synapses included) reaches the batch;
+    plastic networks are refused."""
+    network = _sparse_static()
+    monkeypatch.setattr(brian2_batch, "MAX_BATCH_SYNAPSES", 2 * synapse_count(network))
+    inputs = _trial_inputs(network, trials=5, seed=1)
+    period = BATCH_STEPS + 2  # the delay-2 projection adds two gap steps per trial
+    columns = 2 * sum(table.columns for table in plan_network(network).tables) + 1  # 2 copies + the phase column
+    with get_backend("brian2", target="numpy", max_table_bytes=8 * columns * period).compile(network) as sim:
+        runs = _count_brian2_runs(lambda: sim.run_batch(BATCH_STEPS, inputs))
+        assert runs.count == 3
+        _assert_batch_equals(runs.result, _one_by_one(sim, inputs))
+        sim.reset()
+        sim.set_weights("in->out", np.full((10, 15), 0.3))  # synapses where the spec has zeros
+        batch = sim.run_batch(BATCH_STEPS, inputs)
+        _assert_batch_equals(batch, _one_by_one(sim, inputs))
+    plastic = cases.plastic(cases.RULES["Oja"])
+    with get_backend("brian2", target="numpy").compile(plastic) as sim:
+        with pytest.raises(SpecError, match="static weights"):
+            sim.run_batch(BATCH_STEPS, {"in": np.zeros((2, BATCH_STEPS, 20), dtype=bool)})
 
 
 def _sparse_static() -> Network:
@@ -200,6 +291,8 @@ def test_cython_target() -> None:
         np.testing.assert_array_equal(joined, whole.spikes("layer"))
         sim.reset()
         _compare(sim.run(STEPS, inputs={"in": raster}), _reference(cases.delays(), **{"in": raster}))
+        inputs = _trial_inputs(cases.delays())
+        _assert_batch_equals(sim.run_batch(BATCH_STEPS, inputs), _one_by_one(sim, inputs))
 
 
 def test_standalone_refuses_weight_snapshots_at_compile_time() -> None:

@@ -117,3 +117,22 @@ def test_cost_overhead(tmp_path: Path) -> None:
         assert case["checks"]["spike_counts_agree"], case["label"]
         assert [c["metric"] for c in case["comparisons"]] == ["seconds", "cpu_seconds"]
         assert all(c["target"] == 1.05 and c["direction"] == "<=" for c in case["comparisons"])
+
+
+def test_backend_speed_reference_and_brian2(tmp_path: Path) -> None:
+    """The three workloads at a tiny size on the reference and Brian2 (numpy target): ratios, breakdown, checks."""
+    doc = run_script(
+        tmp_path, "backend_speed", "--backends", "reference:float", "brian2:float", "--brian2-target", "numpy"
+    )
+    assert [case["label"] for case in doc["cases"]] == ["recall", "inference", "learning"]
+    for case in doc["cases"]:
+        assert set(case["implementations"]) == {"reference:float", "brian2:float"}
+        (comparison,) = case["comparisons"]
+        assert comparison["name"] == "brian2:float / reference:float"
+        profile = case["implementations"]["brian2:float"]["info"]["profile"]
+        assert profile["brian2_runs"] >= 1 and profile["brian2_setup"] > 0
+    recall, inference, learning = doc["cases"]
+    assert all(all(models.values()) for models in recall["checks"]["final_states_equal_to_reference"].values())
+    assert inference["checks"]["fraction_of_counts_equal_to_reference"]["brian2:float"] == 1.0
+    assert inference["implementations"]["brian2:float"]["info"]["profile"]["brian2_runs"] == 1  # one batch, one run
+    assert learning["checks"]["max_abs_readout_diff_vs_reference"]["brian2:float"] < 1e-9
