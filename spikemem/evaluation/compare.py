@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.evaluation.continual import METRICS, format_spread, mean_matrix, summarize_seeds
+from spikemem.evaluation.continual import DERIVED, METRICS, format_spread, mean_matrix, metric_values, summarize_seeds
 from spikemem.evaluation.continual_plots import CurveSet, comparison_figure, save_figure
 from spikemem.io import InputFileError, read_json_object
 from spikemem.tables import format_table
@@ -52,7 +52,7 @@ class RunGroup:
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Mean and std of every scalar metric over seeds."""
-        return summarize_seeds([{k: r["metrics"][k] for k in METRICS} for r in self.results])
+        return summarize_seeds([metric_values(r["metrics"]) for r in self.results])
 
     def curves(self) -> CurveSet:
         """Mean and std accuracy matrix, for plotting."""
@@ -100,7 +100,7 @@ def load_result(path: Path) -> dict[str, Any]:
     metrics = result.get("metrics")
     if not isinstance(metrics, dict) or not {"config", "backend", "seed"} <= result.keys():
         raise CompareError(f"{path}: not a spikemem result (it lacks config, backend, seed or metrics)")
-    missing = [k for k in ("R", *METRICS) if k not in metrics]
+    missing = [k for k in ("R", *METRICS) if k not in metrics and k not in DERIVED]
     if missing:
         raise CompareError(f"{path}: not a continual-learning result (metrics lack {', '.join(missing)})")
     return result
@@ -135,11 +135,11 @@ def group_runs(results: Sequence[dict[str, Any]]) -> list[RunGroup]:
 
 
 def comparison_table(groups: Sequence[RunGroup]) -> str:
-    """ACC, BWT, FWT and forgetting (mean +/- std over seeds; ``(n=1)`` for a single seed) of every group."""
+    """ACC, LA, BWT, FWT and forgetting (mean +/- std over seeds; ``(n=1)`` for a single seed) of every group."""
     rows = []
     for group in groups:
         summary = group.summary()
-        cells = [format_spread(summary[m], signed=m != "ACC") for m in METRICS]
+        cells = [format_spread(summary[m], signed=m not in ("ACC", "LA")) for m in METRICS]
         rows.append([group.label, len(group.results), *cells])
     return format_table(["run", "seeds", *METRICS], rows)
 
