@@ -28,7 +28,8 @@ that layer's inputs. Per task ``i``:
 3. ``end_task``: optionally ``consolidation_epochs`` more passes over the
    task's training data with the final weights (forward only, Hebbian steps
    only; a subspace of the activity the task ends with, see the config docs);
-   then the new neurons are merged (frozen).
+   then the new neurons are merged (frozen; with ``orthonormalize``, as the
+   closest orthonormal rows).
 
 Diagnostics per task: lateral neurons per layer, the neurons added, the
 layers at their cap, and the fraction of the task's input energy inside each
@@ -89,6 +90,10 @@ class HLOPConfig:
         ``>= epochs`` learns only in the consolidation passes.
     consolidation_epochs, consolidation_iterations
         Passes over the task's training data after training, and Hebbian steps per batch in them.
+    orthonormalize
+        Freeze the closest orthonormal rows to the learned ones (same subspace,
+        :meth:`~spikemem.continual.subspace.LateralSubspace.merge`): the projection becomes exact where the
+        Hebbian rule has not fully converged.
     """
 
     growth: Literal["energy", "count"] = "energy"
@@ -107,6 +112,7 @@ class HLOPConfig:
     start_epoch: int = 0
     consolidation_epochs: int = 0
     consolidation_iterations: int = 5
+    orthonormalize: bool = True
 
     def check(self, table: str) -> None:
         """Raise ConfigError for values out of range."""
@@ -240,7 +246,7 @@ class HLOP(Method):
         inputs = trainer.forward(sample, generator, record=True).inputs or []
         energy = [s.captured_energy(x) for s, x in zip(self.subspaces, inputs, strict=True)]
         for subspace in self.subspaces:
-            subspace.merge()
+            subspace.merge(self.config.orthonormalize)
         trainer.model.train()
         return {
             "lateral_neurons": [s.size for s in self.subspaces],
