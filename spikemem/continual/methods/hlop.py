@@ -97,7 +97,7 @@ class HLOPConfig:
     """
 
     growth: Literal["energy", "count"] = "energy"
-    threshold: tuple[float, ...] = (0.95, 0.99, 0.99)
+    threshold: tuple[float, ...] = (0.9, 0.8, 0.8)
     max_fraction: tuple[float, ...] = (0.9,)
     samples: int = 300
     initial: tuple[int, ...] = (80, 200, 100)
@@ -148,8 +148,9 @@ class HLOP(Method):
         self.thresholds = per_layer(config.threshold, len(layers), "hlop.threshold")
         fractions = per_layer(config.max_fraction, len(layers), "hlop.max_fraction")
         self.caps = [math.floor(f * w.shape[1]) for f, w in zip(fractions, layers, strict=True)]
-        config.added(0, len(layers))  # check the list lengths now
-        config.added(1, len(layers))
+        if config.growth == "count":  # check the list lengths now
+            config.added(0, len(layers))
+            config.added(1, len(layers))
         self.subspaces = [
             LateralSubspace(
                 weight.shape[1],
