@@ -62,6 +62,10 @@ def test_bad_growth_settings_name_their_key(key: str, value: object) -> None:
         parse_section(HLOPConfig, {key: value}, "hlop")
 
 
+def _warnings(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    return [line for line in capsys.readouterr().err.splitlines() if line.startswith("spikemem: warning:")]
+
+
 def _run(tmp_path: Path, overrides: list[str]) -> list[dict]:
     path = run_experiment(EXPERIMENTS / "pdigits_hlop.toml", "snntorch", 0, TINY + overrides, tmp_path / "run", False)
     return [task["method"] for task in json.loads(path.read_text())["metrics"]["per_task"]]
@@ -75,7 +79,7 @@ def test_energy_growth_stops_at_the_cap_and_warns_naming_the_layer_and_key(tmp_p
     # 0.999 of a task's energy needs more than half of each hidden layer's inputs (the classifier's input,
     # the second layer's spikes, may be silent in so small and short a run: it is not asserted)
     assert tasks[0]["lateral_neurons"][:2] == caps[:2] and tasks[0]["at_cap"][:2] == [True, True]
-    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    warnings = _warnings(capsys)
     assert len(warnings) == sum(tasks[-1]["at_cap"]), warnings  # once per layer, not once per task
     for layer, (line, cap, n) in enumerate(zip(warnings[:2], caps, (64, 16), strict=True)):
         assert line.startswith("spikemem: warning: hlop.threshold: ")
@@ -86,7 +90,7 @@ def test_a_loose_threshold_grows_little_and_stays_silent(tmp_path: Path, capsys)
     tasks = _run(tmp_path, ['hlop.growth="energy"', "hlop.threshold=[0.5]", "hlop.max_fraction=[0.9]"])
     sizes = [task["lateral_neurons"] for task in tasks]
     assert all(0 < k < 0.5 * n for k, n in zip(sizes[0][:2], (64, 16), strict=True)), sizes
-    assert not [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    assert not _warnings(capsys)
 
 
 def test_a_count_schedule_that_fills_a_layer_is_no_longer_silent(tmp_path: Path, capsys) -> None:
@@ -96,5 +100,5 @@ def test_a_count_schedule_that_fills_a_layer_is_no_longer_silent(tmp_path: Path,
         ['hlop.growth="count"', "hlop.initial=[64, 4, 4]", "hlop.increment=[0, 2, 2]", "hlop.max_fraction=[1.0]"],
     )
     assert tasks[0]["lateral_neurons"] == [64, 4, 4]
-    warnings = [line for line in capsys.readouterr().err.splitlines() if "warning" in line]
+    warnings = _warnings(capsys)
     assert len(warnings) == 1 and "hlop.increment: layer 0's" in warnings[0] and "frozen" in warnings[0], warnings
