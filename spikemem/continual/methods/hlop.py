@@ -145,10 +145,11 @@ class HLOP(Method):
         self.config = config
         layers = model.protected
         etas = per_layer(config.eta, len(layers), "hlop.eta")
-        self.thresholds = per_layer(config.threshold, len(layers), "hlop.threshold")
+        energy = config.growth == "energy"
+        self.thresholds = per_layer(config.threshold, len(layers), "hlop.threshold") if energy else ()
         fractions = per_layer(config.max_fraction, len(layers), "hlop.max_fraction")
         self.caps = [math.floor(f * w.shape[1]) for f, w in zip(fractions, layers, strict=True)]
-        if config.growth == "count":  # check the list lengths now
+        if not energy:  # check the list lengths now
             config.added(0, len(layers))
             config.added(1, len(layers))
         self.subspaces = [
