@@ -81,7 +81,7 @@ def test_energy_growth_stops_at_the_cap_and_warns_naming_the_layer_and_key(tmp_p
     assert tasks[0]["lateral_neurons"][:2] == caps[:2] and tasks[0]["at_cap"][:2] == [True, True]
     warnings = _warnings(capsys)
     assert len(warnings) == sum(tasks[-1]["at_cap"]), warnings  # once per layer, not once per task
-    for layer, (line, cap, n) in enumerate(zip(warnings[:2], caps, (64, 16), strict=True)):
+    for layer, (line, cap, n) in enumerate(zip(warnings[:2], caps[:2], (64, 16), strict=True)):
         assert line.startswith("spikemem: warning: hlop.threshold: ")
         assert f"layer {layer}'s lateral subspace reaches its cap of {cap} of its {n} inputs at task 0" in line
 
