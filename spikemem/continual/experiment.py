@@ -82,7 +82,7 @@ class Settings:
     def from_config(cls, config: dict[str, Any]) -> Settings:
         """Parse (and check) the tables; raises ConfigError naming the first bad key.
 
-        An HLOP run's lateral schedule is also checked against the layer widths
+        An HLOP run's fixed lateral schedule (``growth = "count"``) is also checked against the layer widths
         (:func:`spikemem.continual.capacity.check_lateral_capacity`: a warning where
         it is capped, an error where no layer could learn the later tasks).
         """
@@ -95,7 +95,9 @@ class Settings:
             config,
         )
         if settings.continual.method == "hlop":
-            settings.check_hlop_capacity(parse_section(HLOPConfig, config.get("hlop"), "hlop"))
+            hlop = parse_section(HLOPConfig, config.get("hlop"), "hlop")
+            if hlop.growth == "count":  # energy growth is sized by the data, and capped at run time
+                settings.check_hlop_capacity(hlop)
         return settings
 
     def check_hlop_capacity(self, hlop: HLOPConfig) -> None:

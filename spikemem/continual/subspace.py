@@ -118,8 +118,35 @@ class LateralSubspace:
         self.weights = torch.cat([self.weights, new])
         self.velocity = torch.cat([self.velocity, torch.zeros_like(new)])
 
-    def merge(self) -> None:
-        """Freeze every row (after a task)."""
+    def merge(self, orthonormalize: bool = False) -> None:
+        r"""Freeze every row (after a task).
+
+        With ``orthonormalize`` the rows learned in this task are first replaced by the orthonormal rows
+        closest to them (symmetric orthonormalisation, the Oja rule's fixed point, after the rows of
+        earlier tasks are removed from them):
+
+        .. math::
+
+            \tilde H = H_{new} - H_{new} H_{old}^\top H_{old}, \qquad
+            H_{new} \leftarrow (\tilde H \tilde H^\top)^{-1/2}\, \tilde H
+
+        The subspace stays the one learned; the projection :math:`x - H^\top H x` becomes an exact
+        orthogonal projector (rows of eigenvalue :math:`\lambda \ne 1` in :math:`H H^\top`, as an
+        unconverged rule leaves them, scale that direction's update by :math:`1 - \lambda` instead
+        of removing it). Rows of (near) zero norm are dropped.
+        """
+        if orthonormalize and self.size > self.n_fixed:
+            new = self.weights[self.n_fixed :].to(torch.float64)
+            fixed = self.fixed.to(torch.float64)
+            if self.n_fixed:
+                new = new - (new @ fixed.T) @ fixed
+            values, vectors = torch.linalg.eigh(new @ new.T)
+            keep = values > 1e-6 * max(float(values.max()), 1e-12)
+            rows = (vectors[:, keep] / values[keep].sqrt()).T @ new  # an orthonormal basis of the row space
+            if int(keep.sum()) == new.shape[0]:
+                rows = vectors @ rows  # (H H^T)^{-1/2} H: the closest orthonormal rows
+            self.weights = torch.cat([self.fixed, rows.to(self.weights)])
+            self.velocity = torch.zeros_like(self.weights)
         self.n_fixed = self.size
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:

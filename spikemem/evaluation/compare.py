@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from spikemem.evaluation.continual import METRICS, format_spread, mean_matrix, summarize_seeds
+from spikemem.evaluation.continual import DERIVED, METRICS, format_spread, mean_matrix, metric_values, summarize_seeds
 from spikemem.evaluation.continual_plots import CurveSet, comparison_figure, save_figure
 from spikemem.evaluation.cost_plots import CostPoint, pareto_front, save_cost_figure
 from spikemem.io import InputFileError, read_json_object
@@ -56,7 +56,7 @@ class RunGroup:
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Mean and std of every scalar metric over seeds."""
-        return summarize_seeds([{k: r["metrics"][k] for k in METRICS} for r in self.results])
+        return summarize_seeds([metric_values(r["metrics"]) for r in self.results])
 
     def cost_point(self) -> CostPoint | None:
         """Mean ACC and mean cost per test inference over seeds; None when a run has no ``cost`` section."""
@@ -115,7 +115,7 @@ def load_result(path: Path) -> dict[str, Any]:
     metrics = result.get("metrics")
     if not isinstance(metrics, dict) or not {"config", "backend", "seed"} <= result.keys():
         raise CompareError(f"{path}: not a spikemem result (it lacks config, backend, seed or metrics)")
-    missing = [k for k in ("R", *METRICS) if k not in metrics]
+    missing = [k for k in ("R", *METRICS) if k not in metrics and k not in DERIVED]
     if missing:
         raise CompareError(f"{path}: not a continual-learning result (metrics lack {', '.join(missing)})")
     return result
@@ -150,7 +150,7 @@ def group_runs(results: Sequence[dict[str, Any]]) -> list[RunGroup]:
 
 
 def comparison_table(groups: Sequence[RunGroup]) -> str:
-    """ACC, BWT, FWT and forgetting (mean +/- std over seeds; ``(n=1)`` for a single seed) of every group.
+    """ACC, LA, BWT, FWT and forgetting (mean +/- std over seeds; ``(n=1)`` for a single seed) of every group.
 
     With the runs' ``cost`` sections: synaptic operations and the Loihi energy ESTIMATE per test inference
     (means over seeds), and whether the group is on the accuracy/operations Pareto front.
@@ -161,7 +161,7 @@ def comparison_table(groups: Sequence[RunGroup]) -> str:
     rows = []
     for group, point in zip(groups, points, strict=True):
         summary = group.summary()
-        cells = [format_spread(summary[m], signed=m != "ACC") for m in METRICS]
+        cells = [format_spread(summary[m], signed=m not in ("ACC", "LA")) for m in METRICS]
         if costed:
             if point is None:
                 cells += ["-", "-", "-"]

@@ -8,12 +8,15 @@ untrained model on task ``j``.
 .. math::
 
     \mathrm{ACC} &= \frac1T \sum_{j} R_{T-1,j} \\
+    \mathrm{LA} &= \frac1T \sum_{j} R_{jj} \\
     \mathrm{BWT} &= \frac1{T-1} \sum_{j<T-1} \bigl(R_{T-1,j} - R_{jj}\bigr) \\
     \mathrm{FWT} &= \frac1{T-1} \sum_{j>0} \bigl(R_{j-1,j} - b_j\bigr) \\
     \mathrm{forgetting} &= \frac1{T-1} \sum_{j<T-1} \Bigl(\max_{i<T-1} R_{ij} - R_{T-1,j}\Bigr)
 
-(Lopez-Paz & Ranzato, 2017; forgetting as Chaudhry et al., 2018, the maximum
-taken over every row before the last, as DESIGN.md defines it). With a single
+(Lopez-Paz & Ranzato, 2017; LA, the learning accuracy, is the accuracy on each task just after
+it was learned, as Riemer et al., 2019: stability bought by freezing shows as a low LA;
+forgetting as Chaudhry et al., 2018, the maximum taken over every row before the last, as
+DESIGN.md defines it). With a single
 task BWT, FWT and forgetting are NaN.
 """
 
@@ -23,8 +26,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-METRICS = ("ACC", "BWT", "FWT", "forgetting")
+METRICS = ("ACC", "LA", "BWT", "FWT", "forgetting")
 """Names of the scalar metrics, in report order."""
+DERIVED = ("LA",)
+"""Metrics of :data:`METRICS` that results written before they existed lack; :func:`metric_values` computes them
+from ``R``."""
 
 
 def accuracy(predictions: np.ndarray, labels: np.ndarray) -> float:
@@ -53,6 +59,11 @@ def _check(matrix: np.ndarray) -> np.ndarray:
 def average_accuracy(matrix: np.ndarray) -> float:
     """ACC: mean accuracy over all tasks after the last one."""
     return float(np.mean(_check(matrix)[-1]))
+
+
+def learning_accuracy(matrix: np.ndarray) -> float:
+    """LA: mean accuracy on each task just after learning it (the diagonal of R)."""
+    return float(np.mean(np.diag(_check(matrix))))
 
 
 def backward_transfer(matrix: np.ndarray) -> float:
@@ -87,13 +98,23 @@ def forgetting(matrix: np.ndarray) -> float:
 
 
 def continual_metrics(matrix: np.ndarray, baseline: Sequence[float]) -> dict[str, float]:
-    """ACC, BWT, FWT and forgetting of one run."""
+    """ACC, LA, BWT, FWT and forgetting of one run."""
     return {
         "ACC": average_accuracy(matrix),
+        "LA": learning_accuracy(matrix),
         "BWT": backward_transfer(matrix),
         "FWT": forward_transfer(matrix, baseline),
         "forgetting": forgetting(matrix),
     }
+
+
+def metric_values(metrics: Mapping[str, object]) -> dict[str, float]:
+    """The :data:`METRICS` of one run's stored ``metrics`` (``R`` and the scalars); :data:`DERIVED` ones from ``R``
+    when the run predates them."""
+    values = {k: float(metrics[k]) for k in METRICS if k in metrics}  # type: ignore[arg-type]
+    if "LA" not in values:
+        values["LA"] = learning_accuracy(np.asarray(metrics["R"], dtype=float))
+    return {k: values[k] for k in METRICS}
 
 
 def summarize_seeds(runs: Sequence[Mapping[str, float]]) -> dict[str, dict[str, float]]:
@@ -125,6 +146,7 @@ def mean_matrix(matrices: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]
 
 
 __all__ = [
+    "DERIVED",
     "METRICS",
     "accuracy",
     "accuracy_matrix",
@@ -134,6 +156,8 @@ __all__ = [
     "forgetting",
     "format_spread",
     "forward_transfer",
+    "learning_accuracy",
     "mean_matrix",
+    "metric_values",
     "summarize_seeds",
 ]

@@ -37,7 +37,7 @@ from spikemem.sweep.plots import save_plots
 from spikemem.sweep.worker import DONE, read_json, run_state
 from spikemem.tables import format_table
 
-HEADLINE = ("ACC", "BWT", "FWT", "forgetting", "overlap_mean", "exact_recall_fraction")
+HEADLINE = ("ACC", "LA", "BWT", "FWT", "forgetting", "overlap_mean", "exact_recall_fraction")
 COST_HEADLINE = {
     "syn ops/unit": (
         "cost.per_test_inference.counts.total.synaptic_ops",

@@ -13,6 +13,8 @@ from spikemem.experiments import load_config
 from spikemem.experiments.parsing import parse_run
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+COUNT = 'hlop.growth="count"'
+"""The fixed lateral schedule, checked before the run (energy growth is sized by the data, at run time)."""
 
 
 def _warnings(capsys: pytest.CaptureFixture[str]) -> list[str]:
@@ -61,12 +63,13 @@ def test_every_shipped_config_parses_without_a_warning(capsys) -> None:
     [
         ("local_pdigits_hlop.toml", ["network.hidden=100", "local.lateral_per_task=24"], "warning"),
         ("local_pdigits_hlop.toml", ["network.hidden=100", "local.lateral_per_task=25"], "error"),
-        ("pmnist_hlop.toml", ["model.hidden=[100, 100]"], "warning"),
-        ("pdigits_hlop.toml", ["model.hidden=[64, 64]", "hlop.initial=[64, 64, 64]"], "error"),
-        ("splitdigits_hlop.toml", ["hlop.initial=[64, 400]", "hlop.increment=[0]"], "error"),
+        ("pmnist_hlop.toml", [COUNT, "model.hidden=[100, 100]"], "warning"),
+        ("pdigits_hlop.toml", [COUNT, "model.hidden=[64, 64]", "hlop.initial=[64, 64, 64]"], "error"),
+        ("splitdigits_hlop.toml", [COUNT, "hlop.initial=[64, 400]", "hlop.increment=[0]"], "error"),
     ],
 )
 def test_hlop_configs_warn_or_fail_before_anything_runs(config, overrides, expected, tmp_path, capsys) -> None:
+    """A fixed schedule is checked before anything runs (energy growth: tests/continual/test_hlop_growth.py)."""
     out = tmp_path / "run"
     argv = ["run", str(EXPERIMENTS / config), "--out", str(out), *(a for s in overrides for a in ("--set", s))]
     if expected == "error":

@@ -15,7 +15,9 @@ from spikemem.evaluation.continual import (
     continual_metrics,
     forgetting,
     forward_transfer,
+    learning_accuracy,
     mean_matrix,
+    metric_values,
     summarize_seeds,
 )
 
@@ -38,6 +40,21 @@ def test_hand_computed_three_tasks() -> None:
     assert metrics["BWT"] == pytest.approx(-0.15)
     assert metrics["FWT"] == pytest.approx(0.10)
     assert metrics["forgetting"] == pytest.approx(0.15)
+    assert metrics["LA"] == pytest.approx((0.90 + 0.95 + 0.90) / 3)  # the diagonal
+
+
+def test_learning_accuracy_tells_freezing_from_not_forgetting() -> None:
+    # a frozen network keeps task 0 and never learns the rest: no forgetting, but LA shows it
+    frozen = np.array([[0.9, 0.5, 0.5], [0.9, 0.5, 0.5], [0.9, 0.5, 0.5]])
+    assert forgetting(frozen) == 0.0 and backward_transfer(frozen) == 0.0
+    assert learning_accuracy(frozen) == pytest.approx(1.9 / 3)
+
+
+def test_results_written_before_learning_accuracy_existed_get_it_from_r() -> None:
+    stored = {"R": R.tolist(), "ACC": 0.8, "BWT": -0.1, "FWT": 0.0, "forgetting": 0.1}
+    values = metric_values(stored)
+    assert list(values) == ["ACC", "LA", "BWT", "FWT", "forgetting"]
+    assert values["LA"] == pytest.approx(learning_accuracy(R)) and values["ACC"] == 0.8
 
 
 def test_forgetting_uses_the_best_earlier_row_not_the_diagonal() -> None:

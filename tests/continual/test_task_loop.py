@@ -113,7 +113,7 @@ def test_a_learner_of_the_protocol_runs_resumes_and_is_reported(tmp_path: Path) 
     assert resumed.trained == [2], "finished tasks are not trained again"
 
     assert got == expected
-    assert list(got)[:8] == ["R", "ACC", "BWT", "FWT", "forgetting", "baseline", "method", "tasks"]
+    assert list(got)[:9] == ["R", "ACC", "LA", "BWT", "FWT", "forgetting", "baseline", "method", "tasks"]
     assert got["train_seconds"] == 1.5 and got["train_samples_per_s"] == 20.0
     assert [t["norm"] for t in got["per_task"]] == [t["norm"] for t in expected["per_task"]]
     assert (out / "R.csv").read_text() == (tmp_path / "fresh" / "R.csv").read_text()

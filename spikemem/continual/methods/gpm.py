@@ -53,20 +53,36 @@ class GPMConfig:
         require(self.samples >= 1, f"{table}.samples", "must be >= 1")
 
 
-def extend_basis(basis: torch.Tensor, activity: torch.Tensor, threshold: float) -> torch.Tensor:
-    """The GPM update: ``basis`` ``(k, n)`` (orthonormal rows) extended for ``activity`` rows ``(N, n)``."""
+def energy_rank(basis: torch.Tensor, activity: torch.Tensor, threshold: float) -> tuple[int, torch.Tensor]:
+    r"""How many new directions GPM's energy criterion asks for, and the candidates.
+
+    ``basis`` ``(k, n)`` (orthonormal rows, possibly ``k = 0``), ``activity`` rows ``(N, n)``: the smallest
+    ``r`` with :math:`\|U^\top R\|_F^2 + \sum_{j \le r} \hat\sigma_j^2 \ge \epsilon \|R\|_F^2`
+    (module docstring), at most ``n - k``; 0 when the basis already holds the fraction.
+
+    Returns
+    -------
+    needed, directions
+        ``r`` and the left singular vectors of the residual :math:`\hat R` (``(n, m)``, float64, columns in
+        decreasing order of :math:`\hat\sigma`).
+    """
     r = activity.T.to(torch.float64)
     total = float((r * r).sum())
     if total == 0.0:
-        return basis
+        return 0, r.new_zeros((r.shape[0], 0))
     u = basis.T.to(torch.float64)
     residual = r - u @ (u.T @ r) if u.shape[1] else r
     captured = total - float((residual * residual).sum())
     left, sigma, _ = torch.linalg.svd(residual, full_matrices=False)
     energy = captured + torch.cumsum(sigma**2, 0)
     needed = int((energy < threshold * total).sum()) + 1 if captured < threshold * total else 0
-    needed = min(needed, r.shape[0] - u.shape[1], left.shape[1])
-    return torch.cat([basis, left[:, :needed].T.to(basis)])
+    return min(needed, r.shape[0] - u.shape[1], left.shape[1]), left
+
+
+def extend_basis(basis: torch.Tensor, activity: torch.Tensor, threshold: float) -> torch.Tensor:
+    """The GPM update: ``basis`` ``(k, n)`` (orthonormal rows) extended for ``activity`` rows ``(N, n)``."""
+    needed, left = energy_rank(basis, activity, threshold)
+    return torch.cat([basis, left[:, :needed].T.to(basis)]) if needed else basis
 
 
 class GPM(Method):
@@ -110,4 +126,4 @@ class GPM(Method):
         self.memory = [saved.to(m) for m, saved in zip(self.memory, state["memory"], strict=True)]
 
 
-__all__ = ["GPM", "GPMConfig", "extend_basis"]
+__all__ = ["GPM", "GPMConfig", "energy_rank", "extend_basis"]

@@ -4,9 +4,22 @@ Each protected layer has lateral neurons (:class:`~spikemem.continual.subspace.L
 whose weights learn, with the Oja subspace rule, the principal subspace of
 that layer's inputs. Per task ``i``:
 
-1. ``begin_task``: add ``k_i`` lateral neurons per layer (``initial`` for
-   task 0; ``increment - increment_decay * floor(i / decay_every)`` after,
-   the reference code's schedule), orthogonal to the frozen ones;
+1. ``begin_task``: add ``k_{i,l}`` lateral neurons to layer ``l``, orthogonal
+   to the frozen ones. With ``growth = "energy"`` (the default) ``k_{i,l}``
+   follows the layer's input: on ``samples`` training samples of the new task,
+   run through the current network, ``k_{i,l}`` is the smallest count whose
+   principal directions of the residual (the part of the input outside the
+   frozen subspace) lift the fraction of the task's input energy inside the
+   subspace to ``threshold[l]`` (GPM's criterion,
+   :func:`~spikemem.continual.methods.gpm.energy_rank`): a task the subspace
+   already covers adds nothing, whatever the layer's width. With ``growth =
+   "count"``: ``initial`` for task 0, ``increment - increment_decay *
+   floor(i / decay_every)`` after (the reference code's schedule). Either way
+   a layer of ``n`` inputs holds at most ``floor(max_fraction[l] * n)``
+   neurons, so ``n - floor(max_fraction[l] * n)`` directions stay free to
+   learn; a layer that reaches that cap is named in a warning
+   (:func:`spikemem.config.config_warning`, once per layer and run) with the
+   keys that change it, and in the task's diagnostics;
 2. training: the weight update of every protected layer uses the input
    projected orthogonally to the frozen subspace (tasks ``< i``),
    :math:`x_\perp = x - H^\top H x`; from epoch ``start_epoch`` on, after
@@ -15,21 +28,26 @@ that layer's inputs. Per task ``i``:
 3. ``end_task``: optionally ``consolidation_epochs`` more passes over the
    task's training data with the final weights (forward only, Hebbian steps
    only; a subspace of the activity the task ends with, see the config docs);
-   then the new neurons are merged (frozen).
+   then the new neurons are merged (frozen; with ``orthonormalize``, as the
+   closest orthonormal rows).
 
-Diagnostics per task: lateral neurons per layer and the fraction of the
-task's input energy inside each layer's subspace (on up to 512 samples).
+Diagnostics per task: lateral neurons per layer, the neurons added, the
+layers at their cap, and the fraction of the task's input energy inside each
+layer's subspace (on up to 512 samples).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 
+from spikemem.config import config_warning
 from spikemem.continual.config import require
 from spikemem.continual.methods.base import Method, per_layer
+from spikemem.continual.methods.gpm import energy_rank
 from spikemem.continual.streams import Task, TaskStream
 from spikemem.continual.subspace import HebbianSettings, LateralSubspace
 from spikemem.continual.training import Trainer
@@ -40,10 +58,21 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class HLOPConfig:
-    """The ``[hlop]`` table (per-layer lists: one value for all layers, or one per protected layer).
+    r"""The ``[hlop]`` table (per-layer lists: one value for all layers, or one per protected layer).
 
     Attributes
     ----------
+    growth
+        ``"energy"``: neurons added per task by the energy criterion (``threshold``, module docstring);
+        ``"count"``: the fixed schedule ``initial`` / ``increment`` / ``increment_decay`` / ``decay_every``.
+    threshold
+        Energy fraction :math:`\epsilon_l` per layer that the subspace must hold of each new task's layer
+        input (``growth = "energy"``); higher protects more and leaves less room.
+    max_fraction
+        Per layer: at most ``floor(max_fraction * n)`` lateral neurons for ``n`` inputs (1.0: the layer
+        may freeze); reaching it prints a warning.
+    samples
+        Training samples of the new task on which ``growth = "energy"`` measures the layer inputs.
     initial
         Lateral neurons per layer for the first task (reference: 80, 200, 100).
     increment
@@ -61,8 +90,16 @@ class HLOPConfig:
         ``>= epochs`` learns only in the consolidation passes.
     consolidation_epochs, consolidation_iterations
         Passes over the task's training data after training, and Hebbian steps per batch in them.
+    orthonormalize
+        Freeze the closest orthonormal rows to the learned ones (same subspace,
+        :meth:`~spikemem.continual.subspace.LateralSubspace.merge`): the projection becomes exact where the
+        Hebbian rule has not fully converged.
     """
 
+    growth: Literal["energy", "count"] = "energy"
+    threshold: tuple[float, ...] = (0.9, 0.8, 0.8)
+    max_fraction: tuple[float, ...] = (0.9,)
+    samples: int = 300
     initial: tuple[int, ...] = (80, 200, 100)
     increment: tuple[int, ...] = (70,)
     increment_decay: int = 20
@@ -75,11 +112,15 @@ class HLOPConfig:
     start_epoch: int = 0
     consolidation_epochs: int = 0
     consolidation_iterations: int = 5
+    orthonormalize: bool = True
 
     def check(self, table: str) -> None:
         """Raise ConfigError for values out of range."""
         require(min(self.initial) >= 0 and min(self.increment) >= 0, f"{table}.initial", "sizes must be >= 0")
         require(min(self.eta) > 0, f"{table}.eta", "must be > 0")
+        require(all(0.0 < t <= 1.0 for t in self.threshold), f"{table}.threshold", "must be in (0, 1]")
+        require(all(0.0 <= f <= 1.0 for f in self.max_fraction), f"{table}.max_fraction", "must be in [0, 1]")
+        require(self.samples >= 1, f"{table}.samples", "must be >= 1")
         require(self.decay_every >= 1, f"{table}.decay_every", "must be >= 1")
         require(0.0 <= self.momentum < 1.0, f"{table}.momentum", "must be in [0, 1)")
         require(0.0 <= self.dampening <= 1.0, f"{table}.dampening", "must be in [0, 1]")
@@ -104,8 +145,13 @@ class HLOP(Method):
         self.config = config
         layers = model.protected
         etas = per_layer(config.eta, len(layers), "hlop.eta")
-        config.added(0, len(layers))  # check the list lengths now
-        config.added(1, len(layers))
+        energy = config.growth == "energy"
+        self.thresholds = per_layer(config.threshold, len(layers), "hlop.threshold") if energy else ()
+        fractions = per_layer(config.max_fraction, len(layers), "hlop.max_fraction")
+        self.caps = [math.floor(f * w.shape[1]) for f, w in zip(fractions, layers, strict=True)]
+        if not energy:  # check the list lengths now
+            config.added(0, len(layers))
+            config.added(1, len(layers))
         self.subspaces = [
             LateralSubspace(
                 weight.shape[1],
@@ -115,11 +161,59 @@ class HLOP(Method):
             )
             for weight, eta in zip(layers, etas, strict=True)
         ]
+        self.warned = [False] * len(layers)
+        self.capped: list[bool] = [False] * len(layers)
+        self.added: list[int] = []
+
+    @torch.no_grad()
+    def asked(self, index: int, task: Task, trainer: Trainer, generator: torch.Generator) -> tuple[int, ...]:
+        """Lateral neurons each layer asks for at the start of task ``index`` (before the cap)."""
+        if self.config.growth == "count":
+            return self.config.added(index, len(self.subspaces))
+        data = trainer.data(index, task)
+        chosen = torch.randperm(data.x_train.shape[0], generator=generator)[: self.config.samples].to(trainer.device)
+        inputs: list[list[torch.Tensor]] = [[] for _ in self.subspaces]
+        trainer.model.eval()
+        for batch in trainer.batches(
+            data.x_train[chosen], data.y_train[chosen], data.head, trainer.config.eval_batch_size, None
+        ):
+            for rows, x in zip(inputs, trainer.forward(batch, generator, record=True).inputs or [], strict=True):
+                rows.append(x)
+        trainer.model.train()
+        counts = []
+        for subspace, rows, threshold in zip(self.subspaces, inputs, self.thresholds, strict=True):
+            span = torch.linalg.qr(subspace.fixed.T.to(torch.float64))[0].T if subspace.n_fixed else subspace.fixed
+            counts.append(energy_rank(span, torch.cat(rows), threshold)[0])
+        return tuple(counts)
 
     def begin_task(self, index: int, task: Task, trainer: Trainer, generator: torch.Generator) -> None:
-        """Grow every layer's lateral neurons for the new task."""
-        for subspace, count in zip(self.subspaces, self.config.added(index, len(self.subspaces)), strict=True):
-            subspace.grow(count, generator)
+        """Grow every layer's lateral neurons for the new task (at most up to the layer's cap)."""
+        self.added.clear()
+        for layer, (subspace, count) in enumerate(
+            zip(self.subspaces, self.asked(index, task, trainer, generator), strict=True)
+        ):
+            room = max(0, self.caps[layer] - subspace.size)
+            self.capped[layer] = count >= room and (count > 0 or subspace.size > 0)
+            if self.capped[layer] and not self.warned[layer]:
+                self.warned[layer] = True
+                self._warn(layer, index, count, room)
+            subspace.grow(min(count, room), generator)
+            self.added.append(min(count, room))
+
+    def _warn(self, layer: int, index: int, count: int, room: int) -> None:
+        n, cap = self.subspaces[layer].n_inputs, self.caps[layer]
+        key = "hlop.threshold" if self.config.growth == "energy" else "hlop.increment"
+        state = (
+            "the layer is frozen for every later task"
+            if cap == n
+            else f"later tasks change it only in the {n - cap} directions left: it is nearly frozen"
+        )
+        config_warning(
+            key,
+            f"layer {layer}'s lateral subspace reaches its cap of {cap} of its {n} inputs at task {index} "
+            f"({count} neurons asked, {room} added): {state}; if later tasks stop learning, lower {key} for "
+            f"layer {layer} or widen the layer (hlop.max_fraction sets the cap)",
+        )
 
     def bases(self) -> list[torch.Tensor | None]:
         """The frozen lateral weights of every layer (None before any task finished)."""
@@ -154,9 +248,14 @@ class HLOP(Method):
         inputs = trainer.forward(sample, generator, record=True).inputs or []
         energy = [s.captured_energy(x) for s, x in zip(self.subspaces, inputs, strict=True)]
         for subspace in self.subspaces:
-            subspace.merge()
+            subspace.merge(self.config.orthonormalize)
         trainer.model.train()
-        return {"lateral_neurons": [s.size for s in self.subspaces], "captured_energy": energy}
+        return {
+            "lateral_neurons": [s.size for s in self.subspaces],
+            "added": list(self.added),
+            "at_cap": list(self.capped),
+            "captured_energy": energy,
+        }
 
     def state_dict(self) -> dict[str, Any]:
         """Every layer's lateral weights."""
