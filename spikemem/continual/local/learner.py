@@ -43,13 +43,17 @@ from typing import Any
 import numpy as np
 
 from spikemem.continual.basis import orthonormal_complement
-from spikemem.continual.inference import run_steps
+from spikemem.continual.inference import hidden_name, run_steps
 from spikemem.continual.local.config import LocalConfig
 from spikemem.continual.local.network import (
     ERROR,
     HEADS,
-    LATERAL_PROJECTION,
+    HIDDEN_ERROR,
+    INPUT_LATERAL,
+    INPUT_LATERAL_PROJECTION,
+    LEARNED_PROJECTION,
     READOUT,
+    Lateral,
     SampleWindows,
     learning_network,
     static_network,
@@ -97,13 +101,17 @@ class TaskStats:
     subspace_rank
         Rows of the consolidated lateral subspace after the task (HLOP; 0 for finetune).
     lateral_orthonormality
-        :math:`\\max|H H^\top - I|` of the new lateral weights as the rule left them (HLOP).
+        :math:`\\max|H H^\top - I|` of the new lateral weights as the rule left them (HLOP;
+        the larger of the two populations' with a learned layer).
+    input_subspace_rank
+        Rows of the consolidated subspace of the learned layer's input (None without one).
     """
 
     samples: int
     train_seconds: float
     subspace_rank: int
     lateral_orthonormality: float | None
+    input_subspace_rank: int | None = None
 
 
 class LocalLearner:
@@ -112,7 +120,8 @@ class LocalLearner:
     Parameters
     ----------
     model
-        One hidden layer (kept fixed) and one shared head (learned).
+        One hidden layer (kept fixed), or a fixed one and a learned one
+        (``layers[1]``), and one shared head (learned).
     config
         The ``[local]`` table.
     backend
@@ -124,6 +133,9 @@ class LocalLearner:
         Backend options.
     eval_batch
         Samples per run when scoring.
+    feedback
+        The learned layer's fixed random feedback matrix ``F`` ``(classes, n_learned)``
+        (required with two hidden layers).
     """
 
     def __init__(
@@ -134,11 +146,16 @@ class LocalLearner:
         gap: int,
         options: dict[str, Any] | None = None,
         eval_batch: int = 200,
+        feedback: np.ndarray | None = None,
     ) -> None:
         from spikemem.backends import get_backend
 
-        if len(model.layers) != 1 or len(model.heads) != 1:
-            raise ValueError("the local learner trains one hidden layer's readout with one shared head")
+        if len(model.layers) not in (1, 2) or len(model.heads) != 1:
+            raise ValueError("the local learner trains one shared head on one fixed hidden layer (and one learned one)")
+        self.learned = len(model.layers) == 2
+        if self.learned and (feedback is None or feedback.shape != (model.heads[0].shape[0], model.layers[1].shape[0])):
+            raise ValueError("a learned hidden layer needs its feedback matrix (classes, n_learned)")
+        self.feedback = None if feedback is None else np.asarray(feedback, dtype=np.float64)
         self.model = model
         self.config = config
         self.windows = SampleWindows(model, gap)
@@ -147,9 +164,12 @@ class LocalLearner:
         self.fixed = self.options.get("numeric", "float") == "fixed"
         if self.fixed:
             self.options["weight_ranges"] = {HEADS: config.weight_limit}
+            if self.learned:
+                self.options["weight_ranges"][LEARNED_PROJECTION] = config.weight_limit
         self.eval_batch = int(eval_batch)
         self._tasks = 0
-        self.basis = np.zeros((0, model.layers[0].shape[0]))
+        self.basis = np.zeros((0, model.layers[-1].shape[0]))
+        self.input_basis = np.zeros((0, model.layers[0].shape[0]))
         self._static = self.backend.compile(static_network(model), **self.options)
         fixed_point = self._static.fixed_point  # the backend's own quantization (options included)
         self._readout_scale = fixed_point.populations[READOUT].scale if fixed_point is not None else 1.0
@@ -165,19 +185,28 @@ class LocalLearner:
         return self.model.heads[0]
 
     def state(self) -> dict[str, np.ndarray]:
-        """What a checkpoint keeps: readout weights, consolidated basis, tasks learned."""
-        return {"readout": self.readout.copy(), "basis": self.basis.copy(), "tasks": np.array(self._tasks)}
+        """What a checkpoint keeps: readout weights, consolidated bases, the learned layer, tasks learned."""
+        state = {"readout": self.readout.copy(), "basis": self.basis.copy(), "tasks": np.array(self._tasks)}
+        if self.learned:
+            state["learned"] = self.model.layers[1].copy()
+            state["input_basis"] = self.input_basis.copy()
+        return state
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         """Continue from :meth:`state` (a resumed run draws the same fixed-point seeds as one that ran through)."""
         self.model.heads[0] = np.array(state["readout"], dtype=np.float64)
         self.basis = np.array(state["basis"], dtype=np.float64)
         self._tasks = int(state.get("tasks", 0))
+        if self.learned:
+            self.model.layers[1] = np.array(state["learned"], dtype=np.float64)
+            self.input_basis = np.array(state["input_basis"], dtype=np.float64)
 
     # -- scoring ---------------------------------------------------------------------------
     def logits(self, encoded: np.ndarray) -> np.ndarray:
         """Logits ``(B, classes)`` of encoded samples with the current weights (static network)."""
         self._static.set_weights(HEADS, self.readout)
+        if self.learned:
+            self._static.set_weights(LEARNED_PROJECTION, self.model.layers[1])
         parts = []
         for start in range(0, encoded.shape[0], self.eval_batch):
             chunk = encoded[start : start + self.eval_batch]
@@ -195,19 +224,46 @@ class LocalLearner:
         return float(np.mean(self.logits(encoded).argmax(axis=1) == np.asarray(labels)))
 
     # -- learning --------------------------------------------------------------------------
-    def _rules(self, batch: int, lateral_rows: int) -> tuple[ErrorModulated, OjaSubspace | None]:
+    def _rules(self, batch: int) -> tuple[ErrorModulated, ErrorModulated | None]:
+        """The readout's rule and the learned layer's (None without one)."""
         cfg = self.config
         hlop = cfg.method == "hlop"
         basis = self.basis if hlop and self.basis.shape[0] else None
         eta = cfg.lr / (batch * self.model.steps)
         limit = cfg.weight_limit if self.fixed else None  # fixed point: the 8-bit range, fixed for the whole run
-        readout = ErrorModulated(
-            eta=eta, modulator=ERROR, tau_pre=0.0, basis=basis, w_min=None if limit is None else -limit, w_max=limit
-        )
-        if not hlop or lateral_rows == 0:
+        bounds = {"w_min": None if limit is None else -limit, "w_max": limit}
+        readout = ErrorModulated(eta=eta, modulator=ERROR, tau_pre=0.0, basis=basis, **bounds)
+        if not self.learned:
             return readout, None
-        lateral = OjaSubspace(eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=basis)
-        return readout, lateral
+        input_basis = self.input_basis if hlop and self.input_basis.shape[0] else None
+        hidden_eta = cfg.hidden_lr / (batch * self.model.steps)
+        return readout, ErrorModulated(eta=hidden_eta, modulator=HIDDEN_ERROR, tau_pre=0.0, basis=input_basis, **bounds)
+
+    def _laterals(self, rng: np.random.Generator) -> list[Lateral]:
+        """HLOP's new lateral neurons of this task: on the readout's input and, with a learned layer, on its input."""
+        cfg = self.config
+        if cfg.method != "hlop":
+            return []
+        rng = np.random.default_rng(_seed_sequence(rng).spawn(1)[0])  # the sample order does not depend on the method
+        wanted = [(self.basis, cfg.lateral_per_task, hidden_name(len(self.model.layers) - 1), "", "")]
+        if self.learned:
+            wanted.append((self.input_basis, cfg.input_lateral_per_task, hidden_name(0), INPUT_LATERAL, "in"))
+        laterals = []
+        for basis, per_task, source, population, kind in wanted:
+            rows = min(per_task, basis.shape[1] - basis.shape[0])
+            if rows == 0:
+                continue
+            rule = OjaSubspace(
+                eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=basis if basis.shape[0] else None
+            )
+            names = {"population": population, "projection": INPUT_LATERAL_PROJECTION} if kind else {}
+            laterals.append(Lateral(source, orthonormal_complement_rows(rows, basis, rng), rule, **names))
+        return laterals
+
+    def _hidden_error(self, error: np.ndarray) -> np.ndarray:
+        r"""The learned layer's third factor :math:`h_b = F^\top M_b`: the output error through random feedback."""
+        assert self.feedback is not None
+        return error @ self.feedback
 
     def train_task(
         self,
@@ -220,18 +276,14 @@ class LocalLearner:
         """Learn one task (``epochs`` passes of minibatches in a seeded order); see the module docstring."""
         cfg = self.config
         start_time = time.perf_counter()
-        n_hidden = self.readout.shape[1]
-        rows = min(cfg.lateral_per_task, n_hidden - self.basis.shape[0]) if cfg.method == "hlop" else 0
-        readout_rule, lateral_rule = self._rules(cfg.batch_size, rows)
-        lateral = None
-        if lateral_rule is not None:  # a spawned stream: the sample order does not depend on the method
-            lateral_rng = np.random.default_rng(_seed_sequence(rng).spawn(1)[0])
-            lateral = (orthonormal_complement_rows(rows, self.basis, lateral_rng), lateral_rule)
+        readout_rule, hidden_rule = self._rules(cfg.batch_size)
+        laterals = self._laterals(rng)
         options = dict(self.options)
         if self.fixed:  # fresh stochastic rounding for every task's simulation, from the run's seed
             options["seed"] = int(np.random.SeedSequence([options.get("seed", 0), self._tasks]).generate_state(1)[0])
         self._tasks += 1
-        learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **options)
+        network = learning_network(self.model, readout_rule, hidden_rule=hidden_rule, laterals=tuple(laterals))
+        learner = self.backend.compile(network, **options)
         classes = self.readout.shape[0]
         samples = 0
         try:
@@ -246,19 +298,37 @@ class LocalLearner:
             for index in steps:
                 encoded = encode(x_train[index])
                 error = np.eye(classes)[y_train[index]] - softmax(self.logits(encoded))
-                error *= cfg.batch_size / len(index)  # the rule's eta assumes full minibatches
+                error *= cfg.batch_size / len(index)  # the rules' eta assume full minibatches
                 inputs = self.windows.inputs(encoded)
                 inputs[ERROR] = self.windows.during_counted_steps(error)
+                if hidden_rule is not None:
+                    inputs[HIDDEN_ERROR] = self.windows.during_counted_steps(self._hidden_error(error), 0)
                 learner.reset()
                 learner.run(self.windows.steps(len(index)), inputs)
                 self.model.heads[0] = learner.weights(HEADS)
+                if hidden_rule is not None:
+                    self.model.layers[1] = learner.weights(LEARNED_PROJECTION)
                 samples += len(index)
             deviation = None
-            if lateral is not None:
-                self.basis, deviation = consolidate(self.basis, learner.weights(LATERAL_PROJECTION))
+            for lateral in laterals:
+                rows, deviation_i = consolidate(
+                    self.input_basis if lateral.population == INPUT_LATERAL else self.basis,
+                    learner.weights(lateral.projection),
+                )
+                if lateral.population == INPUT_LATERAL:
+                    self.input_basis = rows
+                else:
+                    self.basis = rows
+                deviation = max(deviation or 0.0, deviation_i)
         finally:
             learner.close()
-        return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation)
+        return TaskStats(
+            samples,
+            time.perf_counter() - start_time,
+            int(self.basis.shape[0]),
+            deviation,
+            int(self.input_basis.shape[0]) if self.learned else None,
+        )
 
 
 def _seed_sequence(rng: np.random.Generator) -> np.random.SeedSequence:
