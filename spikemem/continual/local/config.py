@@ -102,7 +102,7 @@ class LocalConfig:
         Silent steps after each sample (0: enough for the hidden potential to
         decay below 1e-6 of its value).
     weight_limit
-        Fixed point only: the readout's weights are bounded to
+        Fixed point only: the readout's weights (and a learned layer's) are bounded to
         :math:`\pm` this and stored as 8-bit mantissas spanning it; their
         step is the power of two that fits 254 of them (0.99: 1/256; 1.0
         already needs 1/128, see :func:`spikemem.fixed_point.quantize`).

@@ -29,8 +29,23 @@ After a task (HLOP) the new lateral neurons are consolidated: their weights,
 read back from the simulator, are appended to ``B_old`` and the rows
 orthonormalised (a QR step on the host; the rule has already made them
 nearly orthonormal, :attr:`TaskStats.lateral_orthonormality` reports how
-nearly). The hidden layer is a fixed random projection: a local rule for it
-would move the representation the readout's protection is defined on.
+nearly).
+
+Learned hidden layer (``[network] learned_hidden``). The input drives the
+fixed random layer; a second hidden layer reads its spikes through
+``layer_2``, which learns inside the simulator with the same
+:class:`~spikemem.spec.ErrorModulated` rule, its third factor the output
+error sent back through a fixed random matrix ``F`` (direct feedback
+alignment, Nøkland 2016; one value per neuron of the layer):
+
+.. math:: \Delta W_2 = \frac{\lambda_h}{B T} \sum_b (F^\top M_b)\,
+          (c^{(1)}_b - B_{in}^\top B_{in} c^{(1)}_b)^\top
+
+(``c^(1)`` the fixed layer's spike counts). HLOP protects it exactly as it
+protects the readout: a second population of lateral neurons learns the
+subspace ``B_in`` of the fixed layer's activity with graded OjaSubspace, so
+a later task cannot change the learned layer's response to an earlier
+task's inputs, nor therefore the readout's input on them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 r"""Spec networks of the local learner, and the sample windows they run.
 
 The learner's model is a :class:`~spikemem.continual.trained.TrainedMLP` with
-one hidden layer (fixed random weights) and one shared readout (learned),
+one hidden layer (fixed random weights), optionally a second one that learns
+(``layer_2``), and one shared readout (learned),
 so its spec network is :func:`~spikemem.continual.inference.mlp_network`'s
 and a finished run deploys like any other. Two variants of that network:
 
@@ -12,7 +13,10 @@ and a finished run deploys like any other. Two variants of that network:
   a ``lateral`` population of new lateral neurons reads the hidden layer
   through a projection learning with graded
   :class:`~spikemem.spec.OjaSubspace`; both rules carry the consolidated
-  subspace of earlier tasks as their ``basis``.
+  subspace of earlier tasks as their ``basis``; a learned layer's ``layer_2``
+  learns with ErrorModulated too (third factor ``hidden_error``, one value per
+  neuron) and, for HLOP, a second lateral population (:class:`Lateral`)
+  learns the subspace of its input.
 
 Windows. A minibatch is one run: sample ``b`` drives the network during
 steps :math:`[bW, bW + T)` of its window of :math:`W = T + L + o + g` steps
