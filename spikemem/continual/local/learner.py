@@ -66,6 +66,8 @@ from spikemem.continual.local.network import (
     HIDDEN_ERROR,
     INPUT_LATERAL,
     INPUT_LATERAL_PROJECTION,
+    LATERAL,
+    LATERAL_PROJECTION,
     LEARNED_PROJECTION,
     READOUT,
     Lateral,
@@ -260,19 +262,21 @@ class LocalLearner:
         if cfg.method != "hlop":
             return []
         rng = np.random.default_rng(_seed_sequence(rng).spawn(1)[0])  # the sample order does not depend on the method
-        wanted = [(self.basis, cfg.lateral_per_task, hidden_name(len(self.model.layers) - 1), "", "")]
+        last = hidden_name(len(self.model.layers) - 1)
+        wanted = [(LATERAL, LATERAL_PROJECTION, last, self.basis, cfg.lateral_per_task)]
         if self.learned:
-            wanted.append((self.input_basis, cfg.input_lateral_per_task, hidden_name(0), INPUT_LATERAL, "in"))
+            wanted.append(
+                (INPUT_LATERAL, INPUT_LATERAL_PROJECTION, hidden_name(0), self.input_basis, cfg.input_lateral_per_task)
+            )
         laterals = []
-        for basis, per_task, source, population, kind in wanted:
+        for population, projection, source, basis, per_task in wanted:
             rows = min(per_task, basis.shape[1] - basis.shape[0])
             if rows == 0:
                 continue
-            rule = OjaSubspace(
-                eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=basis if basis.shape[0] else None
-            )
-            names = {"population": population, "projection": INPUT_LATERAL_PROJECTION} if kind else {}
-            laterals.append(Lateral(source, orthonormal_complement_rows(rows, basis, rng), rule, **names))
+            given = basis if basis.shape[0] else None
+            rule = OjaSubspace(eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=given)
+            weights = orthonormal_complement_rows(rows, basis, rng)
+            laterals.append(Lateral(source, weights, rule, population, projection))
         return laterals
 
     def _hidden_error(self, error: np.ndarray) -> np.ndarray:
@@ -325,16 +329,14 @@ class LocalLearner:
                     self.model.layers[1] = learner.weights(LEARNED_PROJECTION)
                 samples += len(index)
             deviation = None
-            for lateral in laterals:
-                rows, deviation_i = consolidate(
-                    self.input_basis if lateral.population == INPUT_LATERAL else self.basis,
-                    learner.weights(lateral.projection),
-                )
+            for lateral in laterals:  # consolidate each population into its basis
+                old = self.input_basis if lateral.population == INPUT_LATERAL else self.basis
+                new, lateral_deviation = consolidate(old, learner.weights(lateral.projection))
                 if lateral.population == INPUT_LATERAL:
-                    self.input_basis = rows
+                    self.input_basis = new
                 else:
-                    self.basis = rows
-                deviation = max(deviation or 0.0, deviation_i)
+                    self.basis = new
+                deviation = max(deviation or 0.0, lateral_deviation)
         finally:
             learner.close()
         return TaskStats(

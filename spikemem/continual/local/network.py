@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikemem.continual.inference import hidden_name, input_offset, mlp_network, run_steps
+from spikemem.continual.inference import input_offset, mlp_network, run_steps
 from spikemem.continual.trained import TrainedMLP
 from spikemem.fixed_point import NON_SPIKING_THRESHOLD
 from spikemem.spec import LIF, ErrorModulated, ModulatorInput, Monitor, Network, OjaSubspace, Population, Projection
@@ -109,7 +109,6 @@ class Lateral:
 def learning_network(
     model: TrainedMLP,
     readout_rule: ErrorModulated,
-    lateral: tuple[np.ndarray, OjaSubspace] | None = None,
     hidden_rule: ErrorModulated | None = None,
     laterals: tuple[Lateral, ...] = (),
 ) -> Network:
@@ -121,14 +120,12 @@ def learning_network(
         One hidden layer, or a fixed one and a learned one; one head.
     readout_rule
         Rule of the ``heads`` projection; its modulator must be :data:`ERROR`.
-    lateral
-        ``(initial weights (k, n_last), rule)`` of new lateral neurons on the
-        readout's input (the last hidden layer), or None.
     hidden_rule
         Rule of the learned layer's projection ``layer_2`` (modulator
         :data:`HIDDEN_ERROR`, one value per neuron of the layer), or None.
     laterals
-        Further lateral populations (:class:`Lateral`), e.g. on the learned layer's input.
+        HLOP's new lateral populations (:class:`Lateral`): on the readout's
+        input (the last hidden layer) and, with a learned layer, on its input.
     """
     base = mlp_network(model)
     classes = sum(model.head_sizes)
@@ -137,9 +134,7 @@ def learning_network(
     if hidden_rule is not None:
         rules[LEARNED_PROJECTION] = hidden_rule
     projections = [dataclasses.replace(p, plasticity=rules[p.name]) if p.name in rules else p for p in base.projections]
-    last = hidden_name(len(model.layers) - 1)
-    extra = list(laterals) if lateral is None else [Lateral(last, *lateral), *laterals]
-    for item in extra:
+    for item in laterals:
         populations.append(_integrator(item.population, item.weights.shape[0]))
         projections.append(
             Projection(item.source, item.population, item.weights, plasticity=item.rule, name=item.projection)
