@@ -153,6 +153,36 @@ def test_local_hlop_forgets_less_than_local_finetuning_in_lava_fixed_point(tmp_p
     assert np.abs(readout).max() <= 1.9
 
 
+def test_a_learned_hidden_layer_beats_the_fixed_random_one_under_local_hlop(tmp_path: Path) -> None:
+    """Random feedback of the output error trains the second hidden layer inside the simulator; HLOP protects it.
+
+    The same network with the layer's rate ~0 (its random initial weights stay) learns every task worse.
+    """
+    learned_layer = ["network.learned_hidden=60", "local.input_lateral_per_task=30", "local.lateral_per_task=15"]
+    learned = _run("hlop", "reference", tmp_path / "learned", [*learned_layer, "local.hidden_lr=0.02"])
+    fixed = _run("hlop", "reference", tmp_path / "fixed", [*learned_layer, "local.hidden_lr=1e-12"])
+    assert learned["ACC"] >= fixed["ACC"] + 0.05
+    assert learned["forgetting"] <= 0.1
+    assert [task["input_subspace_rank"] for task in learned["per_task"]] == [30, 60, 90]
+    assert [task["subspace_rank"] for task in learned["per_task"]] == [15, 30, 45]
+    model = TrainedMLP.load(tmp_path / "learned" / MODEL_FILE)
+    assert len(model.layers) == 2 and model.layers[1].shape == (60, 150)
+
+
+@pytest.mark.parametrize("backend", ["brian2", "lava"])
+def test_the_learned_hidden_layer_learns_alike_in_every_simulator(backend: str, tmp_path: Path) -> None:
+    """The learned layer's rule (ErrorModulated, one third factor per neuron, projected) runs inside brian2 and lava."""
+    require(backend)
+    tiny = ["stream.tasks=2", "stream.max_train=48", "stream.max_test=30", "network.hidden=60", "local.gap=8"]
+    tiny += ["network.learned_hidden=30", "local.input_lateral_per_task=10", "local.lateral_per_task=10"]
+    got = _run("hlop", backend, tmp_path / backend, tiny)
+    expected = _run("hlop", "reference", tmp_path / "reference", tiny)
+    np.testing.assert_allclose(got["R"], expected["R"], atol=1e-12)
+    layers = [TrainedMLP.load(tmp_path / run / MODEL_FILE).layers[1] for run in (backend, "reference")]
+    np.testing.assert_allclose(layers[0], layers[1], atol=1e-9)
+    assert [task["input_subspace_rank"] for task in got["per_task"]] == [10, 20]
+
+
 def test_a_random_lateral_subspace_does_not_protect(tmp_path: Path) -> None:
     """Ablation: with the lateral rule off (eta ~ 0) the projection uses random rows and forgets like fine-tuning."""
     learned = _run("hlop", "reference", tmp_path / "learned")

@@ -61,18 +61,31 @@ class LocalSettings:
             config,
         )
         if settings.local.method == "hlop":
-            added = [[settings.local.lateral_per_task]] * settings.stream.tasks
-            check_lateral_capacity(["local.lateral_per_task"], [settings.network.hidden], added)
+            local, widths = settings.local, settings.network.widths
+            fields = ["local.lateral_per_task"]
+            per_task = [local.lateral_per_task]
+            if len(widths) > 1:  # the learned layer's input first, then the readout's
+                fields.insert(0, "local.input_lateral_per_task")
+                per_task.insert(0, local.input_lateral_per_task)
+            check_lateral_capacity(fields, widths, [per_task] * settings.stream.tasks)
         return settings
 
 
 def initial_model(settings: LocalSettings, stream: TaskStream, rng: np.random.Generator, backend: str) -> TrainedMLP:
-    r"""The untrained model: hidden weights :math:`\mathcal N(0, s^2/n_{in})`, a zero readout."""
+    r"""The untrained model: hidden weights :math:`\mathcal N(0, s^2/n_{in})` (each layer), a zero readout."""
     net, enc = settings.network, settings.encoding
-    hidden = rng.normal(0.0, net.weight_scale / np.sqrt(stream.n_inputs), (net.hidden, stream.n_inputs))
+    layers = [rng.normal(0.0, net.weight_scale / np.sqrt(stream.n_inputs), (net.hidden, stream.n_inputs))]
+    if net.learned_hidden:
+        layers.append(rng.normal(0.0, net.learned_scale / np.sqrt(net.hidden), (net.learned_hidden, net.hidden)))
     mean, std = encoding_constants(enc.kind, enc.standardize, stream.tasks[0].x_train)
-    readout = np.zeros((stream.head_sizes[0], net.hidden))
-    return TrainedMLP([hidden], [readout], net.neuron(DT), enc.steps, enc.kind, enc.gain, mean, std, backend)
+    readout = np.zeros((stream.head_sizes[0], net.widths[-1]))
+    return TrainedMLP(layers, [readout], net.neuron(DT), enc.steps, enc.kind, enc.gain, mean, std, backend)
+
+
+def feedback_matrix(settings: LocalSettings, classes: int, rng: np.random.Generator) -> np.ndarray | None:
+    r"""The learned layer's fixed random feedback :math:`F \sim \mathcal N(0, 1)`, ``(classes, n_learned)``, or None."""
+    learned = settings.network.learned_hidden
+    return rng.normal(0.0, 1.0, (classes, learned)) if learned else None
 
 
 HLOP_RULES = ("ErrorModulated", "OjaSubspace")
@@ -176,7 +189,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     options = {**ctx.backend_options, "numeric": numeric}
     if numeric == "fixed":  # fixed point rounds stochastically: seeded from the run's seed
         options.setdefault("seed", ctx.seed)
-    local = LocalLearner(model, settings.local, ctx.backend, gap, options)
+    feedback = feedback_matrix(settings, stream.head_sizes[0], ctx.rng("feedback"))
+    local = LocalLearner(model, settings.local, ctx.backend, gap, options, feedback=feedback)
     learner = LocalTasks(local, stream.tasks, ctx.seed, ctx.progress)
     info = {
         "method": f"local-{settings.local.method}",
@@ -188,4 +202,4 @@ def run(ctx: RunContext) -> dict[str, Any]:
     return run_task_loop(ctx, learner, len(stream.tasks), label, info)
 
 
-__all__ = ["LocalSettings", "LocalTasks", "check_backend", "initial_model", "run"]
+__all__ = ["LocalSettings", "LocalTasks", "check_backend", "feedback_matrix", "initial_model", "run"]

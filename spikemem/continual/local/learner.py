@@ -29,8 +29,23 @@ After a task (HLOP) the new lateral neurons are consolidated: their weights,
 read back from the simulator, are appended to ``B_old`` and the rows
 orthonormalised (a QR step on the host; the rule has already made them
 nearly orthonormal, :attr:`TaskStats.lateral_orthonormality` reports how
-nearly). The hidden layer is a fixed random projection: a local rule for it
-would move the representation the readout's protection is defined on.
+nearly).
+
+Learned hidden layer (``[network] learned_hidden``). The input drives the
+fixed random layer; a second hidden layer reads its spikes through
+``layer_2``, which learns inside the simulator with the same
+:class:`~spikemem.spec.ErrorModulated` rule, its third factor the output
+error sent back through a fixed random matrix ``F`` (direct feedback
+alignment, Nøkland 2016; one value per neuron of the layer):
+
+.. math:: \Delta W_2 = \frac{\lambda_h}{B T} \sum_b (F^\top M_b)\,
+          (c^{(1)}_b - B_{in}^\top B_{in} c^{(1)}_b)^\top
+
+(``c^(1)`` the fixed layer's spike counts). HLOP protects it exactly as it
+protects the readout: a second population of lateral neurons learns the
+subspace ``B_in`` of the fixed layer's activity with graded OjaSubspace, so
+a later task cannot change the learned layer's response to an earlier
+task's inputs, nor therefore the readout's input on them.
 """
 
 from __future__ import annotations
@@ -48,8 +63,14 @@ from spikemem.continual.local.config import LocalConfig
 from spikemem.continual.local.network import (
     ERROR,
     HEADS,
+    HIDDEN_ERROR,
+    INPUT_LATERAL,
+    INPUT_LATERAL_PROJECTION,
+    LATERAL,
     LATERAL_PROJECTION,
+    LEARNED_PROJECTION,
     READOUT,
+    Lateral,
     SampleWindows,
     learning_network,
     static_network,
@@ -98,7 +119,10 @@ class TaskStats:
     subspace_rank
         Rows of the consolidated lateral subspace after the task (HLOP; 0 for finetune).
     lateral_orthonormality
-        :math:`\\max|H H^\top - I|` of the new lateral weights as the rule left them (HLOP).
+        :math:`\\max|H H^\top - I|` of the new lateral weights as the rule left them (HLOP;
+        the larger of the two populations' with a learned layer).
+    input_subspace_rank
+        Rows of the consolidated subspace of the learned layer's input (None without one).
     """
 
     samples: int
@@ -109,6 +133,7 @@ class TaskStats:
     """Counted operations per training sample of the learning network's runs (:func:`spikemem.cost.cost_section`;
     the static network's run that gives the error, about one inference per sample, is not in it); None when not
     counted."""
+    input_subspace_rank: int | None = None
 
 
 class LocalLearner:
@@ -117,7 +142,8 @@ class LocalLearner:
     Parameters
     ----------
     model
-        One hidden layer (kept fixed) and one shared head (learned).
+        One hidden layer (kept fixed), or a fixed one and a learned one
+        (``layers[1]``), and one shared head (learned).
     config
         The ``[local]`` table.
     backend
@@ -129,6 +155,9 @@ class LocalLearner:
         Backend options.
     eval_batch
         Samples per run when scoring.
+    feedback
+        The learned layer's fixed random feedback matrix ``F`` ``(classes, n_learned)``
+        (required with two hidden layers).
     """
 
     def __init__(
@@ -139,11 +168,16 @@ class LocalLearner:
         gap: int,
         options: dict[str, Any] | None = None,
         eval_batch: int = 200,
+        feedback: np.ndarray | None = None,
     ) -> None:
         from spikemem.backends import get_backend
 
-        if len(model.layers) != 1 or len(model.heads) != 1:
-            raise ValueError("the local learner trains one hidden layer's readout with one shared head")
+        if len(model.layers) not in (1, 2) or len(model.heads) != 1:
+            raise ValueError("the local learner trains one shared head on one fixed hidden layer (and one learned one)")
+        self.learned = len(model.layers) == 2
+        if self.learned and (feedback is None or feedback.shape != (model.heads[0].shape[0], model.layers[1].shape[0])):
+            raise ValueError("a learned hidden layer needs its feedback matrix (classes, n_learned)")
+        self.feedback = None if feedback is None else np.asarray(feedback, dtype=np.float64)
         self.model = model
         self.config = config
         self.windows = SampleWindows(model, gap)
@@ -152,9 +186,12 @@ class LocalLearner:
         self.fixed = self.options.get("numeric", "float") == "fixed"
         if self.fixed:
             self.options["weight_ranges"] = {HEADS: config.weight_limit}
+            if self.learned:
+                self.options["weight_ranges"][LEARNED_PROJECTION] = config.weight_limit
         self.eval_batch = int(eval_batch)
         self._tasks = 0
-        self.basis = np.zeros((0, model.layers[0].shape[0]))
+        self.basis = np.zeros((0, model.layers[-1].shape[0]))
+        self.input_basis = np.zeros((0, model.layers[0].shape[0]))
         self._static = self.backend.compile(static_network(model), **self.options)
         fixed_point = self._static.fixed_point  # the backend's own quantization (options included)
         self._readout_scale = fixed_point.populations[READOUT].scale if fixed_point is not None else 1.0
@@ -170,19 +207,28 @@ class LocalLearner:
         return self.model.heads[0]
 
     def state(self) -> dict[str, np.ndarray]:
-        """What a checkpoint keeps: readout weights, consolidated basis, tasks learned."""
-        return {"readout": self.readout.copy(), "basis": self.basis.copy(), "tasks": np.array(self._tasks)}
+        """What a checkpoint keeps: readout weights, consolidated bases, the learned layer, tasks learned."""
+        state = {"readout": self.readout.copy(), "basis": self.basis.copy(), "tasks": np.array(self._tasks)}
+        if self.learned:
+            state["learned"] = self.model.layers[1].copy()
+            state["input_basis"] = self.input_basis.copy()
+        return state
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
         """Continue from :meth:`state` (a resumed run draws the same fixed-point seeds as one that ran through)."""
         self.model.heads[0] = np.array(state["readout"], dtype=np.float64)
         self.basis = np.array(state["basis"], dtype=np.float64)
         self._tasks = int(state.get("tasks", 0))
+        if self.learned:
+            self.model.layers[1] = np.array(state["learned"], dtype=np.float64)
+            self.input_basis = np.array(state["input_basis"], dtype=np.float64)
 
     # -- scoring ---------------------------------------------------------------------------
     def logits(self, encoded: np.ndarray) -> np.ndarray:
         """Logits ``(B, classes)`` of encoded samples with the current weights (static network)."""
         self._static.set_weights(HEADS, self.readout)
+        if self.learned:
+            self._static.set_weights(LEARNED_PROJECTION, self.model.layers[1])
         parts = []
         for start in range(0, encoded.shape[0], self.eval_batch):
             chunk = encoded[start : start + self.eval_batch]
@@ -200,19 +246,48 @@ class LocalLearner:
         return float(np.mean(self.logits(encoded).argmax(axis=1) == np.asarray(labels)))
 
     # -- learning --------------------------------------------------------------------------
-    def _rules(self, batch: int, lateral_rows: int) -> tuple[ErrorModulated, OjaSubspace | None]:
+    def _rules(self, batch: int) -> tuple[ErrorModulated, ErrorModulated | None]:
+        """The readout's rule and the learned layer's (None without one)."""
         cfg = self.config
         hlop = cfg.method == "hlop"
         basis = self.basis if hlop and self.basis.shape[0] else None
         eta = cfg.lr / (batch * self.model.steps)
         limit = cfg.weight_limit if self.fixed else None  # fixed point: the 8-bit range, fixed for the whole run
-        readout = ErrorModulated(
-            eta=eta, modulator=ERROR, tau_pre=0.0, basis=basis, w_min=None if limit is None else -limit, w_max=limit
-        )
-        if not hlop or lateral_rows == 0:
+        bounds = {"w_min": None if limit is None else -limit, "w_max": limit}
+        readout = ErrorModulated(eta=eta, modulator=ERROR, tau_pre=0.0, basis=basis, **bounds)
+        if not self.learned:
             return readout, None
-        lateral = OjaSubspace(eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=basis)
-        return readout, lateral
+        input_basis = self.input_basis if hlop and self.input_basis.shape[0] else None
+        hidden_eta = cfg.hidden_lr / (batch * self.model.steps)
+        return readout, ErrorModulated(eta=hidden_eta, modulator=HIDDEN_ERROR, tau_pre=0.0, basis=input_basis, **bounds)
+
+    def _laterals(self, rng: np.random.Generator) -> list[Lateral]:
+        """HLOP's new lateral neurons of this task: on the readout's input and, with a learned layer, on its input."""
+        cfg = self.config
+        if cfg.method != "hlop":
+            return []
+        rng = np.random.default_rng(_seed_sequence(rng).spawn(1)[0])  # the sample order does not depend on the method
+        last = hidden_name(len(self.model.layers) - 1)
+        wanted = [(LATERAL, LATERAL_PROJECTION, last, self.basis, cfg.lateral_per_task)]
+        if self.learned:
+            wanted.append(
+                (INPUT_LATERAL, INPUT_LATERAL_PROJECTION, hidden_name(0), self.input_basis, cfg.input_lateral_per_task)
+            )
+        laterals = []
+        for population, projection, source, basis, per_task in wanted:
+            rows = min(per_task, basis.shape[1] - basis.shape[0])
+            if rows == 0:
+                continue
+            given = basis if basis.shape[0] else None
+            rule = OjaSubspace(eta=cfg.lateral_eta, tau_pre=cfg.lateral_tau, activity="graded", basis=given)
+            weights = orthonormal_complement_rows(rows, basis, rng)
+            laterals.append(Lateral(source, weights, rule, population, projection))
+        return laterals
+
+    def _hidden_error(self, error: np.ndarray) -> np.ndarray:
+        r"""The learned layer's third factor :math:`h_b = F^\top M_b`: the output error through random feedback."""
+        assert self.feedback is not None
+        return error @ self.feedback
 
     def train_task(
         self,
@@ -225,18 +300,14 @@ class LocalLearner:
         """Learn one task (``epochs`` passes of minibatches in a seeded order); see the module docstring."""
         cfg = self.config
         start_time = time.perf_counter()
-        n_hidden = self.readout.shape[1]
-        rows = min(cfg.lateral_per_task, n_hidden - self.basis.shape[0]) if cfg.method == "hlop" else 0
-        readout_rule, lateral_rule = self._rules(cfg.batch_size, rows)
-        lateral = None
-        if lateral_rule is not None:  # a spawned stream: the sample order does not depend on the method
-            lateral_rng = np.random.default_rng(_seed_sequence(rng).spawn(1)[0])
-            lateral = (orthonormal_complement_rows(rows, self.basis, lateral_rng), lateral_rule)
+        readout_rule, hidden_rule = self._rules(cfg.batch_size)
+        laterals = self._laterals(rng)
         options = dict(self.options)
         if self.fixed:  # fresh stochastic rounding for every task's simulation, from the run's seed
             options["seed"] = int(np.random.SeedSequence([options.get("seed", 0), self._tasks]).generate_state(1)[0])
         self._tasks += 1
-        learner = self.backend.compile(learning_network(self.model, readout_rule, lateral), **options)
+        network = learning_network(self.model, readout_rule, hidden_rule=hidden_rule, laterals=tuple(laterals))
+        learner = self.backend.compile(network, **options)
         if self.model.encoding == "direct":  # the drive is W_1 x: n_0 MACs per element (spikemem.cost)
             learner.graded_fan_in = {hidden_name(0): self.model.n_inputs}
         classes = self.readout.shape[0]
@@ -254,22 +325,39 @@ class LocalLearner:
             for index in steps:
                 encoded = encode(x_train[index])
                 error = np.eye(classes)[y_train[index]] - softmax(self.logits(encoded))
-                error *= cfg.batch_size / len(index)  # the rule's eta assumes full minibatches
+                error *= cfg.batch_size / len(index)  # the rules' eta assume full minibatches
                 inputs = self.windows.inputs(encoded)
                 inputs[ERROR] = self.windows.during_counted_steps(error)
+                if hidden_rule is not None:
+                    inputs[HIDDEN_ERROR] = self.windows.during_counted_steps(self._hidden_error(error), 0)
                 learner.reset()
                 counted = learner.run(self.windows.steps(len(index)), inputs).cost
                 if counted is not None:
                     train_counts = counted if train_counts is None else train_counts + counted
                 self.model.heads[0] = learner.weights(HEADS)
+                if hidden_rule is not None:
+                    self.model.layers[1] = learner.weights(LEARNED_PROJECTION)
                 samples += len(index)
             deviation = None
-            if lateral is not None:
-                self.basis, deviation = consolidate(self.basis, learner.weights(LATERAL_PROJECTION))
+            for lateral in laterals:  # consolidate each population into its basis
+                old = self.input_basis if lateral.population == INPUT_LATERAL else self.basis
+                new, lateral_deviation = consolidate(old, learner.weights(lateral.projection))
+                if lateral.population == INPUT_LATERAL:
+                    self.input_basis = new
+                else:
+                    self.basis = new
+                deviation = max(deviation or 0.0, lateral_deviation)
         finally:
             learner.close()
         cost = None if train_counts is None else cost_section(train_counts, unit="training sample", units=samples)
-        return TaskStats(samples, time.perf_counter() - start_time, int(self.basis.shape[0]), deviation, cost)
+        return TaskStats(
+            samples,
+            time.perf_counter() - start_time,
+            int(self.basis.shape[0]),
+            deviation,
+            input_subspace_rank=int(self.input_basis.shape[0]) if self.learned else None,
+            cost=cost,
+        )
 
 
 def _seed_sequence(rng: np.random.Generator) -> np.random.SeedSequence:

@@ -1,7 +1,8 @@
 r"""Spec networks of the local learner, and the sample windows they run.
 
 The learner's model is a :class:`~spikemem.continual.trained.TrainedMLP` with
-one hidden layer (fixed random weights) and one shared readout (learned),
+one hidden layer (fixed random weights), optionally a second one that learns
+(``layer_2``), and one shared readout (learned),
 so its spec network is :func:`~spikemem.continual.inference.mlp_network`'s
 and a finished run deploys like any other. Two variants of that network:
 
@@ -12,7 +13,10 @@ and a finished run deploys like any other. Two variants of that network:
   a ``lateral`` population of new lateral neurons reads the hidden layer
   through a projection learning with graded
   :class:`~spikemem.spec.OjaSubspace`; both rules carry the consolidated
-  subspace of earlier tasks as their ``basis``.
+  subspace of earlier tasks as their ``basis``; a learned layer's ``layer_2``
+  learns with ErrorModulated too (third factor ``hidden_error``, one value per
+  neuron) and, for HLOP, a second lateral population (:class:`Lateral`)
+  learns the subspace of its input.
 
 Windows. A minibatch is one run: sample ``b`` drives the network during
 steps :math:`[bW, bW + T)` of its window of :math:`W = T + L + o + g` steps
@@ -33,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikemem.continual.inference import hidden_name, input_offset, mlp_network, run_steps
+from spikemem.continual.inference import input_offset, mlp_network, run_steps
 from spikemem.continual.trained import TrainedMLP
 from spikemem.fixed_point import NON_SPIKING_THRESHOLD
 from spikemem.spec import LIF, ErrorModulated, ModulatorInput, Monitor, Network, OjaSubspace, Population, Projection
@@ -48,6 +52,11 @@ HEADS = "heads"
 LATERAL = "lateral"
 LATERAL_PROJECTION = "lateral_in"
 ERROR = "error"
+HIDDEN_ERROR = "hidden_error"
+LEARNED_PROJECTION = "layer_2"
+"""The learned hidden layer's input projection (fixed layer -> learned layer) in :func:`mlp_network`'s names."""
+INPUT_LATERAL = "input_lateral"
+INPUT_LATERAL_PROJECTION = "input_lateral_in"
 
 
 def automatic_gap(beta: float) -> int:
@@ -74,31 +83,66 @@ def static_network(model: TrainedMLP) -> Network:
     return dataclasses.replace(base, populations=populations, monitors=monitors, name="local_static").validate()
 
 
+@dataclass(frozen=True)
+class Lateral:
+    """New HLOP lateral neurons: an integrator population reading ``source`` through a plastic projection.
+
+    Attributes
+    ----------
+    source
+        Population whose spikes they read.
+    weights
+        Initial weights ``(k, n_source)``.
+    rule
+        Their graded :class:`~spikemem.spec.OjaSubspace`.
+    population, projection
+        Names of the population and of its input projection.
+    """
+
+    source: str
+    weights: np.ndarray
+    rule: OjaSubspace
+    population: str = LATERAL
+    projection: str = LATERAL_PROJECTION
+
+
 def learning_network(
     model: TrainedMLP,
     readout_rule: ErrorModulated,
-    lateral: tuple[np.ndarray, OjaSubspace] | None = None,
+    hidden_rule: ErrorModulated | None = None,
+    laterals: tuple[Lateral, ...] = (),
 ) -> Network:
     """The model's network with a plastic readout and, for HLOP, plastic lateral neurons.
 
     Parameters
     ----------
     model
-        One hidden layer, one head.
+        One hidden layer, or a fixed one and a learned one; one head.
     readout_rule
         Rule of the ``heads`` projection; its modulator must be :data:`ERROR`.
-    lateral
-        ``(initial weights (k, n_hidden), rule)`` of the new lateral neurons, or None.
+    hidden_rule
+        Rule of the learned layer's projection ``layer_2`` (modulator
+        :data:`HIDDEN_ERROR`, one value per neuron of the layer), or None.
+    laterals
+        HLOP's new lateral populations (:class:`Lateral`): on the readout's
+        input (the last hidden layer) and, with a learned layer, on its input.
     """
     base = mlp_network(model)
     classes = sum(model.head_sizes)
     populations = _never_firing_readout(base)
-    projections = [dataclasses.replace(p, plasticity=readout_rule) if p.name == HEADS else p for p in base.projections]
-    if lateral is not None:
-        weights, rule = lateral
-        populations.append(_integrator(LATERAL, weights.shape[0]))
-        projections.append(Projection(hidden_name(0), LATERAL, weights, plasticity=rule, name=LATERAL_PROJECTION))
-    inputs = [*base.inputs, ModulatorInput(ERROR, np.zeros((run_steps(model), classes)))]
+    rules: dict[str, ErrorModulated] = {HEADS: readout_rule}
+    if hidden_rule is not None:
+        rules[LEARNED_PROJECTION] = hidden_rule
+    projections = [dataclasses.replace(p, plasticity=rules[p.name]) if p.name in rules else p for p in base.projections]
+    for item in laterals:
+        populations.append(_integrator(item.population, item.weights.shape[0]))
+        projections.append(
+            Projection(item.source, item.population, item.weights, plasticity=item.rule, name=item.projection)
+        )
+    steps = run_steps(model)
+    inputs = [*base.inputs, ModulatorInput(ERROR, np.zeros((steps, classes)))]
+    if hidden_rule is not None:
+        inputs.append(ModulatorInput(HIDDEN_ERROR, np.zeros((steps, model.layers[-1].shape[0]))))
     return dataclasses.replace(
         base, populations=populations, projections=projections, inputs=inputs, monitors=[], name="local_learning"
     ).validate()
@@ -147,17 +191,18 @@ class SampleWindows:
             for name, value in self.inputs(encoded).items()
         }
 
-    def during_counted_steps(self, values: np.ndarray) -> np.ndarray:
-        """Per-sample rows ``(B, c)`` -> ``(B W, c)``: the row on the steps whose hidden spikes the readout counts.
+    def during_counted_steps(self, values: np.ndarray, layer: int | None = None) -> np.ndarray:
+        """Per-sample rows ``(B, c)`` -> ``(B W, c)``: the row on the steps whose spikes of hidden ``layer`` count.
 
-        Those are the ``T`` steps from the input offset ``o`` on (the hidden
-        spikes of the inference window, :func:`~spikemem.continual.inference.window_counts`);
+        ``layer`` (0-based; default the last, the readout's input): the ``T``
+        steps from :math:`o + l` on (the spikes of the inference window,
+        :func:`~spikemem.continual.inference.window_counts`);
         zero elsewhere, so a spike that fires after the window (a potential
         still above threshold when the input stops) is not learned from either.
         """
         values = np.asarray(values, dtype=np.float64)
         out = np.zeros((values.shape[0], self.window, values.shape[1]))
-        first = input_offset(self.model)
+        first = input_offset(self.model) + (len(self.model.layers) - 1 if layer is None else layer)
         out[:, first : first + self.model.steps] = values[:, None, :]
         return out.reshape(values.shape[0] * self.window, values.shape[1])
 
@@ -177,10 +222,15 @@ class SampleWindows:
 __all__ = [
     "ERROR",
     "HEADS",
+    "HIDDEN_ERROR",
+    "INPUT_LATERAL",
+    "INPUT_LATERAL_PROJECTION",
     "LATERAL",
     "LATERAL_PROJECTION",
+    "LEARNED_PROJECTION",
     "NEVER_FIRES",
     "READOUT",
+    "Lateral",
     "SampleWindows",
     "automatic_gap",
     "learning_network",
