@@ -25,7 +25,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
 
-from spikemem.cost.counts import OperationCounts, count_operations, nonzero, synapse_fanout, with_cost_monitors
+from spikemem.cost.counts import (
+    OperationCounts,
+    count_operations,
+    nonzero_total,
+    synapse_fanout,
+    with_cost_monitors,
+)
 from spikemem.recording import Recording
 from spikemem.spec import Network, PlasticityRule, SpecError
 from spikemem.spec.errors import UnsupportedFeatureError
@@ -275,7 +281,7 @@ class Simulation(ABC):
             return None
         steps = windows[0].steps
         inputs = {name: _trials([w.spikes[name] for w in windows], batched) for name in windows[0].spikes}
-        currents = {name: sum(nonzero(w.currents[name]) for w in windows) for name in windows[0].currents}
+        currents = {name: nonzero_total(w.currents[name] for w in windows) for name in windows[0].currents}
         counts = count_operations(
             self.network,
             data,

@@ -431,9 +431,40 @@ def count_operations(
 
 
 def nonzero(array: np.ndarray) -> int:
-    """Non-zero elements of an array (of a float array through a boolean mask: faster than on floats)."""
+    """Non-zero elements of an array (of a float array through a boolean mask: faster than on floats).
+
+    A broadcast view (stride 0 along an axis: a constant current repeated
+    over the steps of a run, as :func:`spikemem.stimulus.input_window` makes
+    it) is counted on one slice along each such axis, times the axis lengths,
+    without materialising the repeats.
+    """
     array = np.asarray(array)
-    return int(np.count_nonzero(array if array.dtype == bool else array != 0))
+    if array.size == 0:
+        return 0
+    repeats = 1
+    if 0 in array.strides:
+        repeats = int(np.prod([size for size, stride in zip(array.shape, array.strides, strict=True) if stride == 0]))
+        array = array[tuple(0 if stride == 0 else slice(None) for stride in array.strides)]
+    return repeats * int(np.count_nonzero(array if array.dtype == bool else array != 0))
+
+
+def nonzero_total(arrays: Iterable[np.ndarray]) -> int:
+    """:func:`nonzero` summed over ``arrays`` (e.g. one current block per trial of a batch).
+
+    Arrays of one shape that are not broadcast views are stacked and counted
+    at once (one numpy call instead of one per trial).
+    """
+    total = 0
+    by_shape: dict[tuple[int, ...], list[np.ndarray]] = {}
+    for array in arrays:
+        array = np.asarray(array)
+        if array.size and 0 in array.strides:
+            total += nonzero(array)
+        else:
+            by_shape.setdefault(array.shape, []).append(array)
+    for group in by_shape.values():
+        total += nonzero(group[0] if len(group) == 1 else np.stack(group))
+    return total
 
 
 def synapse_fanout(proj: Projection) -> np.ndarray:

@@ -7,6 +7,7 @@ import pytest
 
 from spikemem.backends import get_backend
 from spikemem.cost import count_operations, footprint, sum_counts
+from spikemem.cost.counts import nonzero, nonzero_total
 from spikemem.spec import LIF, CurrentInput, Hebb, Monitor, Network, PairSTDP, Population, Projection, SpikeInput
 
 STEPS = 10
@@ -94,6 +95,26 @@ def test_population_spikes_fan_out_and_graded_inputs() -> None:
     assert counts.multiply_accumulate_ops == 5 * STEPS
     assert counts.synaptic_ops == counts.accumulate_ops + counts.multiply_accumulate_ops
     assert counts.dense_macs == STEPS * 2 + STEPS * 5
+
+
+def test_graded_inputs_of_broadcast_and_stacked_blocks() -> None:
+    """Constant currents arrive as broadcast views; counting them without materialising gives the same number."""
+    rng = np.random.default_rng(0)
+    row = np.where(rng.random(7) < 0.5, rng.normal(size=7), 0.0)
+    block = np.broadcast_to(row, (STEPS, 7))
+    assert nonzero(block) == np.count_nonzero(np.array(block)) == STEPS * np.count_nonzero(row)
+    assert nonzero(np.broadcast_to(row[:, None], (7, 3))) == 3 * np.count_nonzero(row)
+    assert nonzero(np.zeros((0, 4))) == 0
+    blocks = [np.where(rng.random((STEPS, 7)) < 0.3, 1.0, 0.0) for _ in range(4)] + [block, block[:2]]
+    assert nonzero_total(blocks) == sum(np.count_nonzero(np.array(b)) for b in blocks)
+    constant = Network(
+        dt=1e-3,
+        populations=[Population("a", 7, LIF(tau_mem=0.02))],
+        inputs=[CurrentInput("drive", "a", row)],
+        monitors=[],
+    )
+    counts = get_backend("reference").compile(constant).run(STEPS).cost
+    assert counts.populations[0].graded_inputs == STEPS * np.count_nonzero(row)
 
 
 def test_batch_counts_sum_trials() -> None:
