@@ -28,12 +28,13 @@ import numpy as np
 from spikemem.cost.counts import (
     OperationCounts,
     count_operations,
+    nonzero,
     nonzero_total,
     synapse_fanout,
     with_cost_monitors,
 )
 from spikemem.recording import Recording
-from spikemem.spec import Network, PlasticityRule, SpecError
+from spikemem.spec import CurrentInput, Network, PlasticityRule, SpecError
 from spikemem.spec.errors import UnsupportedFeatureError
 from spikemem.stimulus import InputWindow, input_window
 
@@ -274,14 +275,23 @@ class Simulation(ABC):
             self._fanouts[proj.name] = synapse_fanout(proj)
 
     def _count(
-        self, data: dict[str, np.ndarray], windows: list[InputWindow], batched: bool, learn: bool
+        self,
+        data: dict[str, np.ndarray],
+        windows: list[InputWindow],
+        batched: bool,
+        learn: bool,
+        overrides: Mapping[str, np.ndarray] | None = None,
     ) -> OperationCounts | None:
-        """The operations of a run (and the spikes it leaves in transit); strips the count's own monitors."""
+        """The operations of a run (and the spikes it leaves in transit); strips the count's own monitors.
+
+        ``overrides``: the trial-stacked inputs of :meth:`run_batch`, from which
+        the graded inputs are counted at once (:func:`_graded_inputs`).
+        """
         if not self.counting:
             return None
         steps = windows[0].steps
         inputs = {name: _trials([w.spikes[name] for w in windows], batched) for name in windows[0].spikes}
-        currents = {name: nonzero_total(w.currents[name] for w in windows) for name in windows[0].currents}
+        currents = _graded_inputs(self.network, windows, overrides or {})
         counts = count_operations(
             self.network,
             data,
@@ -368,7 +378,7 @@ class Simulation(ABC):
         data = self._run_batch(windows)
         wall = time.perf_counter() - start
         self.reset()
-        cost = self._count(data, windows, batched=True, learn=False)
+        cost = self._count(data, windows, batched=True, learn=False, overrides=inputs)
         return Recording(self.network.dt, steps, 0, data, self.backend_name, self.numeric, wall, cost)
 
     def reset(self, weights: bool = False) -> None:
@@ -548,6 +558,35 @@ class Backend(ABC):
     @abstractmethod
     def _compile(self, network: Network, numeric: str, options: dict[str, Any]) -> Simulation:
         """Build the simulator objects for a validated, supported network."""
+
+
+def _graded_inputs(network: Network, windows: list[InputWindow], overrides: Mapping[str, np.ndarray]) -> dict[str, int]:
+    """Population -> non-zero elements of its external current, summed over the trials (``windows``).
+
+    A population fed by one :class:`~spikemem.spec.CurrentInput` is counted
+    without going through the trials one by one: when the input is not
+    overridden every trial gets the same block (the first trial's count times
+    the trials); when it is, the overriding ``(B, n)`` constant or ``(B, S', n)``
+    array is counted at once (its rows past the run do not enter the run; a
+    shorter array is padded with zeros, which count nothing). A population fed
+    by several inputs is counted on their sum, trial by trial.
+    """
+    feeding: dict[str, list[str]] = {}
+    for inp in network.inputs:
+        if isinstance(inp, CurrentInput):
+            feeding.setdefault(inp.target, []).append(inp.name)
+    steps = windows[0].steps
+    counted: dict[str, int] = {}
+    for target, block in windows[0].currents.items():
+        names = feeding.get(target, [])
+        if len(windows) == 1 or len(names) != 1:
+            counted[target] = nonzero_total(w.currents[target] for w in windows)
+        elif names[0] not in overrides:
+            counted[target] = nonzero(block) * len(windows)
+        else:
+            given = np.asarray(overrides[names[0]])
+            counted[target] = nonzero(given) * steps if given.ndim == 2 else nonzero(given[:, :steps])
+    return counted
 
 
 def _trials(arrays: list[np.ndarray], batched: bool) -> np.ndarray:

@@ -117,6 +117,30 @@ def test_graded_inputs_of_broadcast_and_stacked_blocks() -> None:
     assert counts.populations[0].graded_inputs == STEPS * np.count_nonzero(row)
 
 
+@pytest.mark.parametrize("shape", [(4, STEPS, 3), (4, STEPS // 2, 3), (4, STEPS + 3, 3), (4, 3)])
+def test_batch_graded_inputs_equal_the_trials_run_one_by_one(shape: tuple[int, ...]) -> None:
+    """run_batch counts an overridden current on the stacked array, a constant one once: as trial by trial."""
+    rng = np.random.default_rng(1)
+    network = Network(
+        dt=1e-3,
+        populations=[Population("a", 3, LIF(tau_mem=0.02)), Population("b", 2, LIF(tau_mem=0.02))],
+        inputs=[CurrentInput("drive", "a", np.zeros(3)), CurrentInput("bias", "b", np.array([0.0, 0.3]))],
+        projections=[Projection("a", "b", np.full((2, 3), 0.4))],
+        monitors=[],
+    )
+    drive = np.where(rng.random(shape) < 0.4, 2.0, 0.0)
+    sim = get_backend("reference").compile(network)
+    batch = sim.run_batch(STEPS, {"drive": drive}).cost
+    one_by_one = []
+    for trial in drive:
+        sim.reset()
+        one_by_one.append(sim.run(STEPS, {"drive": trial}).cost)
+    assert [p.graded_inputs for p in batch.populations] == [
+        sum(c.populations[i].graded_inputs for c in one_by_one) for i in range(2)
+    ]
+    assert batch.populations[1].graded_inputs == 4 * STEPS
+
+
 def test_batch_counts_sum_trials() -> None:
     network = _relay(delay=1, spike_steps=[2])
     batch = np.zeros((3, STEPS, 2), dtype=bool)
