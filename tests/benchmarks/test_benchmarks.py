@@ -117,6 +117,9 @@ def test_cost_overhead(tmp_path: Path) -> None:
         assert case["checks"]["spike_counts_agree"], case["label"]
         assert [c["metric"] for c in case["comparisons"]] == ["seconds", "cpu_seconds"]
         assert all(c["target"] == 1.05 and c["direction"] == "<=" for c in case["comparisons"])
+        counting = case["implementations"][f"{case['label'].split(', ')[1]} counting"]
+        assert all(run["info"]["count_cpu_s"] > 0 for run in counting["runs"]), case["label"]
+        assert 0 < counting["count_share"] < 1, case["label"]
 
 
 def test_backend_speed_reference_and_brian2(tmp_path: Path) -> None:
