@@ -360,7 +360,7 @@ def run_workload(
     names = [impl.name for impl in impls]
     target = (args.target_ratio, "<=") if args.target_ratio else (None, None)
     comparisons = [harness.Comparison(f"{t} / {REFERENCE}", t, REFERENCE, *target) for t in names if t != REFERENCE]
-    return harness.run_case(label, sizes, impls, comparisons, args.repeats, checks=checks)
+    return harness.run_case(label, sizes, impls, comparisons, args.repeats, args.warmup, checks=checks)
 
 
 # -- main ----------------------------------------------------------------------------------------------------------

@@ -157,10 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         ]
         sizes = {"n": args.n, "p": args.p, "steps": args.steps, "seed": args.seed}
         impls = [network_case(name, c, args.n, args.steps, args.p, args.seed, options[name]) for c in (True, False)]
-        cases.append(harness.run_case(f"network, {name}", sizes, impls, ratio, repeats, checks=same_spikes))
+        cases.append(
+            harness.run_case(f"network, {name}", sizes, impls, ratio, repeats, args.warmup, checks=same_spikes)
+        )
         sizes = {"inputs": args.inputs, "hidden": args.hidden, "samples": args.samples, "seed": args.seed}
         impls = [inference_case(name, c, model, samples, options[name]) for c in (True, False)]
-        cases.append(harness.run_case(f"inference, {name}", sizes, impls, ratio, repeats, checks=same_spikes))
+        cases.append(
+            harness.run_case(f"inference, {name}", sizes, impls, ratio, repeats, args.warmup, checks=same_spikes)
+        )
     spikes = {"spikes": lambda record: record["info"]["spike_count"]}
     for case in cases:
         harness.print_case(case, spikes)

@@ -477,13 +477,17 @@ def _comparison_row(c: Mapping[str, Any]) -> list[Any]:
 def parse_arguments(
     parser: argparse.ArgumentParser, argv: Sequence[str] | None, quick: Mapping[str, Any]
 ) -> argparse.Namespace:
-    """Add ``--quick`` to ``parser`` and parse ``argv``; with ``--quick`` the sizes ``quick`` replace the parsed ones.
+    """Add ``--quick`` and ``--no-warmup`` to ``parser`` and parse ``argv``; with ``--quick`` the sizes ``quick``
+    replace the parsed ones and the warm-up is off (``args.warmup``, for :func:`run_case`).
 
-    Every benchmark script runs at its ``quick`` sizes in the tests (no timing asserted, its JSON validated).
+    Every benchmark script runs at its ``quick`` sizes in the tests (no timing asserted, its JSON validated), where
+    a warm-up would only run every implementation a second time.
     """
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {dict(quick)}")
+    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests, no warm-up: {dict(quick)}")
+    parser.add_argument("--no-warmup", dest="warmup", action="store_false", help="time without the untimed warm-up")
     args = parser.parse_args(argv)
     if args.quick:
+        args.warmup = False
         for key, value in quick.items():
             setattr(args, key, value)
     return args

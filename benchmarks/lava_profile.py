@@ -145,7 +145,7 @@ def recall_case(args: argparse.Namespace) -> dict[str, Any]:
         }
 
     sizes = {"features": args.features, "patterns": args.patterns, "models": args.models, "cues": len(cues)}
-    return harness.run_case("dense recall", sizes, impls, ratios(impls), args.repeats, checks=checks)
+    return harness.run_case("dense recall", sizes, impls, ratios(impls), args.repeats, args.warmup, checks=checks)
 
 
 def ratios(impls: list[harness.Implementation]) -> list[harness.Comparison]:
@@ -205,7 +205,7 @@ def inference_case(args: argparse.Namespace) -> dict[str, Any]:
         return out
 
     sizes = {"network": [64, args.hidden, args.hidden, 10], "steps": model.steps, "samples": args.samples}
-    return harness.run_case("MLP inference", sizes, impls, ratios(impls), args.repeats, checks=checks)
+    return harness.run_case("MLP inference", sizes, impls, ratios(impls), args.repeats, args.warmup, checks=checks)
 
 
 # -- local learning ----------------------------------------------------------------------------------------
@@ -262,7 +262,9 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
 
     sizes = {"network": [64, args.local_hidden, 10], "tasks": 2, "samples_per_task": args.local_samples}
     try:
-        return harness.run_case("local HLOP learning", sizes, impls, comparisons, args.repeats, checks=checks)
+        return harness.run_case(
+            "local HLOP learning", sizes, impls, comparisons, args.repeats, args.warmup, checks=checks
+        )
     finally:
         LavaSimulation._close = close  # type: ignore[method-assign]
 

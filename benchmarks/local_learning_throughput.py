@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "tasks": args.tasks,
         "samples_per_task": args.samples,
     }
-    case = harness.run_case("learn the tasks", sizes, impls, comparisons, args.repeats, checks=checks)
+    case = harness.run_case("learn the tasks", sizes, impls, comparisons, args.repeats, args.warmup, checks=checks)
     per_second = {"samples/s (median)": lambda r: f"{r['info']['samples'] / r['stats']['seconds']['median']:.1f}"}
     harness.print_case(case, per_second)
     harness.write(args.out, harness.document("local_learning_throughput", [case], vars(args)))

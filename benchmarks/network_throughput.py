@@ -157,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         ratio = harness.Comparison(
             "handwritten lava / lava backend, end to end", "handwritten lava (Monitor)", "spikemem lava", 5.0, ">="
         )
-        cases.append(harness.run_case("lava, end to end", sizes, lava, [ratio], args.lava_repeats, checks=same_spikes))
+        cases.append(
+            harness.run_case(
+                "lava, end to end", sizes, lava, [ratio], args.lava_repeats, args.warmup, checks=same_spikes
+            )
+        )
     impls = [bare_numpy(n, steps, p, seed)]
     if "reference" in wanted:
         impls.append(spikemem_backend("reference", "spikemem reference", n, steps, p, seed))
@@ -178,7 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
         harness.Comparison("snntorch / bare numpy, wall", "spikemem snntorch", "bare numpy loop"),
     ]
-    cases.append(harness.run_case("simulation", sizes, impls, comparisons, args.repeats, checks=same_spikes))
+    cases.append(
+        harness.run_case("simulation", sizes, impls, comparisons, args.repeats, args.warmup, checks=same_spikes)
+    )
     print(f"Network: {n} LIF, p={p}, {steps} steps, seed {seed} (tau {TAU} s, dt {DT} s, drive {DRIVE})")
     spikes = {"spikes": lambda record: record["info"]["spike_count"]}
     for case in cases:
