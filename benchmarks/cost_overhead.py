@@ -116,12 +116,6 @@ def inference_case(name: str, counting: bool, model: TrainedMLP, samples: np.nda
     )
 
 
-def same_spikes(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Every implementation's spike count and whether counting changed none."""
-    counts = {name: record["info"]["spike_count"] for name, record in records.items()}
-    return {"spike_counts": counts, "spike_counts_agree": len(set(counts.values())) == 1}
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="neurons of the network case")
@@ -158,12 +152,16 @@ def main(argv: list[str] | None = None) -> int:
         sizes = {"n": args.n, "p": args.p, "steps": args.steps, "seed": args.seed}
         impls = [network_case(name, c, args.n, args.steps, args.p, args.seed, options[name]) for c in (True, False)]
         cases.append(
-            harness.run_case(f"network, {name}", sizes, impls, ratio, repeats, args.warmup, checks=same_spikes)
+            harness.run_case(
+                f"network, {name}", sizes, impls, ratio, repeats, args.warmup, checks=harness.same_spike_counts
+            )
         )
         sizes = {"inputs": args.inputs, "hidden": args.hidden, "samples": args.samples, "seed": args.seed}
         impls = [inference_case(name, c, model, samples, options[name]) for c in (True, False)]
         cases.append(
-            harness.run_case(f"inference, {name}", sizes, impls, ratio, repeats, args.warmup, checks=same_spikes)
+            harness.run_case(
+                f"inference, {name}", sizes, impls, ratio, repeats, args.warmup, checks=harness.same_spike_counts
+            )
         )
     spikes = {"spikes": lambda record: record["info"]["spike_count"]}
     for case in cases:

@@ -415,6 +415,13 @@ def run_case(
     }
 
 
+def same_spike_counts(records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A ``checks`` for :func:`run_case`: every implementation's ``info["spike_count"]`` (of its last timed run) and
+    whether they all agree."""
+    counts = {name: record["info"]["spike_count"] for name, record in records.items()}
+    return {"spike_counts": counts, "spike_counts_agree": len(set(counts.values())) == 1}
+
+
 def print_case(
     case: Mapping[str, Any], columns: Mapping[str, Callable[[Mapping[str, Any]], Any]] | None = None
 ) -> None:
