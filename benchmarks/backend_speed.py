@@ -61,16 +61,12 @@ from spikemem.backend import Backend, Simulation, SpecError, UnsupportedFeatureE
 from spikemem.backends import get_backend
 from spikemem.continual.evaluate import encoded_test_set, load_run
 from spikemem.continual.inference import InferenceSession, mlp_network
-from spikemem.continual.local.experiment import LocalSettings, initial_model
-from spikemem.continual.local.learner import LocalLearner
-from spikemem.continual.local.network import automatic_gap
-from spikemem.continual.streams import build_stream
+from spikemem.continual.local.experiment import LocalSettings, PreparedLearner, prepare_learner
 from spikemem.experiments import apply_overrides, load_config
 from spikemem.memory.dense import build_polynomial_memory, build_winner_take_all
 from spikemem.memory.hopfield import Dynamics, build_hopfield
 from spikemem.memory.patterns import flip_fraction, hebb_couplings, random_patterns
 from spikemem.memory.recall import recall_on
-from spikemem.seeding import derived_rng
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 BACKENDS = ["reference:float", "snntorch:float", "brian2:float", "lava:float", "lava:fixed"]
@@ -316,33 +312,25 @@ def learning_case(args: argparse.Namespace, options: dict[str, dict]) -> tuple[d
         if numeric == "fixed":
             backend_options.update(numeric="fixed", seed=0)
 
-        def prepare(backend: str = backend, backend_options: dict = backend_options) -> tuple[Any, Any, LocalLearner]:
-            stream = build_stream(settings.stream, derived_rng(0, "stream"))
-            model = initial_model(settings, stream, derived_rng(0, "init"), backend)
-            gap = settings.local.gap or automatic_gap(settings.network.beta)
-            return stream, model, LocalLearner(model, settings.local, backend, gap, backend_options)
+        def prepare(backend: str = backend, backend_options: dict = backend_options) -> PreparedLearner:
+            return prepare_learner(settings, backend, backend_options, 0)
 
         availability = get_backend(backend).available()
         if not availability:
             skipped[target] = availability.reason
             continue
 
-        def run(state: tuple[Any, Any, LocalLearner], target: str = target) -> dict[str, Any]:
-            stream, model, learner = state
-            seconds = 0.0
-            for index in range(args.tasks):
-                task, rng = stream.tasks[index], derived_rng(0, "train", index)
-                x, y = task.x_train[: args.learn_samples], task.y_train[: args.learn_samples]
-                seconds += learner.train_task(x, y, lambda p, r=rng: model.encode(p, r), rng).train_seconds
-            readouts[target] = learner.readout.copy()
-            return {"seconds": seconds, "samples": args.tasks * len(x)}
+        def run(state: PreparedLearner, target: str = target) -> dict[str, Any]:
+            seconds, samples = state.learn(args.tasks, args.learn_samples)
+            readouts[target] = state.learner.readout.copy()
+            return {"seconds": seconds, "samples": samples}
 
         impls.append(
             harness.Implementation(
                 target,
                 profiled(run),
                 prepare=prepare,
-                teardown=lambda state: state[2].close(),
+                teardown=PreparedLearner.close,
                 detectors=detectors(backend),
             )
         )
@@ -372,7 +360,7 @@ def run_workload(
     names = [impl.name for impl in impls]
     target = (args.target_ratio, "<=") if args.target_ratio else (None, None)
     comparisons = [harness.Comparison(f"{t} / {REFERENCE}", t, REFERENCE, *target) for t in names if t != REFERENCE]
-    return harness.run_case(label, sizes, impls, comparisons, args.repeats, checks=checks)
+    return harness.run_case(label, sizes, impls, comparisons, args.repeats, args.warmup, checks=checks)
 
 
 # -- main ----------------------------------------------------------------------------------------------------------

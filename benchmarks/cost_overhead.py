@@ -159,12 +159,6 @@ def inference_case(name: str, counting: bool, model: TrainedMLP, samples: np.nda
     )
 
 
-def same_spikes(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Every implementation's spike count and whether counting changed none."""
-    counts = {name: record["info"]["spike_count"] for name, record in records.items()}
-    return {"spike_counts": counts, "spike_counts_agree": len(set(counts.values())) == 1}
-
-
 def count_share(record: dict[str, Any], lava: bool = False) -> float | None:
     """Median over the runs of the count's CPU time over the run's time.
 
@@ -217,10 +211,18 @@ def main(argv: list[str] | None = None) -> int:
         ]
         sizes = {"n": args.n, "p": args.p, "steps": args.steps, "seed": args.seed}
         impls = [network_case(name, c, args.n, args.steps, args.p, args.seed, options[name]) for c in (True, False)]
-        cases.append(harness.run_case(f"network, {name}", sizes, impls, ratio, repeats, checks=same_spikes))
+        cases.append(
+            harness.run_case(
+                f"network, {name}", sizes, impls, ratio, repeats, args.warmup, checks=harness.same_spike_counts
+            )
+        )
         sizes = {"inputs": args.inputs, "hidden": args.hidden, "samples": args.samples, "seed": args.seed}
         impls = [inference_case(name, c, model, samples, options[name]) for c in (True, False)]
-        cases.append(harness.run_case(f"inference, {name}", sizes, impls, ratio, repeats, checks=same_spikes))
+        cases.append(
+            harness.run_case(
+                f"inference, {name}", sizes, impls, ratio, repeats, args.warmup, checks=harness.same_spike_counts
+            )
+        )
     columns = {"spikes": lambda record: record["info"]["spike_count"], "count share of CPU": share_column}
     for case in cases:
         for name, record in case["implementations"].items():

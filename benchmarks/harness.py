@@ -415,6 +415,13 @@ def run_case(
     }
 
 
+def same_spike_counts(records: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """A ``checks`` for :func:`run_case`: every implementation's ``info["spike_count"]`` (of its last timed run) and
+    whether they all agree."""
+    counts = {name: record["info"]["spike_count"] for name, record in records.items()}
+    return {"spike_counts": counts, "spike_counts_agree": len(set(counts.values())) == 1}
+
+
 def print_case(
     case: Mapping[str, Any], columns: Mapping[str, Callable[[Mapping[str, Any]], Any]] | None = None
 ) -> None:
@@ -477,13 +484,17 @@ def _comparison_row(c: Mapping[str, Any]) -> list[Any]:
 def parse_arguments(
     parser: argparse.ArgumentParser, argv: Sequence[str] | None, quick: Mapping[str, Any]
 ) -> argparse.Namespace:
-    """Add ``--quick`` to ``parser`` and parse ``argv``; with ``--quick`` the sizes ``quick`` replace the parsed ones.
+    """Add ``--quick`` and ``--no-warmup`` to ``parser`` and parse ``argv``; with ``--quick`` the sizes ``quick``
+    replace the parsed ones and the warm-up is off (``args.warmup``, for :func:`run_case`).
 
-    Every benchmark script runs at its ``quick`` sizes in the tests (no timing asserted, its JSON validated).
+    Every benchmark script runs at its ``quick`` sizes in the tests (no timing asserted, its JSON validated), where
+    a warm-up would only run every implementation a second time.
     """
-    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests: {dict(quick)}")
+    parser.add_argument("--quick", action="store_true", help=f"a tiny run for the tests, no warm-up: {dict(quick)}")
+    parser.add_argument("--no-warmup", dest="warmup", action="store_false", help="time without the untimed warm-up")
     args = parser.parse_args(argv)
     if args.quick:
+        args.warmup = False
         for key, value in quick.items():
             setattr(args, key, value)
     return args

@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         "iterations": hlop_config.iterations,
     }
     implementations = [variant(name, method) for name, method in variants.items()]
-    case = harness.run_case("one task, one epoch", sizes, implementations, comparisons, args.repeats)
+    case = harness.run_case("one task, one epoch", sizes, implementations, comparisons, args.repeats, args.warmup)
     print(
         f"HLOP throughput ({args.config.name}): hidden {list(settings.model.hidden)}, T={encoder.steps}, "
         f"batch {training.batch_size}, {hlop_config.iterations} Hebbian steps per batch, {args.samples} samples, "

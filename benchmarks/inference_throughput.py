@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
 
         comparisons = [harness.Comparison(f"{t} / {first}", t, first) for t in args.backends if t != first]
         sizes = {"samples": len(encoded), "network": [model.n_inputs, *(w.shape[0] for w in model.layers)]}
-        case = harness.run_case("classify the test samples", sizes, impls, comparisons, args.repeats, checks=checks)
+        case = harness.run_case(
+            "classify the test samples", sizes, impls, comparisons, args.repeats, args.warmup, checks=checks
+        )
     samples_per_s = {"samples/s (median)": lambda r: f"{len(encoded) / r['stats']['seconds']['median']:.1f}"}
     harness.print_case(case, samples_per_s)
     extra = {"network": [model.n_inputs, *(w.shape[0] for w in model.layers), *model.head_sizes]}

@@ -44,10 +44,7 @@ import harness
 
 from spikemem.backends import get_backend
 from spikemem.continual.inference import InferenceSession
-from spikemem.continual.local.experiment import LocalSettings, initial_model
-from spikemem.continual.local.learner import LocalLearner
-from spikemem.continual.local.network import automatic_gap
-from spikemem.continual.streams import build_stream
+from spikemem.continual.local.experiment import LocalSettings, PreparedLearner, prepare_learner
 from spikemem.continual.trained import TrainedMLP
 from spikemem.experiments import apply_overrides, load_config
 from spikemem.memory.dense import build_polynomial_memory, build_winner_take_all
@@ -148,7 +145,7 @@ def recall_case(args: argparse.Namespace) -> dict[str, Any]:
         }
 
     sizes = {"features": args.features, "patterns": args.patterns, "models": args.models, "cues": len(cues)}
-    return harness.run_case("dense recall", sizes, impls, ratios(impls), args.repeats, checks=checks)
+    return harness.run_case("dense recall", sizes, impls, ratios(impls), args.repeats, args.warmup, checks=checks)
 
 
 def ratios(impls: list[harness.Implementation]) -> list[harness.Comparison]:
@@ -208,7 +205,7 @@ def inference_case(args: argparse.Namespace) -> dict[str, Any]:
         return out
 
     sizes = {"network": [64, args.hidden, args.hidden, 10], "steps": model.steps, "samples": args.samples}
-    return harness.run_case("MLP inference", sizes, impls, ratios(impls), args.repeats, checks=checks)
+    return harness.run_case("MLP inference", sizes, impls, ratios(impls), args.repeats, args.warmup, checks=checks)
 
 
 # -- local learning ----------------------------------------------------------------------------------------
@@ -230,24 +227,16 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
     LavaSimulation._close = profiled_close  # type: ignore[method-assign]
 
     def implementation(name: str, backend: str, options: dict[str, Any]) -> harness.Implementation:
-        def prepare() -> tuple[Any, Any, LocalLearner]:
-            stream = build_stream(settings.stream, derived_rng(0, "stream"))
-            model = initial_model(settings, stream, derived_rng(0, "init"), backend)
-            gap = settings.local.gap or automatic_gap(settings.network.beta)
-            return stream, model, LocalLearner(model, settings.local, backend, gap, options)
+        def prepare() -> PreparedLearner:
+            return prepare_learner(settings, backend, options, 0)
 
-        def run(state: tuple[Any, Any, LocalLearner]) -> dict[str, Any]:
-            stream, model, learner = state
+        def run(state: PreparedLearner) -> dict[str, Any]:
             closed.clear()
-            seconds = 0.0
-            for index in range(2):
-                task, rng = stream.tasks[index], derived_rng(0, "train", index)
-                x, y = task.x_train[: args.local_samples], task.y_train[: args.local_samples]
-                seconds += learner.train_task(x, y, lambda p, r=rng: model.encode(p, r), rng).train_seconds
-            readouts[name] = learner.readout.copy()
-            return {"seconds": seconds, "profile": merge([*closed, lava_profile(learner._static)])}
+            seconds, _ = state.learn(2, args.local_samples)
+            readouts[name] = state.learner.readout.copy()
+            return {"seconds": seconds, "profile": merge([*closed, lava_profile(state.learner._static)])}
 
-        return harness.Implementation(name, run, prepare=prepare, teardown=lambda state: state[2].close())
+        return harness.Implementation(name, run, prepare=prepare, teardown=PreparedLearner.close)
 
     fixed = {"numeric": "fixed", "seed": 0}
     impls = [
@@ -273,7 +262,9 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
 
     sizes = {"network": [64, args.local_hidden, 10], "tasks": 2, "samples_per_task": args.local_samples}
     try:
-        return harness.run_case("local HLOP learning", sizes, impls, comparisons, args.repeats, checks=checks)
+        return harness.run_case(
+            "local HLOP learning", sizes, impls, comparisons, args.repeats, args.warmup, checks=checks
+        )
     finally:
         LavaSimulation._close = close  # type: ignore[method-assign]
 

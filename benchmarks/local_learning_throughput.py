@@ -36,12 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import harness
 
-from spikemem.continual.local.experiment import LocalSettings, initial_model
-from spikemem.continual.local.learner import LocalLearner
-from spikemem.continual.local.network import automatic_gap
-from spikemem.continual.streams import build_stream
+from spikemem.continual.local.experiment import LocalSettings, PreparedLearner, prepare_learner
 from spikemem.experiments import apply_overrides, load_config
-from spikemem.seeding import derived_rng
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 TARGETS = [
@@ -99,27 +95,19 @@ def learner_of(
         options = {**options, "target": args.brian2_target}
     settings = replace(settings, local=replace(settings.local, method=method))
 
-    def prepare() -> tuple[Any, Any, LocalLearner]:
-        stream = build_stream(settings.stream, derived_rng(0, "stream"))
-        model = initial_model(settings, stream, derived_rng(0, "init"), backend)
-        gap = settings.local.gap or automatic_gap(settings.network.beta)
-        return stream, model, LocalLearner(model, settings.local, backend, gap, options)
+    def prepare() -> PreparedLearner:
+        return prepare_learner(settings, backend, options, 0)
 
-    def run(state: tuple[Any, Any, LocalLearner]) -> dict[str, Any]:
-        stream, model, learner = state
-        seconds = 0.0
-        for index in range(args.tasks):
-            task, rng = stream.tasks[index], derived_rng(0, "train", index)
-            x, y = task.x_train[: args.samples], task.y_train[: args.samples]
-            seconds += learner.train_task(x, y, lambda p, r=rng: model.encode(p, r), rng).train_seconds
-        readouts[target] = learner.readout.copy()
-        return {"seconds": seconds, "samples": args.tasks * len(x)}
+    def run(state: PreparedLearner) -> dict[str, Any]:
+        seconds, samples = state.learn(args.tasks, args.samples)
+        readouts[target] = state.learner.readout.copy()
+        return {"seconds": seconds, "samples": samples}
 
     return harness.Implementation(
         target,
         run,
         prepare=prepare,
-        teardown=lambda state: state[2].close(),
+        teardown=PreparedLearner.close,
         detectors=(harness.BRIAN2_CYTHON,) if backend == "brian2" else (),
     )
 
@@ -152,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         "tasks": args.tasks,
         "samples_per_task": args.samples,
     }
-    case = harness.run_case("learn the tasks", sizes, impls, comparisons, args.repeats, checks=checks)
+    case = harness.run_case("learn the tasks", sizes, impls, comparisons, args.repeats, args.warmup, checks=checks)
     per_second = {"samples/s (median)": lambda r: f"{r['info']['samples'] / r['stats']['seconds']['median']:.1f}"}
     harness.print_case(case, per_second)
     harness.write(args.out, harness.document("local_learning_throughput", [case], vars(args)))

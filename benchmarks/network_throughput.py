@@ -125,12 +125,6 @@ def handwritten_lava(n: int, steps: int, p: float, seed: int) -> harness.Impleme
     return harness.Implementation("handwritten lava (Monitor)", lambda _: run(n, steps), warmup=lambda: run(50, 20))
 
 
-def same_spikes(records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Every implementation's spike count (of its last timed run) and whether they agree."""
-    counts = {name: record["info"]["spike_count"] for name, record in records.items()}
-    return {"spike_counts": counts, "spike_counts_agree": len(set(counts.values())) == 1}
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="neurons")
@@ -157,7 +151,17 @@ def main(argv: list[str] | None = None) -> int:
         ratio = harness.Comparison(
             "handwritten lava / lava backend, end to end", "handwritten lava (Monitor)", "spikemem lava", 5.0, ">="
         )
-        cases.append(harness.run_case("lava, end to end", sizes, lava, [ratio], args.lava_repeats, checks=same_spikes))
+        cases.append(
+            harness.run_case(
+                "lava, end to end",
+                sizes,
+                lava,
+                [ratio],
+                args.lava_repeats,
+                args.warmup,
+                checks=harness.same_spike_counts,
+            )
+        )
     impls = [bare_numpy(n, steps, p, seed)]
     if "reference" in wanted:
         impls.append(spikemem_backend("reference", "spikemem reference", n, steps, p, seed))
@@ -178,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         ),
         harness.Comparison("snntorch / bare numpy, wall", "spikemem snntorch", "bare numpy loop"),
     ]
-    cases.append(harness.run_case("simulation", sizes, impls, comparisons, args.repeats, checks=same_spikes))
+    cases.append(
+        harness.run_case(
+            "simulation", sizes, impls, comparisons, args.repeats, args.warmup, checks=harness.same_spike_counts
+        )
+    )
     print(f"Network: {n} LIF, p={p}, {steps} steps, seed {seed} (tau {TAU} s, dt {DT} s, drive {DRIVE})")
     spikes = {"spikes": lambda record: record["info"]["spike_count"]}
     for case in cases:

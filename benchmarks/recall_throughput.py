@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         names = [impl.name for impl in impls[2:]]
         sizes = {"n": n, "patterns": max(1, n // 20), "updates": args.updates, "seed": args.seed}
         reps = args.repeats if n <= 5000 else 1
-        case = harness.run_case(f"N = {n}", sizes, impls, comparisons(names), reps, checks=correct)
+        case = harness.run_case(f"N = {n}", sizes, impls, comparisons(names), reps, args.warmup, checks=correct)
         harness.print_case(case, {"events/s": events_per_second})
         cases.append(case)
         del nets, weights, impls

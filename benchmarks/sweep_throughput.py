@@ -124,7 +124,13 @@ def main(argv: list[str] | None = None) -> int:
 
         sizes = {"runs": args.runs, "max_train": args.max_train, "cpus": harness.cpus()}
         case = harness.run_case(
-            "sweep of local fine-tuning runs", sizes, implementations, comparisons, args.repeats, checks=same_results
+            "sweep of local fine-tuning runs",
+            sizes,
+            implementations,
+            comparisons,
+            args.repeats,
+            args.warmup,
+            checks=same_results,
         )
     harness.print_case(case)
     harness.write(args.out, harness.document("sweep_throughput", [case], vars(args)))

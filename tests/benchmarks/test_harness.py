@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import itertools
 from pathlib import Path
@@ -115,6 +116,22 @@ def test_the_warmup_absorbs_a_first_compilation(tmp_path: Path) -> None:
 
     result = harness.run_case("fake", {}, [harness.Implementation("a", run, detectors=(cache,))], repeats=2)
     assert result["implementations"]["a"]["discarded"] == []
+
+
+def test_quick_replaces_the_sizes_and_turns_the_warmup_off() -> None:
+    """``--quick`` (the tests' runs) warms nothing up: each implementation runs once, not twice."""
+
+    def parse(argv: list[str]) -> argparse.Namespace:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--samples", type=int, default=100)
+        return harness.parse_arguments(parser, argv, {"samples": 4})
+
+    full, quick = parse([]), parse(["--quick"])
+    assert (full.samples, full.warmup) == (100, True) and (quick.samples, quick.warmup) == (4, False)
+    assert harness.parse_arguments(argparse.ArgumentParser(), ["--no-warmup"], {}).warmup is False
+    log: list[str] = []
+    case([scripted("a", [1], log), scripted("b", [2], log)], repeats=1, warmup=quick.warmup)
+    assert log == ["a", "b"]
 
 
 def test_measured_times_are_used_when_run_reports_none() -> None:

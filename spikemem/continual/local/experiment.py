@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,6 +35,7 @@ from spikemem.continual.local.network import automatic_gap
 from spikemem.continual.streams import StreamConfig, Task, TaskStream, build_stream
 from spikemem.continual.task_loop import RunContext, run_task_loop
 from spikemem.continual.trained import DT, TrainedMLP
+from spikemem.seeding import derived_rng
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,66 @@ def feedback_matrix(settings: LocalSettings, classes: int, rng: np.random.Genera
     r"""The learned layer's fixed random feedback :math:`F \sim \mathcal N(0, 1)`, ``(classes, n_learned)``, or None."""
     learned = settings.network.learned_hidden
     return rng.normal(0.0, 1.0, (classes, learned)) if learned else None
+
+
+@dataclass(frozen=True)
+class PreparedLearner:
+    """A stream, its untrained model and the :class:`~.learner.LocalLearner` that trains it: :func:`prepare_learner`."""
+
+    stream: TaskStream
+    model: TrainedMLP
+    learner: LocalLearner
+    seed: int
+
+    def learn(self, tasks: int, samples: int | None = None) -> tuple[float, int]:
+        """Learn the first ``tasks`` tasks (each on its first ``samples`` training samples, all when None), as a run
+        does: task ``i`` encodes and orders its minibatches from ``derived_rng(seed, "train", i)``.
+
+        Returns
+        -------
+        (seconds, count): the learner's training seconds summed over the tasks, and the samples learned.
+        """
+        seconds, count = 0.0, 0
+        for index in range(tasks):
+            task, rng = self.stream.tasks[index], derived_rng(self.seed, "train", index)
+            x, y = task.x_train[:samples], task.y_train[:samples]
+            seconds += self.learner.train_task(x, y, partial(self.model.encode, rng=rng), rng).train_seconds
+            count += len(x)
+        return seconds, count
+
+    def close(self) -> None:
+        """Release the learner's simulator."""
+        self.learner.close()
+
+
+def prepare_learner(settings: LocalSettings, backend: str, options: dict[str, Any], seed: int) -> PreparedLearner:
+    r"""Build what a ``continual_local`` run learns with, every random draw from ``seed``.
+
+    The stream from ``derived_rng(seed, "stream")``, the untrained model (:func:`initial_model`) from
+    ``derived_rng(seed, "init")``, the learned layer's feedback (:func:`feedback_matrix`) from
+    ``derived_rng(seed, "feedback")``, the sample gap ``local.gap`` (or
+    :func:`~.network.automatic_gap` of :math:`\beta`) and the learner on ``backend`` with ``options``
+    (``numeric = "fixed"`` rounds stochastically: its ``seed`` defaults to ``seed``). The experiment and the
+    benchmarks that time local learning share this, so they learn the same thing. Raises ConfigError
+    (``stream``, ``stream.kind``) for a stream that cannot be built or has more than one readout.
+    """
+    try:
+        stream = build_stream(settings.stream, derived_rng(seed, "stream"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError("stream", str(exc)) from None
+    require(
+        stream.shared_head,
+        "stream.kind",
+        "local learning trains one readout shared by all tasks; use kind = 'permuted'",
+    )
+    model = initial_model(settings, stream, derived_rng(seed, "init"), backend)
+    gap = settings.local.gap or automatic_gap(settings.network.beta)
+    options = dict(options)
+    if options.get("numeric") == "fixed":
+        options.setdefault("seed", seed)
+    feedback = feedback_matrix(settings, stream.head_sizes[0], derived_rng(seed, "feedback"))
+    learner = LocalLearner(model, settings.local, backend, gap, options, feedback=feedback)
+    return PreparedLearner(stream, model, learner, seed)
 
 
 HLOP_RULES = ("ErrorModulated", "OjaSubspace")
@@ -175,23 +237,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     backend = get_backend(ctx.backend)
     numeric = ctx.numeric
     check_backend(backend.capabilities, settings.local.method, ctx.backend, numeric)
-    try:
-        stream = build_stream(settings.stream, ctx.rng("stream"))
-    except (OSError, ValueError) as exc:
-        raise ConfigError("stream", str(exc)) from None
-    require(
-        stream.shared_head,
-        "stream.kind",
-        "local learning trains one readout shared by all tasks; use kind = 'permuted'",
-    )
-    model = initial_model(settings, stream, ctx.rng("init"), ctx.backend)
-    gap = settings.local.gap or automatic_gap(settings.network.beta)
-    options = {**ctx.backend_options, "numeric": numeric}
-    if numeric == "fixed":  # fixed point rounds stochastically: seeded from the run's seed
-        options.setdefault("seed", ctx.seed)
-    feedback = feedback_matrix(settings, stream.head_sizes[0], ctx.rng("feedback"))
-    local = LocalLearner(model, settings.local, ctx.backend, gap, options, feedback=feedback)
-    learner = LocalTasks(local, stream.tasks, ctx.seed, ctx.progress)
+    prepared = prepare_learner(settings, ctx.backend, {**ctx.backend_options, "numeric": numeric}, ctx.seed)
+    stream, gap = prepared.stream, prepared.learner.windows.gap
+    learner = LocalTasks(prepared.learner, stream.tasks, ctx.seed, ctx.progress)
     info = {
         "method": f"local-{settings.local.method}",
         "stream": stream.name,
@@ -202,4 +250,13 @@ def run(ctx: RunContext) -> dict[str, Any]:
     return run_task_loop(ctx, learner, len(stream.tasks), label, info)
 
 
-__all__ = ["LocalSettings", "LocalTasks", "check_backend", "feedback_matrix", "initial_model", "run"]
+__all__ = [
+    "LocalSettings",
+    "LocalTasks",
+    "PreparedLearner",
+    "check_backend",
+    "feedback_matrix",
+    "initial_model",
+    "prepare_learner",
+    "run",
+]
