@@ -162,7 +162,7 @@ class Brian2Backend(Backend):
         if target == "cpp_standalone":
             from ._standalone import StandaloneSimulation
 
-            return StandaloneSimulation(network, numeric, opts.standalone_dir)
+            return StandaloneSimulation(network, numeric, opts.standalone_dir, opts.max_table_bytes)
         from ._runtime import Brian2Simulation
 
         if target == "cython":
