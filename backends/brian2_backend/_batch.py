@@ -14,7 +14,7 @@ It is a second set of Brian2 objects beside the simulation's own model,
 built at the first ``run_batch`` (code generation and, with cython, one
 compilation of its slightly different code, cached across processes) and
 kept: later batches only refill its tables. Its weights are the
-simulation's current ones (synced before each batch, new synapses
+simulation's current ones (synced before each batch when they changed, new synapses
 included). Each trial's records are identical to a run from the reset
 state (tests/backends/test_brian2.py).
 """

@@ -19,6 +19,9 @@ What it refuses (``UnsupportedFeatureError``), and why:
 - **new synapses** through ``set_weights`` (nonzero entries where a static
   projection had a zero weight): the synapses are compiled in.
 
+``run_batch`` runs a separate program, the batch model
+(:mod:`._standalone_batch`), in the subdirectory ``batch``.
+
 A run of another length, or whose current inputs switch between constant and
 time-varying, rebuilds the program in the same directory (measured: 15-25 s
 for the first build and for a rebuild of a small network on 2 busy cores;

@@ -354,7 +354,7 @@ def test_cpp_standalone_run_batch_is_one_program() -> None:
         singles = [_one_by_one(numpy_sim, first)]
         numpy_sim.set_weights("layer->layer", lateral)
         singles.append(_one_by_one(numpy_sim, second))
-    for batch, trials in zip(batches, singles):
+    for batch, trials in zip(batches, singles, strict=True):
         assert sorted(batch.data) == sorted(trials[0].data)
         for key, values in batch.data.items():
             for b, single in enumerate(trials):
