@@ -127,7 +127,7 @@ class BatchModel:
                 present[block.post, block.pre] = True
             post, pre = np.nonzero((dense != 0) & ~present)
             if len(post):
-                new = SynapseIndex(dense.shape, post.astype(np.int32), pre.astype(np.int32))
+                new = SynapseIndex(blocks[0].shape, post.astype(np.int32), pre.astype(np.int32))
                 self._add_synapses(name, new)
                 blocks.append(new)
             self._set_weights(name, np.concatenate([np.tile(block.values(dense), self.copies) for block in blocks]))

@@ -335,7 +335,7 @@ def _batch_features() -> Network:
 
 @pytest.mark.slow
 def test_cpp_standalone_run_batch_is_one_program() -> None:
-    """One C++ program (built once) runs every batch: trials side by side, a smaller batch padded, new weights as
+    """One C++ program (built once) runs every batch: trials laid out in time, a smaller batch padded, new weights as
     run arguments; spikes identical (v to rounding) to the numpy target's trials one by one, which still runs
     in the same process afterwards (Brian2's global device was set back)."""
     network = _batch_features()
