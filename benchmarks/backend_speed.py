@@ -27,7 +27,8 @@ materialisation of the inputs), and for Brian2 ``brian2_setup`` (``Network.befor
 generation and code-object creation of every run), ``brian2_loop`` (the rest of ``Network.run``: the
 time-step loop) and ``brian2_runs`` (how many Brian2 runs); on ``cpp_standalone`` ``brian2_program``
 (``device.run``: writing the run arguments, the program, reading its results back),
-``brian2_program_binary`` (the program's process alone), ``brian2_program_loop`` (its time-step loop, as
+``brian2_program_binary`` (the program's process alone), ``brian2_program_cpu`` (its CPU time: the
+harness's CPU columns count this process only, not the program's), ``brian2_program_loop`` (its time-step loop, as
 the program measures it) and ``brian2_program_runs``. A Brian2 target can be named per backend entry,
 ``brian2/cython:float`` or ``brian2/cpp_standalone:float`` (else ``--brian2-target``), so that several
 targets run in one case against the same reference.
@@ -47,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import tempfile
 import time
@@ -146,11 +148,14 @@ class Profile:
 
         @functools.wraps(program_run)
         def timed_program(device: Any, *args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
+            start, before = time.perf_counter(), os.times()
             try:
                 return program_run(device, *args, **kwargs)
             finally:
+                after = os.times()
                 self.add("brian2_program", time.perf_counter() - start)
+                children = after.children_user + after.children_system - before.children_user - before.children_system
+                self.add("brian2_program_cpu", children)
                 self.add("brian2_program_binary", device.timers.get("run_binary") or 0.0)
                 self.add("brian2_program_loop", device._last_run_time or 0.0)
                 self.add("brian2_program_runs", 1)
@@ -470,6 +475,7 @@ def breakdown(record: dict[str, Any]) -> str:
         "brian2_loop",
         "brian2_program",
         "brian2_program_binary",
+        "brian2_program_cpu",
         "brian2_program_loop",
     )
     return " ".join(f"{key}={profile[key]:.3g}" for key in keys if key in profile)
