@@ -25,7 +25,13 @@ out of that case with the reason (``extra.skipped``). Every timed run is also br
 encoding, decoding), ``backend_run`` (the backend's own ``_run`` / ``_run_batch``, without the
 materialisation of the inputs), and for Brian2 ``brian2_setup`` (``Network.before_run``: code
 generation and code-object creation of every run), ``brian2_loop`` (the rest of ``Network.run``: the
-time-step loop) and ``brian2_runs`` (how many Brian2 runs).
+time-step loop) and ``brian2_runs`` (how many Brian2 runs); on ``cpp_standalone`` ``brian2_program``
+(``device.run``: writing the run arguments, the program, reading its results back),
+``brian2_program_binary`` (the program's process alone), ``brian2_program_cpu`` (its CPU time: the
+harness's CPU columns count this process only, not the program's), ``brian2_program_loop`` (its time-step loop, as
+the program measures it) and ``brian2_program_runs``. A Brian2 target can be named per backend entry,
+``brian2/cython:float`` or ``brian2/cpp_standalone:float`` (else ``--brian2-target``), so that several
+targets run in one case against the same reference.
 
 Timed with :mod:`harness` (warm-up, alternating rounds, compile detection for Brian2's cython
 target); each case compares every backend with ``reference:float`` of the same run (``--target-ratio``
@@ -42,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import tempfile
 import time
@@ -131,6 +138,25 @@ class Profile:
             return
         self._wrap(Network, "before_run", "brian2_setup")
         self._wrap(Network, "run", "brian2_network_run", lambda _: self.add("brian2_runs", 1))
+        from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
+
+        program_run = CPPStandaloneDevice.run
+
+        @functools.wraps(program_run)
+        def timed_program(device: Any, *args: Any, **kwargs: Any) -> Any:
+            start, before = time.perf_counter(), os.times()
+            try:
+                return program_run(device, *args, **kwargs)
+            finally:
+                after = os.times()
+                self.add("brian2_program", time.perf_counter() - start)
+                children = after.children_user + after.children_system - before.children_user - before.children_system
+                self.add("brian2_program_cpu", children)
+                self.add("brian2_program_binary", device.timers.get("run_binary") or 0.0)
+                self.add("brian2_program_loop", device._last_run_time or 0.0)
+                self.add("brian2_program_runs", 1)
+
+        CPPStandaloneDevice.run = timed_program
 
     def start(self) -> None:
         self.totals = {}
@@ -162,9 +188,20 @@ def profiled(run: Callable[[Any], dict[str, Any] | None]) -> Callable[[Any], dic
 
 
 def split(target: str) -> tuple[str, str]:
-    """``backend:numeric`` -> (backend, numeric)."""
+    """``backend[/brian2 target]:numeric`` -> (backend, numeric)."""
     backend, _, numeric = target.partition(":")
-    return backend, numeric or "float"
+    return backend.partition("/")[0], numeric or "float"
+
+
+def options_for(target: str, options: dict[str, dict]) -> dict[str, Any]:
+    """The backend options of ``target``: ``options[backend]``, with the Brian2 code-generation target of
+    ``brian2/<target>:float`` (e.g. ``brian2/cpp_standalone:float``) instead of ``--brian2-target``."""
+    name = target.partition(":")[0]
+    backend, _, codegen = name.partition("/")
+    out = dict(options.get(backend, {}))
+    if codegen:
+        out["target"] = codegen
+    return out
 
 
 def detectors(backend: str) -> tuple[Any, ...]:
@@ -214,13 +251,13 @@ def recall_case(args: argparse.Namespace, options: dict[str, dict]) -> tuple[dic
     for target in args.backends:
         backend, numeric = split(target)
         nets = models(backend)
-        reason = refusal(backend, numeric, [net.network for net in nets.values()], options.get(backend, {}))
+        reason = refusal(backend, numeric, [net.network for net in nets.values()], options_for(target, options))
         if reason:
             skipped[target] = reason
             continue
 
         def run(_: Any, target: str = target, backend: str = backend, numeric: str = numeric, nets: Any = nets) -> Any:
-            instance = get_backend(backend, **options.get(backend, {}))
+            instance = get_backend(backend, **options_for(target, options))
             results = {name: recall_on(instance, net, cues, numeric=numeric) for name, net in nets.items()}
             finals[target] = {name: r.final for name, r in results.items()}
             return {
@@ -259,14 +296,16 @@ def inference_case(
     network = mlp_network(model)
     for target in args.backends:
         backend, numeric = split(target)
-        reason = refusal(backend, numeric, [network], options.get(backend, {}))
+        reason = refusal(backend, numeric, [network], options_for(target, options))
         if reason:
             skipped[target] = reason
             continue
 
-        def prepare(backend: str = backend, numeric: str = numeric) -> tuple[InferenceSession, float]:
+        def prepare(
+            backend: str = backend, numeric: str = numeric, target: str = target
+        ) -> tuple[InferenceSession, float]:
             start = time.perf_counter()
-            session = InferenceSession(model, backend, numeric, options.get(backend), batch=len(encoded))
+            session = InferenceSession(model, backend, numeric, options_for(target, options), batch=len(encoded))
             return session, time.perf_counter() - start
 
         def run_one(state: tuple[InferenceSession, float], target: str = target) -> dict[str, Any]:
@@ -308,7 +347,7 @@ def learning_case(args: argparse.Namespace, options: dict[str, dict]) -> tuple[d
     impls, skipped = [], {}
     for target in args.backends:
         backend, numeric = split(target)
-        backend_options = dict(options.get(backend, {}))
+        backend_options = options_for(target, options)
         if numeric == "fixed":
             backend_options.update(numeric="fixed", seed=0)
 
@@ -416,7 +455,17 @@ def main(argv: list[str] | None = None) -> int:
 def breakdown(record: dict[str, Any]) -> str:
     """The profile of the last timed run, in a table cell."""
     profile = record["info"].get("profile", {})
-    keys = ("compile", "run_calls", "backend_run", "brian2_setup", "brian2_loop")
+    keys = (
+        "compile",
+        "run_calls",
+        "backend_run",
+        "brian2_setup",
+        "brian2_loop",
+        "brian2_program",
+        "brian2_program_binary",
+        "brian2_program_cpu",
+        "brian2_program_loop",
+    )
     return " ".join(f"{key}={profile[key]:.3g}" for key in keys if key in profile)
 
 

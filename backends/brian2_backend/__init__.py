@@ -35,8 +35,11 @@ Translation (:mod:`._plan` has the code, :mod:`._build` the objects):
 static network run as ONE Brian2 run of a *batch model* (:mod:`._batch`):
 R copies of the network side by side, trials laid out in time with a reset
 at each trial's first step and gap steps for spikes in transit, all by code
-inside the run; identical records to trials run one by one (runtime
-targets; ``cpp_standalone`` runs the trials one program run each).
+inside the run; identical records to trials run one by one. On
+``cpp_standalone`` the batch model is one compiled program
+(:mod:`._standalone_batch`: built once per trial length, re-run for every
+batch with the inputs and changed weights as run arguments, no Python code
+per step).
 
 Options (``get_backend("brian2", target="cython")``; in an experiment config,
 ``[backend_options.brian2]``; checked by :class:`Brian2Options`):
@@ -149,7 +152,7 @@ class Brian2Backend(Backend):
         notes=(
             "targets numpy / cython / cpp_standalone (target='auto' picks by size); cpp_standalone runs every "
             "run() from the reset state and has no every-k weight monitors; run_batch runs all trials in one "
-            "Brian2 run"
+            "Brian2 run (cpp_standalone: one compiled program, re-run per batch)"
         ),
     )
 
@@ -162,7 +165,7 @@ class Brian2Backend(Backend):
         if target == "cpp_standalone":
             from ._standalone import StandaloneSimulation
 
-            return StandaloneSimulation(network, numeric, opts.standalone_dir)
+            return StandaloneSimulation(network, numeric, opts.standalone_dir, opts.max_table_bytes)
         from ._runtime import Brian2Simulation
 
         if target == "cython":

@@ -14,7 +14,7 @@ It is a second set of Brian2 objects beside the simulation's own model,
 built at the first ``run_batch`` (code generation and, with cython, one
 compilation of its slightly different code, cached across processes) and
 kept: later batches only refill its tables. Its weights are the
-simulation's current ones (synced before each batch, new synapses
+simulation's current ones (synced before each batch when they changed, new synapses
 included). Each trial's records are identical to a run from the reset
 state (tests/backends/test_brian2.py).
 """
@@ -31,7 +31,7 @@ from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
 from ._build import BrianModel, build_model, connect
-from ._plan import NetworkPlan, SynapseIndex, batch_plan, trial_phases, window_inputs
+from ._plan import NetworkPlan, SynapseIndex, WindowInputs, batch_plan, trial_phases, window_inputs
 from ._tables import MIN_ROWS
 
 MAX_BATCH_SYNAPSES = 4_000_000
@@ -46,14 +46,15 @@ def copies_for(network: Network, trials: int) -> int:
     return max(1, min(most, 1 << (max(1, trials) - 1).bit_length()))
 
 
-def lay_out(windows: list[InputWindow], copies: int, gap: int) -> InputWindow:
+def lay_out(windows: list[InputWindow], copies: int, gap: int, periods: int | None = None) -> InputWindow:
     """The trials in periods of ``steps + gap`` steps, ``copies`` trials side by side in each period.
 
-    Trial ``k R + r`` is copy ``r`` of period ``k`` (columns ``r n .. r n + n - 1``); the last period is
-    padded with trials without input; every gap step is without input.
+    Trial ``k R + r`` is copy ``r`` of period ``k`` (columns ``r n .. r n + n - 1``); the periods past the
+    trials (``periods``, default just enough) are filled with trials without input; every gap step is
+    without input.
     """
     steps = windows[0].steps
-    periods = -(-len(windows) // copies)
+    periods = -(-len(windows) // copies) if periods is None else periods
 
     def arranged(arrays: list[np.ndarray]) -> np.ndarray:
         width = arrays[0].shape[1]
@@ -70,6 +71,13 @@ def lay_out(windows: list[InputWindow], copies: int, gap: int) -> InputWindow:
         currents={name: arranged([w.currents[name] for w in windows]) for name in first.currents},
         modulators={name: arranged([w.modulators[name] for w in windows]) for name in first.modulators},
     )
+
+
+def _one_copy(index: SynapseIndex, copies: int) -> SynapseIndex:
+    """The synapses of copy 0 of a block-diagonal index (:meth:`SynapseIndex.repeated`), in its matrix."""
+    rows, columns = index.shape
+    size = len(index.post) // copies
+    return SynapseIndex((rows // copies, columns // copies), index.post[:size], index.pre[:size])
 
 
 class BatchModel:
@@ -91,33 +99,53 @@ class BatchModel:
         self.network = network
         self.copies = copies
         self.plan: NetworkPlan = batch_plan(network, copies)
-        self.model: BrianModel = build_model(self.plan, network, MIN_ROWS, codeobj_class)
+        # each projection's synapses as blocks of one copy's synapses, each block repeated in every copy
+        self._blocks = {name: [_one_copy(plan.index, copies)] for name, plan in self.plan.synapses.items()}
+        self._synced: dict[str, np.ndarray] = {}  # the weights the model holds now (dense, one copy)
+        self.model: BrianModel = self._build(codeobj_class)
         self._step = 0  # steps simulated so far (the batch model's clock, never rewound)
         columns = sum(table.columns for table in self.plan.tables)
         self._max_rows = max(1, max_table_bytes // (8 * columns))
 
+    def _build(self, codeobj_class: Any) -> BrianModel:
+        """The Brian2 objects of the plan."""
+        return build_model(self.plan, self.network, MIN_ROWS, codeobj_class)
+
     def sync_weights(self, weights: Callable[[str], np.ndarray]) -> None:
         """Give every copy of every projection the weights ``weights(name)`` (new nonzero entries get synapses).
 
-        Synapse ``m`` of the batch model sits at ``(post[m] mod n_post, pre[m] mod n_pre)`` of the matrix.
+        Skipped for a projection whose weights have not changed since the last call (a batch after a batch
+        costs one comparison); else the values of every copy are one gather of the matrix, tiled.
         """
-        for name, plan in self.plan.synapses.items():
+        for name in self.plan.synapses:
             dense = np.asarray(weights(name), dtype=float)
-            rows, columns = dense.shape
+            if name in self._synced and np.array_equal(self._synced[name], dense):
+                continue
+            blocks = self._blocks[name]
             present = np.zeros(dense.shape, dtype=bool)
-            present[plan.index.post % rows, plan.index.pre % columns] = True
+            for block in blocks:
+                present[block.post, block.pre] = True
             post, pre = np.nonzero((dense != 0) & ~present)
-            syn = self.model.synapses[name]
             if len(post):
-                new = SynapseIndex((rows, columns), post.astype(np.int32), pre.astype(np.int32)).repeated(self.copies)
-                connect(syn, new.pre, new.post)
-                plan.index.extend(new.post, new.pre)
-            syn.variables["w"].set_value(dense[plan.index.post % rows, plan.index.pre % columns])
+                new = SynapseIndex(blocks[0].shape, post.astype(np.int32), pre.astype(np.int32))
+                self._add_synapses(name, new)
+                blocks.append(new)
+            self._set_weights(name, np.concatenate([np.tile(block.values(dense), self.copies) for block in blocks]))
+            self._synced[name] = dense.copy()
+
+    def _add_synapses(self, projection: str, new: SynapseIndex) -> None:
+        """Create the synapses of ``new`` (one copy's positions) in every copy, after the existing ones."""
+        repeated = new.repeated(self.copies)
+        connect(self.model.synapses[projection], repeated.pre, repeated.post)
+        self.plan.synapses[projection].index.extend(repeated.post, repeated.pre)
+
+    def _set_weights(self, projection: str, values: np.ndarray) -> None:
+        """Set the values of every synapse of ``projection`` (in the order of its index)."""
+        self.model.synapses[projection].variables["w"].set_value(values)
 
     def run(self, windows: list[InputWindow], weights: Callable[[str], np.ndarray]) -> dict[str, np.ndarray]:
         """Every trial's records, stacked on a leading trial axis (weights: once, they are static)."""
-        period = windows[0].steps + self.plan.gap
-        per_run = self.copies * max(1, self._max_rows // period)
+        per_run = self._trials_per_run(windows[0].steps + self.plan.gap)
         parts = [self._run_trials(windows[start : start + per_run]) for start in range(0, len(windows), per_run)]
         data = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
         for monitor in self.network.monitors:
@@ -127,22 +155,39 @@ class BatchModel:
                 data[monitor.key] = current if frames is None else np.repeat(current[None], frames, axis=0)
         return data
 
+    def _trials_per_run(self, period: int) -> int:
+        """Trials of one Brian2 run: every copy in as many periods as the table budget holds."""
+        return self.copies * max(1, self._max_rows // period)
+
     def _run_trials(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
         """One Brian2 run of ``windows``; their records (no weights)."""
-        dt, gap = self.network.dt, self.plan.gap
-        layout = lay_out(windows, self.copies, gap)
+        gap = self.plan.gap
+        layout = lay_out(windows, self.copies, gap, self._periods())
         periods = layout.steps // (windows[0].steps + gap)
         inputs = window_inputs(self.plan, layout, 0, layout.steps)
         assert self.plan.phase is not None
         inputs.tables[self.plan.phase.name] = trial_phases(periods, windows[0].steps, gap)
-        self.model.load(inputs, self._step * dt)
-        first = self._step
-        self.model.network.run(layout.steps * dt * b2.second, namespace={})
-        self._step += layout.steps
+        first = self._simulate(inputs, layout.steps)
         try:
             return self._records(windows, first, periods)
         finally:
-            self.model.clear_monitors()
+            self._clear()
+
+    def _periods(self) -> int | None:
+        """Periods of every run (``None``: as many as the trials need)."""
+        return None
+
+    def _simulate(self, inputs: WindowInputs, steps: int) -> int:
+        """Run ``steps`` steps with ``inputs``; the batch-model step of the first (where the records start)."""
+        self.model.load(inputs, self._step * self.network.dt)
+        first = self._step
+        self.model.network.run(steps * self.network.dt * b2.second, namespace={})
+        self._step += steps
+        return first
+
+    def _clear(self) -> None:
+        """Empty the monitors after their records were read."""
+        self.model.clear_monitors()
 
     def _records(self, windows: list[InputWindow], first: int, periods: int) -> dict[str, np.ndarray]:
         """The monitored arrays of the trials of the run that started at batch-model step ``first``."""

@@ -19,6 +19,9 @@ What it refuses (``UnsupportedFeatureError``), and why:
 - **new synapses** through ``set_weights`` (nonzero entries where a static
   projection had a zero weight): the synapses are compiled in.
 
+``run_batch`` runs a separate program, the batch model
+(:mod:`._standalone_batch`), in the subdirectory ``batch``.
+
 A run of another length, or whose current inputs switch between constant and
 time-varying, rebuilds the program in the same directory (measured: 15-25 s
 for the first build and for a rebuild of a small network on 2 busy cores;
@@ -27,6 +30,7 @@ a re-run costs ~35 ms for 1,000 neurons x 1,000 steps).
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from typing import Any
@@ -42,6 +46,7 @@ from spikemem.stimulus import InputWindow
 
 from ._build import BrianModel, build_model, read_monitors
 from ._plan import NetworkPlan, WindowInputs, plan_network, window_inputs
+from ._standalone_batch import StandaloneBatchModel, batch_shape
 
 FIX = "use target='cython' (or 'numpy') for this"
 
@@ -63,7 +68,9 @@ class StandaloneSimulation(Simulation):
     backend_name = "brian2"
     target = "cpp_standalone"
 
-    def __init__(self, network: Network, numeric: str, directory: str | None) -> None:
+    def __init__(
+        self, network: Network, numeric: str, directory: str | None, max_table_bytes: int = 64 * 2**20
+    ) -> None:
         check_standalone(network)
         super().__init__(network, numeric)
         self._plan: NetworkPlan = plan_network(network)
@@ -75,6 +82,8 @@ class StandaloneSimulation(Simulation):
         self._compiled: dict[str, tuple[Any, np.ndarray]] = {}  # run arguments and the values compiled in
         self._weights = {name: plan.weights.copy() for name, plan in self._plan.synapses.items()}
         self._fresh = True
+        self._max_table_bytes = max_table_bytes
+        self._batch: StandaloneBatchModel | None = None  # run_batch's program, built at its first call
 
     # -- running --------------------------------------------------------------------
     def _run(self, window: InputWindow) -> dict[str, np.ndarray]:
@@ -98,6 +107,19 @@ class StandaloneSimulation(Simulation):
         for name in self._weights:
             self._weights[name] = np.array(self._program.synapses[name].variables["w"].get_value(), dtype=float)
         return read_monitors(self._program, self.network, window, 0, self._get_weights)
+
+    def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
+        """All trials in runs of one compiled batch program (:mod:`._standalone_batch`), built at the first call
+        and again for another trial length or a batch that needs a larger program."""
+        steps = windows[0].steps
+        copies, periods = batch_shape(self.network, len(windows), steps, self._max_table_bytes)
+        batch = self._batch
+        if batch is None or batch.steps != steps or batch.capacity < copies * periods:
+            self._batch = None
+            directory = os.path.join(self._directory, "batch")
+            batch = self._batch = StandaloneBatchModel(self.network, directory, steps, copies, periods)
+        batch.sync_weights(self._get_weights)
+        return batch.run(windows, self._get_weights)
 
     def _build(self, steps: int, inputs: WindowInputs) -> None:
         """Generate, compile and run the program for ``steps`` steps with ``inputs``."""

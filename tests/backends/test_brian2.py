@@ -317,3 +317,48 @@ def test_cpp_standalone_target() -> None:
             sim.run(10)
         sim.reset()  # learned weights go into the re-run as arguments
         _compare(sim.run(STEPS), second)
+
+
+def _batch_features() -> Network:
+    """Delays 3 and 2, two refractory steps, reset to a nonzero value, initial potentials and a constant bias."""
+    rng = np.random.default_rng(8)
+    network = cases._layer(
+        neuron=LIF(tau_mem=0.02, v_th=0.9, v_reset=-0.2, refractory_steps=2),
+        seed=5,
+        delay_in=3,
+        delay_lat=2,
+        v_init=rng.uniform(-0.2, 0.6, 40),
+    )
+    network.inputs.append(CurrentInput("bias", "layer", np.full(40, 0.01)))
+    return network
+
+
+@pytest.mark.slow
+def test_cpp_standalone_run_batch_is_one_program() -> None:
+    """One C++ program (built once) runs every batch: trials laid out in time, a smaller batch padded, new weights as
+    run arguments; spikes identical (v to rounding) to the numpy target's trials one by one, which still runs
+    in the same process afterwards (Brian2's global device was set back)."""
+    network = _batch_features()
+    first, second = _trial_inputs(network, trials=4, seed=2), _trial_inputs(network, trials=3, seed=3)
+    lateral = network.projections[1].weights * 1.5  # no new synapses
+    with get_backend("brian2", target="cpp_standalone").compile(_batch_features()) as sim:
+        batches = [sim.run_batch(BATCH_STEPS, first)]
+        program = sim._batch
+        assert program is not None and program.capacity == 4
+        sim.set_weights("layer->layer", lateral)
+        batches.append(sim.run_batch(BATCH_STEPS, second))
+        assert sim._batch is program  # the smaller batch ran in the same program, padded
+        with pytest.raises(UnsupportedFeatureError, match="compiles the synapses in"):
+            sim.set_weights("layer->layer", np.full((40, 40), 0.01))
+    with get_backend("brian2", target="numpy").compile(_batch_features()) as numpy_sim:
+        singles = [_one_by_one(numpy_sim, first)]
+        numpy_sim.set_weights("layer->layer", lateral)
+        singles.append(_one_by_one(numpy_sim, second))
+    for batch, trials in zip(batches, singles, strict=True):
+        assert sorted(batch.data) == sorted(trials[0].data)
+        for key, values in batch.data.items():
+            for b, single in enumerate(trials):
+                if key.endswith(".v"):
+                    np.testing.assert_allclose(values[b], single.data[key], rtol=0, atol=V_TOL, err_msg=key)
+                else:
+                    np.testing.assert_array_equal(values[b], single.data[key], err_msg=f"{key}, trial {b}")
