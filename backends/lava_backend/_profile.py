@@ -2,8 +2,9 @@
 
 Phases (seconds, wall clock of the worker):
 
-``build_s``           create the processes and start the runtime (Lava's compiler, one fork per process)
-``batch_build_s``     the same for the batched network of ``run_batch`` (once, at its first use)
+``build_s``           create the processes as objects (at ``compile``)
+``start_s``           start the runtime (Lava's compiler, one fork per process), at its first step
+``batch_build_s``     create and start the batched network of ``run_batch`` (at its first use)
 ``load_inputs_s``     memory-map the request's input files
 ``write_inputs_s``    copy a chunk's inputs into the shared buffers the models read
 ``lava_run_s``        Lava ``run`` calls: every process's per-step work and channel messages
@@ -12,7 +13,7 @@ Phases (seconds, wall clock of the worker):
 ``request.<name>_s``  the whole request as served by the worker (includes the phases above)
 
 Counts: ``requests``, ``lava_runs`` (Lava ``run`` calls), ``lava_steps`` (steps of those calls: a batched
-step advances every sample of the batch), ``trials``; at a build, ``lava_processes`` (Lava processes of the
+step advances every sample of the batch), ``trials``; at the runtime's start, ``lava_processes`` (Lava processes of the
 runtime: each one synchronises with Lava's runtime service in every phase of every step), and for the
 batched network ``batch_lava_processes`` and ``batch_size`` (``B``).
 """

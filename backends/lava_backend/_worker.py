@@ -10,7 +10,8 @@ fork), and the caller can end the worker and every Lava process with one
 Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
 ``("error", message)`` on ``FD_OUT``):
 
-- ``("build", plan)``: create the Lava processes and buffers, start the runtime;
+- ``("build", plan)``: create the Lava processes and buffers; the runtime starts at the first
+  Lava step (lazy: a simulation that only runs native batches never starts it);
 - ``("run", inputs)``: run one window in chunks; ``inputs`` names the ``.npy``
   files the caller wrote into the shared directory (no large pickles through
   the pipe, so a request never blocks on a worker that stopped reading);
@@ -107,9 +108,9 @@ class LavaNetwork:
         for conn in plan.connections:
             self._wire(conn)
         self.anchor = self._connect_components()
-        self._start_runtime()
-        self.profile.count("lava_processes", len(self.procs) + len(self.connections) + len(self.modulators))
-        self.profile.count("lava_processes", len(self.circuits))
+        self.run_cfg = self._run_config()
+        self.started = False
+        """Whether the runtime runs: it starts at the first Lava step (:meth:`_ensure_started`), not here."""
 
     # -- build steps -----------------------------------------------------------------------
     def _create_buffers(self) -> None:
@@ -278,16 +279,31 @@ class LavaNetwork:
             pre.s_out.connect(proc.s_in)
         proc.a_out.connect(post.a_in)
 
-    def _start_runtime(self) -> None:
-        """Compile and start the Lava processes now, not in the first run."""
+    def _run_config(self) -> Any:
+        """Lava's run configuration: our float or fixed-point models, selected by tag."""
         from lava.magma.core.run_configs import Loihi2SimCfg
 
         from ._lava.connections.models import LAVA_PROCESS_MODELS
 
         tag = "fixed_pt" if self.plan.numeric == "fixed" else "floating_pt"
-        self.run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=LAVA_PROCESS_MODELS[tag])
-        for anchor in self.anchor:
-            anchor.create_runtime(run_cfg=self.run_cfg)
+        return Loihi2SimCfg(select_tag=tag, exception_proc_model_map=LAVA_PROCESS_MODELS[tag])
+
+    def _ensure_started(self) -> None:
+        """Compile and start the Lava processes before the first step this runtime runs.
+
+        Lazy: a simulation whose trials all go through the batched network (``run_batch``) never
+        starts this runtime (its start, one fork per process, was most of a dense recall's time).
+        Resets and weights asked for before the start wait in the shared buffers (a reset
+        generation, a weight generation), which the models read at their first step.
+        """
+        if self.started:
+            return
+        with self.profile.phase("start_s"):
+            for anchor in self.anchor:
+                anchor.create_runtime(run_cfg=self.run_cfg)
+        self.started = True
+        processes = len(self.procs) + len(self.connections) + len(self.modulators) + len(self.circuits)
+        self.profile.count("lava_processes", processes)
 
     def _connect_components(self) -> list[Any]:
         """One process per connected component: Lava runs whatever is connected to the process it is asked to run."""
@@ -425,6 +441,7 @@ class LavaNetwork:
         """Tell the models where the chunk starts, then run it."""
         from lava.magma.core.run_conditions import RunSteps
 
+        self._ensure_started()
         ctrl = self.buffers[CTRL]
         ctrl[CTRL_BASE] = self.lava_t
         ctrl[CTRL_LENGTH] = length
@@ -496,13 +513,17 @@ class LavaNetwork:
             self.batched.set_weights(index, name, weights)
 
     def close(self) -> None:
-        """Stop the runtimes (Lava 0.10's ``stop`` of a runtime that never ran waits forever: run one step first)."""
-        if self.batched is not None:
-            self.batched.close()
-        if self.lava_t == 0:
-            self._run_chunk(1)
-        for anchor in self.anchor:
-            anchor.stop()
+        """Stop the runtimes that were started (Lava 0.10's ``stop`` of a runtime that never ran waits
+        forever: one that started but never ran runs one step first); one never started has no process."""
+        try:
+            if self.batched is not None:
+                self.batched.close()
+        finally:
+            if self.started:
+                if self.lava_t == 0:
+                    self._run_chunk(1)
+                for anchor in self.anchor:
+                    anchor.stop()
 
 
 def _learning_rule(rule: RulePlan) -> Any:

@@ -255,6 +255,8 @@ def _self_exciting(n: int = 200) -> Network:
 def test_timeout_raises_quickly_and_stops_every_lava_process() -> None:
     sim = get_backend("lava", timeout_s=1.0).compile(_self_exciting())
     pgid = sim.worker_pid
+    assert _group_running(pgid) == [pgid]  # the runtime starts lazily: the worker alone
+    sim.run(5)  # starts it (under timeout_s + build_timeout_s)
     assert len(_group_running(pgid)) >= 3  # the worker and its Lava processes
     start = time.monotonic()
     with pytest.raises(LavaRunError, match="timeout_s=1"):
@@ -286,9 +288,10 @@ def test_a_batch_runs_in_one_runtime_under_the_request_timeout() -> None:
     with pytest.raises(SpecError, match=r"options\.batch_trials"):
         get_backend("lava", batch_trials=0).compile(network)
     slow = get_backend("lava", timeout_s=1.0, batch_trials=2).compile(network)
+    slow.run_batch(2, {"kick": np.zeros((2, 2, size))})  # starts the batched runtime (B = 2)
     start = time.monotonic()
     with pytest.raises(LavaRunError, match="timeout_s=1"):
-        slow.run_batch(200_000, {"kick": np.zeros((2, 200_000, size))})
+        slow.run_batch(50_000, {"kick": np.zeros((2, 50_000, size))})  # >= 0.1 ms a step: > 5 s
     assert time.monotonic() - start < 30
     assert _group_running(slow.worker_pid) == []
     slow.close()
@@ -567,6 +570,7 @@ def test_native_batch_advances_many_samples_per_step_with_the_records_of_single_
         sim.reset(weights=True)
         again = sim.run_batch(STEPS, {"in": spikes[:2], "drive": drive[:2]})
     assert profile["trials"] == 7 and profile["batch_build_s"] > 0
+    assert "start_s" not in profile and "lava_processes" not in profile  # the unbatched runtime never started
     assert profile["lava_steps"] == 3 * STEPS  # three batched runs of STEPS steps, no step per trial
     assert sum(int(s["readout.count"].sum()) for s in singles) > 10
     for key, value in batch.data.items():
