@@ -2,9 +2,11 @@
 
 Phases (seconds, wall clock of the worker):
 
-``build_s``           create the processes as objects (at ``compile``)
-``start_s``           start the runtime (Lava's compiler, one fork per process), at its first step
-``batch_build_s``     create and start the batched network of ``run_batch`` (at its first use)
+``build_s``           create the processes as objects (at ``compile``; in a fresh worker, Lava's first imports)
+``compile_s``         Lava's compiler for the runtime, at its first step (in a fresh worker, its first imports)
+``start_s``           the runtime's initialisation: one fork per process, channels
+``batch_build_s``     create and start the batched network of ``run_batch`` (at its first use); of which
+                      ``batch_compile_s`` and ``batch_start_s`` as above
 ``load_inputs_s``     memory-map the request's input files
 ``write_inputs_s``    copy a chunk's inputs into the shared buffers the models read
 ``lava_run_s``        Lava ``run`` calls: every process's per-step work and channel messages

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from ._batched import BatchedNetwork, batch_refusal, batch_size
+from ._batched import BatchedNetwork, batch_refusal, batch_size, start_runtimes
 from ._client import group_members
 from ._lava.buffers import (
     CTRL,
@@ -298,9 +298,7 @@ class LavaNetwork:
         """
         if self.started:
             return
-        with self.profile.phase("start_s"):
-            for anchor in self.anchor:
-                anchor.create_runtime(run_cfg=self.run_cfg)
+        start_runtimes(self.anchor, self.run_cfg, self.profile, "")
         self.started = True
         processes = len(self.procs) + len(self.connections) + len(self.modulators) + len(self.circuits)
         self.profile.count("lava_processes", processes)
@@ -374,7 +372,7 @@ class LavaNetwork:
             if self.batched is not None:
                 self.batched.close()
             with self.profile.phase("batch_build_s"):
-                self.batched = BatchedNetwork(self.plan, size, self.shm_dir, int(inputs["buffer_bytes"]))
+                self.batched = BatchedNetwork(self.plan, size, self.shm_dir, int(inputs["buffer_bytes"]), self.profile)
                 for index, conn in enumerate(self.plan.connections):  # the weights as they are now
                     if self.loaded[conn.name] is not conn.weights:
                         self.batched.set_weights(index, conn.name, self.loaded[conn.name])
