@@ -20,7 +20,9 @@ ErrorModulated and OjaSubspace with signed signals as 7-bit codes, unbiased
 Running: the Lava runtime lives in a worker process (:mod:`._worker`), started
 at ``compile`` and kept until ``close``; its Lava processes start at the first
 request that steps them (a simulation used only through the batched
-``run_batch`` never starts them); each ``run`` is a few Lava ``run``
+``run_batch`` never starts them). ``close`` stops the runtimes and keeps the
+worker (one per caller process, :func:`._client.release_worker`) for the next
+``compile``, which then skips the worker's start and Lava's first imports; each ``run`` is a few Lava ``run``
 calls of many steps (never one per step). Lava forks one process per
 ProcessModel; doing that from a separate worker keeps it safe when the caller
 has already initialised CUDA (a forked CUDA context is unusable) and lets a
@@ -105,7 +107,7 @@ from spikemem.spec import Network, SpecError
 from spikemem.stimulus import InputWindow
 
 from ._batched import batch_refusal, batch_size
-from ._client import LavaRunError, Worker
+from ._client import LavaRunError, Worker, acquire_worker, release_worker
 from ._plan import FIXED_REFUSAL, FIXED_RULES, FLOAT_RULES, Plan, build_plan
 
 __all__ = ["LavaBackend", "LavaOptions", "LavaRunError", "LavaSimulation"]
@@ -260,7 +262,7 @@ class LavaSimulation(Simulation):
         """Whether the worker's runtime has started (at the first ``run``: it is lazy)."""
         self._batch_started = 0
         """``B`` of the worker's batched runtime (0: none yet); a larger ``B`` starts a new one."""
-        self._worker = Worker(self._timeout_s)
+        self._worker = acquire_worker(self._timeout_s, Worker)
         try:
             self._worker.request("build", plan, timeout_s=self._build_timeout_s)
         except BaseException:
@@ -397,7 +399,7 @@ class LavaSimulation(Simulation):
         self._weights[projection] = self._to_float(projection, lava_weights)
 
     def _close(self) -> None:
-        self._worker.close()
+        release_worker(self._worker)
 
     def profile(self) -> dict[str, float | int]:
         """Where the time went since the last call: the worker's phases and this process's side of the requests.

@@ -27,6 +27,8 @@ Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
   ``set_weights`` as its third argument: a reset needs no request of its own);
 - ``("set_weights", name, array, resets)``;
 - ``("profile",)``: the :class:`._profile.Profile` figures since the last one;
+- ``("release",)``: stop the runtimes, forget the network and remove its files; keep serving (the
+  caller reuses the worker for its next simulation, :func:`._client.acquire_worker`);
 - ``("close",)``: stop the runtime and exit.
 
 The worker never outlives its caller (:class:`Lifeline`): when the caller dies (any signal, SIGKILL
@@ -51,7 +53,7 @@ from typing import Any
 import numpy as np
 
 from ._batched import BatchedNetwork, batch_refusal, batch_size, start_runtimes
-from ._client import group_members
+from ._client import LOG_FILE, OWNERS_FILE, group_members
 from ._lava.buffers import (
     CTRL,
     CTRL_BASE,
@@ -613,6 +615,17 @@ class CallerGone(Exception):
     """A reply could not be sent: the caller closed its end of the pipe."""
 
 
+def clear_directory(shm_dir: str) -> None:
+    """Remove a released network's buffers, input files and error reports; keep the owners and the log."""
+    for entry in os.scandir(shm_dir):
+        if entry.name in (OWNERS_FILE, LOG_FILE):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.remove(entry.path)
+
+
 def _reply(conn_out: Connection, message: tuple[str, Any]) -> None:
     try:
         conn_out.send(message)
@@ -646,6 +659,12 @@ def _serve(conn_in: Connection, conn_out: Connection, shm_dir: str, holder: list
                 with profile.phase("build_s"):
                     network = holder[0] = LavaNetwork(args[0], shm_dir, profile)
                 reply: Any = None
+            elif command == "release":
+                if network is not None:
+                    network.close()
+                holder[0] = network = None
+                clear_directory(shm_dir)
+                reply = None
             elif command == "close":
                 if network is not None:
                     network.close()

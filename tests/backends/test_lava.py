@@ -241,6 +241,34 @@ def _group_running(pgid: int) -> list[int]:
     return [pid for pid, _ in group_members(pgid) or []]
 
 
+def _lava_processes(pgid: int) -> list[int]:
+    """The worker and its Lava processes, without Lava's resource tracker (alive as long as the worker)."""
+    return [pid for pid, command in group_members(pgid) or [] if "resource_tracker" not in command]
+
+
+def test_a_closed_simulations_worker_serves_the_next_compile() -> None:
+    """close() keeps the worker (runtimes stopped, files removed) for the next compile in this process; a
+    simulation on it gives the records of one on a fresh worker; a second closed one is not kept."""
+    network = two_layers("value")
+    whole = _run("reference", two_layers("value")).spikes("layer")
+    first = get_backend("lava").compile(network)
+    pgid = first.worker_pid
+    np.testing.assert_array_equal(first.run(STEPS).spikes("layer"), whole)
+    first.close()
+    assert _lava_processes(pgid) == [pgid]  # every Lava process of the runtime has stopped
+    assert sorted(os.listdir(first._worker.directory)) == ["owners", "worker.log"]
+    second, third = get_backend("lava").compile(network), get_backend("lava").compile(network)
+    try:
+        assert second.worker_pid == pgid and third.worker_pid != pgid  # one kept worker, taken once
+        np.testing.assert_array_equal(second.run(STEPS).spikes("layer"), whole)
+        profile = second.profile()
+        assert profile["compile_s"] > 0 and profile["start_s"] > 0
+    finally:
+        second.close()
+        third.close()
+    assert group_members(third.worker_pid) == []  # kept: the first one released, not a second one
+
+
 def _self_exciting(n: int = 200) -> Network:
     """No inputs at all (so a long run costs nothing to set up): a recurrent layer started above threshold."""
     rng = np.random.default_rng(0)
@@ -255,7 +283,7 @@ def _self_exciting(n: int = 200) -> Network:
 def test_timeout_raises_quickly_and_stops_every_lava_process() -> None:
     sim = get_backend("lava", timeout_s=1.0).compile(_self_exciting())
     pgid = sim.worker_pid
-    assert _group_running(pgid) == [pgid]  # the runtime starts lazily: the worker alone
+    assert _lava_processes(pgid) == [pgid]  # the runtime starts lazily: the worker alone
     sim.run(5)  # starts it (under timeout_s + build_timeout_s)
     assert len(_group_running(pgid)) >= 3  # the worker and its Lava processes
     start = time.monotonic()
@@ -312,7 +340,7 @@ def test_bad_fixed_point_setup_is_refused_before_lava_starts(monkeypatch: pytest
     def no_worker(*args, **kwargs):
         raise AssertionError("a Lava worker was started")
 
-    monkeypatch.setattr(lava_backend, "Worker", no_worker)
+    monkeypatch.setattr(lava_backend, "acquire_worker", no_worker)  # neither a new worker nor a kept one
     network = two_layers("value")
     network.projections[1].weights = network.projections[1].weights * 1e-6  # below one mantissa step
     with pytest.raises(UnsupportedFeatureError, match=r"projections\['noise->layer'\].weights.*rounds to 0"):
