@@ -405,8 +405,10 @@ class LavaSimulation(Simulation):
         """Where the time went since the last call: the worker's phases and this process's side of the requests.
 
         Keys: the worker's (:mod:`._profile`) and ``client.request.<name>_s`` (round trip as seen here),
-        ``client.save_inputs_s`` (writing the input files), ``client.requests``.
+        ``client.save_inputs_s`` (writing the input files), ``client.requests``. Not after ``close``: the
+        worker may serve another simulation by then.
         """
+        self._ensure_open()
         worker = self._worker.request("profile")
         return {**worker, **self._worker.profile.take()}
 

@@ -6,6 +6,12 @@ process (:mod:`._worker`) started in a new session, every request waits at
 most ``timeout_s`` seconds, the worker's shared directory is polled for the
 error reports the models write (so a failure surfaces in a fraction of a
 second, with its traceback), and any failure ends the whole process group.
+
+A simulation that closes cleanly hands its worker back (:func:`release_worker`:
+runtimes stopped, files removed) and the next ``compile`` in the same process
+takes it (:func:`acquire_worker`), so a caller that compiles many networks (the
+models of a recall experiment, a learning network per task) pays the worker's
+start and Lava's first imports once.
 """
 
 from __future__ import annotations
