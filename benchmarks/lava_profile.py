@@ -75,8 +75,8 @@ QUICK = {
     "local_hidden": 48,
     "local_samples": 8,
     "repeats": 1,
-    "ring": [1, 2],
-    "ring_steps": 20,
+    "ring": [1],
+    "ring_steps": 10,
 }
 
 
