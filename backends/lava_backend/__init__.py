@@ -283,7 +283,11 @@ class LavaSimulation(Simulation):
 
     # -- Simulation protocol -----------------------------------------------------------------
     def _input_arrays(self, windows: list[InputWindow], stacked: bool) -> dict[str, dict[str, np.ndarray]]:
-        """The Lava-side input arrays of one window, or of several on a leading trial axis (``stacked``)."""
+        """The Lava-side input arrays of one window, or of several on a leading trial axis (``stacked``).
+
+        An input that is the same in every trial (e.g. a bias current) keeps a trial axis of length 1:
+        the worker broadcasts it (:func:`._worker.trial_arrays`) instead of receiving one copy per trial.
+        """
         sources = {src.name for src in self._plan.sources}
 
         def gather(kind: str) -> dict[str, np.ndarray]:
@@ -291,7 +295,7 @@ class LavaSimulation(Simulation):
             keep = [name for name in named if kind != "spikes" or name in sources]
             if not stacked:
                 return {name: named[name] for name in keep}
-            return {name: np.stack([getattr(w, kind)[name] for w in windows]) for name in keep}
+            return {name: _trials([getattr(w, kind)[name] for w in windows]) for name in keep}
 
         currents = gather("currents")
         if self._arith is not None:
@@ -421,6 +425,14 @@ class LavaSimulation(Simulation):
     def fixed_point(self) -> FixedPointModel | None:
         """The quantization in use (fixed point), with its error report."""
         return None if self._arith is None else self._arith.model
+
+
+def _trials(arrays: list[np.ndarray]) -> np.ndarray:
+    """``arrays`` on a leading trial axis; one of length 1 when every trial's array is the same."""
+    first = np.asarray(arrays[0])
+    if all(array is arrays[0] or np.array_equal(array, first) for array in arrays[1:]):
+        return first[None]
+    return np.stack(arrays)
 
 
 class LavaBackend(Backend):

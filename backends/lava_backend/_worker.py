@@ -17,7 +17,7 @@ Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
   the pipe, so a request never blocks on a worker that stopped reading);
   reply with the monitored data;
 - ``("run_batch", inputs)``: the same with a leading trial axis on every
-  input file; each trial starts from the reset state (one runtime, no restart);
+  input file (of length 1: the same in every trial); each trial starts from the reset state (one runtime, no restart);
   reply with one record per trial. With ``inputs["native"]`` (a static plan,
   :func:`._batched.batch_refusal`) the trials run ``B`` at a time in a second
   runtime whose populations carry a sample axis (:mod:`._batched`), built at
@@ -346,9 +346,9 @@ class LavaNetwork:
         most, within ``inputs["buffer_bytes"]``); otherwise one trial after another.
         """
         self._pending_reset(inputs)
-        with self.profile.phase("load_inputs_s"):
-            spikes, currents, modulators = _load_inputs(inputs)
         trials = int(inputs["trials"])
+        with self.profile.phase("load_inputs_s"):
+            spikes, currents, modulators = (trial_arrays(named, trials) for named in _load_inputs(inputs))
         self.profile.count("trials", trials)
         if inputs.get("native") and batch_refusal(self.plan) is None:
             return self._run_batched(inputs, trials, spikes, currents)
@@ -543,6 +543,12 @@ def _connect_third_factor(source: Any, learning: Any) -> None:
     source.y1.connect(learning.s_in_y1)
     source.y2.connect(learning.s_in_y2)
     source.y3.connect(learning.s_in_y3)
+
+
+def trial_arrays(named: dict[str, np.ndarray], trials: int) -> dict[str, np.ndarray]:
+    """A ``run_batch`` request's arrays with ``trials`` on their leading axis: one of length 1 is the same
+    in every trial (the caller sent it once), broadcast without a copy."""
+    return {name: np.broadcast_to(value, (trials, *value.shape[1:])) for name, value in named.items()}
 
 
 def _load_inputs(inputs: dict[str, Any]) -> tuple[dict[str, np.ndarray], ...]:

@@ -597,6 +597,7 @@ def test_native_batch_advances_many_samples_per_step_with_the_records_of_single_
             singles.append(sim.run(STEPS, {"in": spikes[trial], "drive": drive[trial]}).data)
         sim.reset(weights=True)
         again = sim.run_batch(STEPS, {"in": spikes[:2], "drive": drive[:2]})
+        shared = sim.run_batch(STEPS, {"in": spikes[:2], "drive": np.stack([drive[0], drive[0]])})  # sent once
     assert profile["trials"] == 7 and profile["batch_build_s"] > 0
     assert "start_s" not in profile and "lava_processes" not in profile  # the unbatched runtime never started
     assert profile["lava_steps"] == 3 * STEPS  # three batched runs of STEPS steps, no step per trial
@@ -605,6 +606,7 @@ def test_native_batch_advances_many_samples_per_step_with_the_records_of_single_
         _same(numeric, key, value, np.stack([s[key] for s in singles]))
     for key, value in first.data.items():  # the spec's weights again after reset(weights=True)
         _same(numeric, key, again.data[key], value)
+        _same(numeric, key, shared.data[key][0], value[0])  # a current equal in every trial: broadcast
 
 
 def _same(numeric: str, key: str, have: np.ndarray, want: np.ndarray) -> None:
