@@ -20,11 +20,18 @@ Lava steps) of each Lava run in its ``info``:
   ``experiments/local_pdigits_hlop.toml`` (HLOP, ``--local-hidden`` neurons, ``--local-samples``
   per task); Lava float and fixed point, before (``native_batch=False``) and after. The learned
   readouts of before and after must be identical (same seed, same weights).
+- ``steps``: Lava's per-step cost on minimal process graphs: a ring of ``k`` populations of 10 LIF
+  neurons (``--ring``; ``2k`` Lava processes: ``k`` neurons, ``k`` synapses), ``--ring-steps`` steps
+  per run, without learning and with one Hebbian projection (Lava's learning engine: a learning phase
+  in every step, for every process). Its ``info`` gives milliseconds per Lava step
+  (``lava_run_s / lava_steps``) and the process count: the floor under a workload whose samples are
+  sequential (local learning), whatever its own models do.
 
 Usage::
 
     python benchmarks/lava_profile.py --out benchmarks/results/lava_profile.json
     python benchmarks/lava_profile.py --cases inference --samples 512 --repeats 3
+    python benchmarks/lava_profile.py --cases steps --ring 1 2 4 8 --ring-steps 500
 """
 
 from __future__ import annotations
@@ -52,7 +59,7 @@ from spikemem.memory.hopfield import Dynamics, build_hopfield
 from spikemem.memory.patterns import flip_fraction, hebb_couplings, random_patterns
 from spikemem.memory.recall import run_recall
 from spikemem.seeding import derived_rng
-from spikemem.spec import LIF
+from spikemem.spec import LIF, Hebb, Monitor, Network, Population, Projection
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 MODELS = ["classical", "polynomial_n2", "polynomial_n3", "winner_take_all"]
@@ -65,6 +72,8 @@ QUICK = {
     "local_hidden": 48,
     "local_samples": 8,
     "repeats": 1,
+    "ring": [1],
+    "ring_steps": 10,
 }
 
 
@@ -80,6 +89,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--local-hidden", type=int, default=100, help="local: hidden neurons")
     parser.add_argument("--local-samples", type=int, default=64, help="local: training samples per task")
     parser.add_argument("--repeats", type=int, default=2, help="alternating rounds")
+    parser.add_argument("--ring", type=int, nargs="+", default=[1, 2, 4, 8], help="steps: populations per ring")
+    parser.add_argument("--ring-steps", type=int, default=500, help="steps: Lava steps per timed run")
+    parser.add_argument("--skip-before", action="store_true", help="leave out the '(before)' implementations")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/lava_profile.json"))
     return harness.parse_arguments(parser, argv, QUICK)
 
@@ -130,11 +142,14 @@ def recall_case(args: argparse.Namespace) -> dict[str, Any]:
 
         return harness.Implementation(name, run)
 
-    impls = [
-        implementation("reference", "reference", "auto", {}),
-        implementation("lava (before)", "lava", "multiplexed", {"native_batch": False}),
-        implementation("lava", "lava", "auto", {}),
-    ]
+    impls = selected(
+        args,
+        [
+            implementation("reference", "reference", "auto", {}),
+            implementation("lava (before)", "lava", "multiplexed", {"native_batch": False}),
+            implementation("lava", "lava", "auto", {}),
+        ],
+    )
 
     def checks(_: dict) -> dict[str, Any]:
         want = finals["reference"]
@@ -146,6 +161,11 @@ def recall_case(args: argparse.Namespace) -> dict[str, Any]:
 
     sizes = {"features": args.features, "patterns": args.patterns, "models": args.models, "cues": len(cues)}
     return harness.run_case("dense recall", sizes, impls, ratios(impls), args.repeats, args.warmup, checks=checks)
+
+
+def selected(args: argparse.Namespace, impls: list[harness.Implementation]) -> list[harness.Implementation]:
+    """``impls`` without the ``(before)`` ones with ``--skip-before``."""
+    return [impl for impl in impls if not (args.skip_before and "(before)" in impl.name)]
 
 
 def ratios(impls: list[harness.Implementation]) -> list[harness.Comparison]:
@@ -185,14 +205,17 @@ def inference_case(args: argparse.Namespace) -> dict[str, Any]:
 
         return harness.Implementation(name, run, prepare=prepare, teardown=lambda s: s.close(), once=True)
 
-    impls = [
-        implementation("reference", "reference", "float", {}),
-        implementation("reference (fixed)", "reference", "fixed", {}),
-        implementation("lava float (before)", "lava", "float", {"native_batch": False}),
-        implementation("lava float", "lava", "float", {}),
-        implementation("lava fixed (before)", "lava", "fixed", {"native_batch": False}),
-        implementation("lava fixed", "lava", "fixed", {}),
-    ]
+    impls = selected(
+        args,
+        [
+            implementation("reference", "reference", "float", {}),
+            implementation("reference (fixed)", "reference", "fixed", {}),
+            implementation("lava float (before)", "lava", "float", {"native_batch": False}),
+            implementation("lava float", "lava", "float", {}),
+            implementation("lava fixed (before)", "lava", "fixed", {"native_batch": False}),
+            implementation("lava fixed", "lava", "fixed", {}),
+        ],
+    )
 
     def checks(_: dict) -> dict[str, Any]:
         out = {}
@@ -239,17 +262,20 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
         return harness.Implementation(name, run, prepare=prepare, teardown=PreparedLearner.close)
 
     fixed = {"numeric": "fixed", "seed": 0}
-    impls = [
-        implementation("reference", "reference", {}),
-        implementation("lava float (before)", "lava", {"native_batch": False}),
-        implementation("lava float", "lava", {}),
-        implementation("lava fixed (before)", "lava", {**fixed, "native_batch": False}),
-        implementation("lava fixed", "lava", fixed),
-    ]
+    impls = selected(
+        args,
+        [
+            implementation("reference", "reference", {}),
+            implementation("lava float (before)", "lava", {"native_batch": False}),
+            implementation("lava float", "lava", {}),
+            implementation("lava fixed (before)", "lava", {**fixed, "native_batch": False}),
+            implementation("lava fixed", "lava", fixed),
+        ],
+    )
     comparisons = [harness.Comparison(f"{i.name} / reference", i.name, "reference") for i in impls[1:]]
+    before = [] if args.skip_before else ["float", "fixed"]
     comparisons += [
-        harness.Comparison(f"lava {n} (before) / lava {n}", f"lava {n} (before)", f"lava {n}")
-        for n in ("float", "fixed")
+        harness.Comparison(f"lava {n} (before) / lava {n}", f"lava {n} (before)", f"lava {n}") for n in before
     ]
 
     def checks(_: dict) -> dict[str, Any]:
@@ -257,7 +283,7 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
             f"lava {n}: readout identical before/after": bool(
                 np.array_equal(readouts[f"lava {n} (before)"], readouts[f"lava {n}"])
             )
-            for n in ("float", "fixed")
+            for n in before
         }
 
     sizes = {"network": [64, args.local_hidden, 10], "tasks": 2, "samples_per_task": args.local_samples}
@@ -269,10 +295,50 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
         LavaSimulation._close = close  # type: ignore[method-assign]
 
 
+# -- per-step cost -----------------------------------------------------------------------------------------
+def ring_network(populations: int, learning: bool) -> Network:
+    """A ring of ``populations`` populations of 10 LIF neurons; ``learning``: its closing projection is Hebbian."""
+    rng = np.random.default_rng(0)
+    names = [f"p{index}" for index in range(populations)]
+    projections = []
+    for index, pre in enumerate(names):
+        post = names[(index + 1) % populations]
+        closing = index == populations - 1
+        rule = Hebb(eta=1e-4) if learning and closing else None
+        projections.append(Projection(pre, post, rng.normal(0.1, 0.1, (10, 10)), plasticity=rule, name=f"w{index}"))
+    return Network(
+        dt=1e-3,
+        populations=[Population(name, 10, LIF(tau_mem=0.02), v_init=1.5) for name in names],
+        projections=projections,
+        monitors=[Monitor(names[-1], "count")],
+    )
+
+
+def steps_case(args: argparse.Namespace) -> dict[str, Any]:
+    def implementation(populations: int, learning: bool) -> harness.Implementation:
+        def prepare() -> Any:
+            return get_backend("lava").compile(ring_network(populations, learning))
+
+        def run(sim: Any) -> dict[str, Any]:
+            sim.run(args.ring_steps)
+            profile = lava_profile(sim)
+            per_step = profile["lava_run_s"] / profile["lava_steps"]
+            processes = 2 * populations  # k SpecLIF, k synapses (lava_processes is counted at the start only)
+            return {"ms_per_step": round(1e3 * per_step, 4), "processes": processes, "profile": profile}
+
+        name = f"ring {populations}{' + learning' if learning else ''}"
+        return harness.Implementation(name, run, prepare=prepare, teardown=lambda sim: sim.close(), once=True)
+
+    impls = [implementation(k, learning) for learning in (False, True) for k in args.ring]
+    sizes = {"populations": args.ring, "neurons_per_population": 10, "steps": args.ring_steps}
+    return harness.run_case("Lava per-step cost", sizes, impls, (), args.repeats)
+
+
 CASES: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "recall": recall_case,
     "inference": inference_case,
     "local": local_case,
+    "steps": steps_case,
 }
 
 
@@ -284,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
         case = CASES[name](args)
         harness.print_case(case)
         for impl, record in case["implementations"].items():
+            if "ms_per_step" in record["info"]:
+                print(f"  {impl}: {record['info']['processes']} processes, {record['info']['ms_per_step']} ms per step")
             if record["info"].get("profile"):
                 print(f"  {impl}: {record['info']['profile']}")
         print(f"({name}: {time.perf_counter() - start:.0f} s)")

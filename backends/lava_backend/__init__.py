@@ -18,7 +18,11 @@ ErrorModulated and OjaSubspace with signed signals as 7-bit codes, unbiased
 ``_plan.FIXED_REFUSAL``).
 
 Running: the Lava runtime lives in a worker process (:mod:`._worker`), started
-at ``compile`` and kept until ``close``; each ``run`` is a few Lava ``run``
+at ``compile`` and kept until ``close``; its Lava processes start at the first
+request that steps them (a simulation used only through the batched
+``run_batch`` never starts them). ``close`` stops the runtimes and keeps the
+worker (one per caller process, :func:`._client.release_worker`) for the next
+``compile``, which then skips the worker's start and Lava's first imports; each ``run`` is a few Lava ``run``
 calls of many steps (never one per step). Lava forks one process per
 ProcessModel; doing that from a separate worker keeps it safe when the caller
 has already initialised CUDA (a forked CUDA context is unusable) and lets a
@@ -40,8 +44,10 @@ timeout_s : float, default 120
     Longest wait for one ``run``, ``reset`` or weight update; then the runtime
     is killed and :class:`LavaRunError` raised.
 build_timeout_s : float, default 120
-    Longest wait for ``compile`` (worker start, Lava import, Lava compiler,
-    process start).
+    Longest wait for ``compile`` (worker start, Lava import, the processes'
+    construction), and the extra time given to the request that starts a
+    runtime (Lava's compiler and process start: the first ``run``, the first
+    native ``run_batch`` or one with a larger ``B``).
 chunk_steps : int, optional
     Steps per Lava ``run`` call (default: as many as fit ``buffer_mb``).
 buffer_mb : float, default 64
@@ -100,8 +106,8 @@ from spikemem.fixed_point import FixedPointArithmetic, FixedPointModel, quantize
 from spikemem.spec import Network, SpecError
 from spikemem.stimulus import InputWindow
 
-from ._batched import batch_refusal
-from ._client import LavaRunError, Worker
+from ._batched import batch_refusal, batch_size
+from ._client import LavaRunError, Worker, acquire_worker, release_worker
 from ._plan import FIXED_REFUSAL, FIXED_RULES, FLOAT_RULES, Plan, build_plan
 
 __all__ = ["LavaBackend", "LavaOptions", "LavaRunError", "LavaSimulation"]
@@ -250,9 +256,15 @@ class LavaSimulation(Simulation):
         self._buffer_bytes = int(float(options["buffer_mb"]) * 2**20)
         self._resets: list[dict[str, np.ndarray] | None] = []
         """Resets asked for since the last request: they travel with the next one (no request of their own)."""
-        self._worker = Worker(float(options["timeout_s"]))
+        self._timeout_s = float(options["timeout_s"])
+        self._build_timeout_s = float(options["build_timeout_s"])
+        self._started = False
+        """Whether the worker's runtime has started (at the first ``run``: it is lazy)."""
+        self._batch_started = 0
+        """``B`` of the worker's batched runtime (0: none yet); a larger ``B`` starts a new one."""
+        self._worker = acquire_worker(self._timeout_s, Worker)
         try:
-            self._worker.request("build", plan, timeout_s=float(options["build_timeout_s"]))
+            self._worker.request("build", plan, timeout_s=self._build_timeout_s)
         except BaseException:
             self._worker.kill()
             raise
@@ -271,7 +283,11 @@ class LavaSimulation(Simulation):
 
     # -- Simulation protocol -----------------------------------------------------------------
     def _input_arrays(self, windows: list[InputWindow], stacked: bool) -> dict[str, dict[str, np.ndarray]]:
-        """The Lava-side input arrays of one window, or of several on a leading trial axis (``stacked``)."""
+        """The Lava-side input arrays of one window, or of several on a leading trial axis (``stacked``).
+
+        An input that is the same in every trial (e.g. a bias current) keeps a trial axis of length 1:
+        the worker broadcasts it (:func:`._worker.trial_arrays`) instead of receiving one copy per trial.
+        """
         sources = {src.name for src in self._plan.sources}
 
         def gather(kind: str) -> dict[str, np.ndarray]:
@@ -279,7 +295,7 @@ class LavaSimulation(Simulation):
             keep = [name for name in named if kind != "spikes" or name in sources]
             if not stacked:
                 return {name: named[name] for name in keep}
-            return {name: np.stack([getattr(w, kind)[name] for w in windows]) for name in keep}
+            return {name: _trials([getattr(w, kind)[name] for w in windows]) for name in keep}
 
         currents = gather("currents")
         if self._arith is not None:
@@ -306,10 +322,19 @@ class LavaSimulation(Simulation):
         request = self._worker.save_inputs(window.steps, self._input_arrays([window], stacked=False))
         request["resets"], self._resets = self._resets, []
         try:
-            data = self._worker.request("run", request)
+            data = self._worker.request("run", request, timeout_s=self._request_timeout(starts=not self._started))
         finally:
             shutil.rmtree(request["dir"], ignore_errors=True)
+        self._started = True
         return self._records(window, data)
+
+    def _request_timeout(self, starts: bool) -> float:
+        """A request's deadline: ``timeout_s``, plus ``build_timeout_s`` when it starts a Lava runtime.
+
+        The runtimes start lazily, at the first request that steps them, not at ``compile``
+        (``_worker.LavaNetwork._ensure_started``, ``_batched``): that request does a build's work too.
+        """
+        return self._timeout_s + (self._build_timeout_s if starts else 0.0)
 
     def _run_batch(self, windows: list[InputWindow]) -> dict[str, np.ndarray]:
         """Trials in one runtime: requests of up to ``batch_trials`` trials, each trial from the reset state.
@@ -325,8 +350,13 @@ class LavaSimulation(Simulation):
             request.update(
                 trials=len(part), native=self._native_batch, batch_trials=size, buffer_bytes=self._buffer_bytes
             )
+            if self._native_batch:
+                batch = batch_size(self._plan, len(part), size, self._buffer_bytes)
+                starts, self._batch_started = batch > self._batch_started, max(batch, self._batch_started)
+            else:
+                starts, self._started = not self._started, True
             try:
-                replies = self._worker.request("run_batch", request)
+                replies = self._worker.request("run_batch", request, timeout_s=self._request_timeout(starts))
             finally:
                 shutil.rmtree(request["dir"], ignore_errors=True)
             records += [self._records(window, data) for window, data in zip(part, replies, strict=True)]
@@ -373,14 +403,16 @@ class LavaSimulation(Simulation):
         self._weights[projection] = self._to_float(projection, lava_weights)
 
     def _close(self) -> None:
-        self._worker.close()
+        release_worker(self._worker)
 
     def profile(self) -> dict[str, float | int]:
         """Where the time went since the last call: the worker's phases and this process's side of the requests.
 
         Keys: the worker's (:mod:`._profile`) and ``client.request.<name>_s`` (round trip as seen here),
-        ``client.save_inputs_s`` (writing the input files), ``client.requests``.
+        ``client.save_inputs_s`` (writing the input files), ``client.requests``. Not after ``close``: the
+        worker may serve another simulation by then.
         """
+        self._ensure_open()
         worker = self._worker.request("profile")
         return {**worker, **self._worker.profile.take()}
 
@@ -393,6 +425,14 @@ class LavaSimulation(Simulation):
     def fixed_point(self) -> FixedPointModel | None:
         """The quantization in use (fixed point), with its error report."""
         return None if self._arith is None else self._arith.model
+
+
+def _trials(arrays: list[np.ndarray]) -> np.ndarray:
+    """``arrays`` on a leading trial axis; one of length 1 when every trial's array is the same."""
+    first = np.asarray(arrays[0])
+    if all(array is arrays[0] or np.array_equal(array, first) for array in arrays[1:]):
+        return first[None]
+    return np.stack(arrays)
 
 
 class LavaBackend(Backend):

@@ -45,6 +45,21 @@ from ._lava.buffers import (
     weights_in_key,
 )
 from ._plan import Plan
+from ._profile import Profile
+
+
+def start_runtimes(anchors: list[Any], run_cfg: Any, profile: Profile, prefix: str) -> None:
+    """Compile and start the runtime of each anchor's connected processes, timed in two phases.
+
+    ``<prefix>compile_s``: Lava's compiler (model discovery, channel plan; in a fresh worker also the first
+    import of its modules); ``<prefix>start_s``: the runtime's initialisation (one fork per process, channels).
+    """
+    for anchor in anchors:
+        with profile.phase(f"{prefix}compile_s"):
+            executable = anchor.compile(run_cfg)
+        with profile.phase(f"{prefix}start_s"):
+            anchor.create_runtime(executable=executable)
+
 
 SUBDIRECTORY = "batched"
 """The batched network's shared buffers: this subdirectory of the worker's."""
@@ -89,7 +104,7 @@ class BatchedNetwork:
         Budget of one chunk's shared buffers; fixes the steps per Lava ``run`` call.
     """
 
-    def __init__(self, plan: Plan, batch: int, shm_dir: str, buffer_bytes: int) -> None:
+    def __init__(self, plan: Plan, batch: int, shm_dir: str, buffer_bytes: int, profile: Profile | None = None) -> None:
         refusal = batch_refusal(plan)
         if refusal is not None:
             raise ValueError(f"no batched network: {refusal}")
@@ -106,7 +121,7 @@ class BatchedNetwork:
         self._create_neurons()
         self._create_connections()
         self.anchor = self._components()
-        self._start()
+        self._start(profile or Profile())
 
     def _create_buffers(self) -> None:
         plan, buf, shape = self.plan, self.buffers, (self.chunk, self.batch)
@@ -187,13 +202,11 @@ class BatchedNetwork:
             roots.setdefault(find(name), proc)
         return list(roots.values())
 
-    def _start(self) -> None:
+    def _start(self, profile: Profile) -> None:
         from lava.magma.core.run_configs import Loihi2SimCfg
 
         tag = "fixed_pt" if self.plan.numeric == "fixed" else "floating_pt"
-        run_cfg = Loihi2SimCfg(select_tag=tag)
-        for anchor in self.anchor:
-            anchor.create_runtime(run_cfg=run_cfg)
+        start_runtimes(self.anchor, Loihi2SimCfg(select_tag=tag), profile, "batch_")
 
     # -- requests --------------------------------------------------------------------------
     def run(

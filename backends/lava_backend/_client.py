@@ -6,6 +6,12 @@ process (:mod:`._worker`) started in a new session, every request waits at
 most ``timeout_s`` seconds, the worker's shared directory is polled for the
 error reports the models write (so a failure surfaces in a fraction of a
 second, with its traceback), and any failure ends the whole process group.
+
+A simulation that closes cleanly hands its worker back (:func:`release_worker`:
+runtimes stopped, files removed) and the next ``compile`` in the same process
+takes it (:func:`acquire_worker`), so a caller that compiles many networks (the
+models of a recall experiment, a learning network per task) pays the worker's
+start and Lava's first imports once.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ WORKER_PREFIX = "spikemem-lava-"
 """Name prefix of every worker's shared directory (in ``/dev/shm`` where it exists)."""
 OWNERS_FILE = "owners"
 """In each shared directory: the process ids of the caller and of its worker."""
+LOG_FILE = "worker.log"
+"""In each shared directory: the worker's stdout and stderr."""
 
 
 def _shared_root() -> str | None:
@@ -138,7 +146,7 @@ class Worker:
         self.timeout_s = timeout_s
         remove_stale_directories()
         self.directory = tempfile.mkdtemp(prefix=WORKER_PREFIX, dir=_shared_root())
-        self._log = open(os.path.join(self.directory, "worker.log"), "w+b")
+        self._log = open(os.path.join(self.directory, LOG_FILE), "w+b")
         parent_r, child_w = os.pipe()
         child_r, parent_w = os.pipe()
         env = dict(os.environ)
@@ -162,6 +170,8 @@ class Worker:
         self._recv = Connection(parent_r, writable=False)
         self._finalizer = weakref.finalize(self, _kill, self._process, self.directory, self._log)
         self.alive = True
+        self.owner = os.getpid()
+        """The process that started the worker (the only one that may reuse it)."""
         self._runs = 0
         self.profile = Profile()
         """This side of the requests: round trips (``client.request.<name>_s``) and input files."""
@@ -265,6 +275,10 @@ class Worker:
         self.alive = False
         self._finalizer()
 
+    def usable(self) -> bool:
+        """Whether this process may send the worker another request (alive, ours, not exited)."""
+        return self.alive and self.owner == os.getpid() and self._process.poll() is None
+
     def close(self, timeout_s: float = 10.0) -> None:
         """Stop the Lava runtime cleanly, then make sure nothing is left; idempotent."""
         if self.alive:
@@ -277,3 +291,42 @@ class Worker:
             except subprocess.TimeoutExpired:
                 pass
         self.kill()
+
+
+_SPARE: dict[int, Worker] = {}
+"""At most one released worker per caller process (keyed by its pid: a forked child never takes its parent's)."""
+
+
+def acquire_worker(timeout_s: float, factory: Any = Worker) -> Worker:
+    """A worker for a new simulation: the one a closed simulation released, else a new one from ``factory``.
+
+    A released worker has already imported spikemem, numpy and Lava's compiler and runtime (about
+    half of a fresh worker's first ``compile`` and first runtime start); it holds no runtime and no buffers.
+    """
+    spare = _SPARE.pop(os.getpid(), None)
+    if spare is not None and spare.usable():
+        spare.timeout_s = timeout_s
+        spare.profile.take()
+        return spare
+    if spare is not None:
+        spare.kill()
+    worker: Worker = factory(timeout_s)
+    return worker
+
+
+def release_worker(worker: Worker, timeout_s: float = 10.0) -> None:
+    """End a simulation's use of ``worker``: its runtimes stopped and files removed, kept for the next one.
+
+    Kept only when this process has no spare yet and the worker stopped cleanly; otherwise closed (or
+    killed), as before. At exit a kept worker is killed like any other (its finalizer), and its lifeline
+    ends it if this process dies.
+    """
+    if not worker.usable() or os.getpid() in _SPARE:
+        worker.close(timeout_s)
+        return
+    try:
+        worker.request("release", timeout_s=timeout_s)
+    except LavaRunError:
+        worker.kill()
+        return
+    _SPARE[os.getpid()] = worker

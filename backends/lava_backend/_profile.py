@@ -2,8 +2,11 @@
 
 Phases (seconds, wall clock of the worker):
 
-``build_s``           create the processes and start the runtime (Lava's compiler, one fork per process)
-``batch_build_s``     the same for the batched network of ``run_batch`` (once, at its first use)
+``build_s``           create the processes as objects (at ``compile``; in a fresh worker, Lava's first imports)
+``compile_s``         Lava's compiler for the runtime, at its first step (in a fresh worker, its first imports)
+``start_s``           the runtime's initialisation: one fork per process, channels
+``batch_build_s``     create and start the batched network of ``run_batch`` (at its first use); of which
+                      ``batch_compile_s`` and ``batch_start_s`` as above
 ``load_inputs_s``     memory-map the request's input files
 ``write_inputs_s``    copy a chunk's inputs into the shared buffers the models read
 ``lava_run_s``        Lava ``run`` calls: every process's per-step work and channel messages
@@ -12,7 +15,7 @@ Phases (seconds, wall clock of the worker):
 ``request.<name>_s``  the whole request as served by the worker (includes the phases above)
 
 Counts: ``requests``, ``lava_runs`` (Lava ``run`` calls), ``lava_steps`` (steps of those calls: a batched
-step advances every sample of the batch), ``trials``; at a build, ``lava_processes`` (Lava processes of the
+step advances every sample of the batch), ``trials``; at the runtime's start, ``lava_processes`` (Lava processes of the
 runtime: each one synchronises with Lava's runtime service in every phase of every step), and for the
 batched network ``batch_lava_processes`` and ``batch_size`` (``B``).
 """

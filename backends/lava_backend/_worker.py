@@ -10,13 +10,14 @@ fork), and the caller can end the worker and every Lava process with one
 Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
 ``("error", message)`` on ``FD_OUT``):
 
-- ``("build", plan)``: create the Lava processes and buffers, start the runtime;
+- ``("build", plan)``: create the Lava processes and buffers; the runtime starts at the first
+  Lava step (lazy: a simulation that only runs native batches never starts it);
 - ``("run", inputs)``: run one window in chunks; ``inputs`` names the ``.npy``
   files the caller wrote into the shared directory (no large pickles through
   the pipe, so a request never blocks on a worker that stopped reading);
   reply with the monitored data;
 - ``("run_batch", inputs)``: the same with a leading trial axis on every
-  input file; each trial starts from the reset state (one runtime, no restart);
+  input file (of length 1: the same in every trial); each trial starts from the reset state (one runtime, no restart);
   reply with one record per trial. With ``inputs["native"]`` (a static plan,
   :func:`._batched.batch_refusal`) the trials run ``B`` at a time in a second
   runtime whose populations carry a sample axis (:mod:`._batched`), built at
@@ -26,6 +27,8 @@ Requests (pickled tuples on ``FD_IN``) and replies (``("ok", value)`` or
   ``set_weights`` as its third argument: a reset needs no request of its own);
 - ``("set_weights", name, array, resets)``;
 - ``("profile",)``: the :class:`._profile.Profile` figures since the last one;
+- ``("release",)``: stop the runtimes, forget the network and remove its files; keep serving (the
+  caller reuses the worker for its next simulation, :func:`._client.acquire_worker`);
 - ``("close",)``: stop the runtime and exit.
 
 The worker never outlives its caller (:class:`Lifeline`): when the caller dies (any signal, SIGKILL
@@ -49,8 +52,8 @@ from typing import Any
 
 import numpy as np
 
-from ._batched import BatchedNetwork, batch_refusal, batch_size
-from ._client import group_members
+from ._batched import BatchedNetwork, batch_refusal, batch_size, start_runtimes
+from ._client import LOG_FILE, OWNERS_FILE, group_members
 from ._lava.buffers import (
     CTRL,
     CTRL_BASE,
@@ -107,9 +110,9 @@ class LavaNetwork:
         for conn in plan.connections:
             self._wire(conn)
         self.anchor = self._connect_components()
-        self._start_runtime()
-        self.profile.count("lava_processes", len(self.procs) + len(self.connections) + len(self.modulators))
-        self.profile.count("lava_processes", len(self.circuits))
+        self.run_cfg = self._run_config()
+        self.started = False
+        """Whether the runtime runs: it starts at the first Lava step (:meth:`_ensure_started`), not here."""
 
     # -- build steps -----------------------------------------------------------------------
     def _create_buffers(self) -> None:
@@ -278,16 +281,29 @@ class LavaNetwork:
             pre.s_out.connect(proc.s_in)
         proc.a_out.connect(post.a_in)
 
-    def _start_runtime(self) -> None:
-        """Compile and start the Lava processes now, not in the first run."""
+    def _run_config(self) -> Any:
+        """Lava's run configuration: our float or fixed-point models, selected by tag."""
         from lava.magma.core.run_configs import Loihi2SimCfg
 
         from ._lava.connections.models import LAVA_PROCESS_MODELS
 
         tag = "fixed_pt" if self.plan.numeric == "fixed" else "floating_pt"
-        self.run_cfg = Loihi2SimCfg(select_tag=tag, exception_proc_model_map=LAVA_PROCESS_MODELS[tag])
-        for anchor in self.anchor:
-            anchor.create_runtime(run_cfg=self.run_cfg)
+        return Loihi2SimCfg(select_tag=tag, exception_proc_model_map=LAVA_PROCESS_MODELS[tag])
+
+    def _ensure_started(self) -> None:
+        """Compile and start the Lava processes before the first step this runtime runs.
+
+        Lazy: a simulation whose trials all go through the batched network (``run_batch``) never
+        starts this runtime (its start, one fork per process, was most of a dense recall's time).
+        Resets and weights asked for before the start wait in the shared buffers (a reset
+        generation, a weight generation), which the models read at their first step.
+        """
+        if self.started:
+            return
+        start_runtimes(self.anchor, self.run_cfg, self.profile, "")
+        self.started = True
+        processes = len(self.procs) + len(self.connections) + len(self.modulators) + len(self.circuits)
+        self.profile.count("lava_processes", processes)
 
     def _connect_components(self) -> list[Any]:
         """One process per connected component: Lava runs whatever is connected to the process it is asked to run."""
@@ -330,9 +346,9 @@ class LavaNetwork:
         most, within ``inputs["buffer_bytes"]``); otherwise one trial after another.
         """
         self._pending_reset(inputs)
-        with self.profile.phase("load_inputs_s"):
-            spikes, currents, modulators = _load_inputs(inputs)
         trials = int(inputs["trials"])
+        with self.profile.phase("load_inputs_s"):
+            spikes, currents, modulators = (trial_arrays(named, trials) for named in _load_inputs(inputs))
         self.profile.count("trials", trials)
         if inputs.get("native") and batch_refusal(self.plan) is None:
             return self._run_batched(inputs, trials, spikes, currents)
@@ -358,7 +374,7 @@ class LavaNetwork:
             if self.batched is not None:
                 self.batched.close()
             with self.profile.phase("batch_build_s"):
-                self.batched = BatchedNetwork(self.plan, size, self.shm_dir, int(inputs["buffer_bytes"]))
+                self.batched = BatchedNetwork(self.plan, size, self.shm_dir, int(inputs["buffer_bytes"]), self.profile)
                 for index, conn in enumerate(self.plan.connections):  # the weights as they are now
                     if self.loaded[conn.name] is not conn.weights:
                         self.batched.set_weights(index, conn.name, self.loaded[conn.name])
@@ -425,6 +441,7 @@ class LavaNetwork:
         """Tell the models where the chunk starts, then run it."""
         from lava.magma.core.run_conditions import RunSteps
 
+        self._ensure_started()
         ctrl = self.buffers[CTRL]
         ctrl[CTRL_BASE] = self.lava_t
         ctrl[CTRL_LENGTH] = length
@@ -496,13 +513,17 @@ class LavaNetwork:
             self.batched.set_weights(index, name, weights)
 
     def close(self) -> None:
-        """Stop the runtimes (Lava 0.10's ``stop`` of a runtime that never ran waits forever: run one step first)."""
-        if self.batched is not None:
-            self.batched.close()
-        if self.lava_t == 0:
-            self._run_chunk(1)
-        for anchor in self.anchor:
-            anchor.stop()
+        """Stop the runtimes that were started (Lava 0.10's ``stop`` of a runtime that never ran waits
+        forever: one that started but never ran runs one step first); one never started has no process."""
+        try:
+            if self.batched is not None:
+                self.batched.close()
+        finally:
+            if self.started:
+                if self.lava_t == 0:
+                    self._run_chunk(1)
+                for anchor in self.anchor:
+                    anchor.stop()
 
 
 def _learning_rule(rule: RulePlan) -> Any:
@@ -522,6 +543,12 @@ def _connect_third_factor(source: Any, learning: Any) -> None:
     source.y1.connect(learning.s_in_y1)
     source.y2.connect(learning.s_in_y2)
     source.y3.connect(learning.s_in_y3)
+
+
+def trial_arrays(named: dict[str, np.ndarray], trials: int) -> dict[str, np.ndarray]:
+    """A ``run_batch`` request's arrays with ``trials`` on their leading axis: one of length 1 is the same
+    in every trial (the caller sent it once), broadcast without a copy."""
+    return {name: np.broadcast_to(value, (trials, *value.shape[1:])) for name, value in named.items()}
 
 
 def _load_inputs(inputs: dict[str, Any]) -> tuple[dict[str, np.ndarray], ...]:
@@ -594,6 +621,17 @@ class CallerGone(Exception):
     """A reply could not be sent: the caller closed its end of the pipe."""
 
 
+def clear_directory(shm_dir: str) -> None:
+    """Remove a released network's buffers, input files and error reports; keep the owners and the log."""
+    for entry in os.scandir(shm_dir):
+        if entry.name in (OWNERS_FILE, LOG_FILE):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.remove(entry.path)
+
+
 def _reply(conn_out: Connection, message: tuple[str, Any]) -> None:
     try:
         conn_out.send(message)
@@ -627,6 +665,12 @@ def _serve(conn_in: Connection, conn_out: Connection, shm_dir: str, holder: list
                 with profile.phase("build_s"):
                     network = holder[0] = LavaNetwork(args[0], shm_dir, profile)
                 reply: Any = None
+            elif command == "release":
+                if network is not None:
+                    network.close()
+                holder[0] = network = None
+                clear_directory(shm_dir)
+                reply = None
             elif command == "close":
                 if network is not None:
                     network.close()

@@ -241,6 +241,34 @@ def _group_running(pgid: int) -> list[int]:
     return [pid for pid, _ in group_members(pgid) or []]
 
 
+def _lava_processes(pgid: int) -> list[int]:
+    """The worker and its Lava processes, without Lava's resource tracker (alive as long as the worker)."""
+    return [pid for pid, command in group_members(pgid) or [] if "resource_tracker" not in command]
+
+
+def test_a_closed_simulations_worker_serves_the_next_compile() -> None:
+    """close() keeps the worker (runtimes stopped, files removed) for the next compile in this process; a
+    simulation on it gives the records of one on a fresh worker; a second closed one is not kept."""
+    network = two_layers("value")
+    whole = _run("reference", two_layers("value")).spikes("layer")
+    first = get_backend("lava").compile(network)
+    pgid = first.worker_pid
+    np.testing.assert_array_equal(first.run(STEPS).spikes("layer"), whole)
+    first.close()
+    assert _lava_processes(pgid) == [pgid]  # every Lava process of the runtime has stopped
+    assert sorted(os.listdir(first._worker.directory)) == ["owners", "worker.log"]
+    second, third = get_backend("lava").compile(network), get_backend("lava").compile(network)
+    try:
+        assert second.worker_pid == pgid and third.worker_pid != pgid  # one kept worker, taken once
+        np.testing.assert_array_equal(second.run(STEPS).spikes("layer"), whole)
+        profile = second.profile()
+        assert profile["compile_s"] > 0 and profile["start_s"] > 0
+    finally:
+        second.close()
+        third.close()
+    assert group_members(third.worker_pid) == []  # kept: the first one released, not a second one
+
+
 def _self_exciting(n: int = 200) -> Network:
     """No inputs at all (so a long run costs nothing to set up): a recurrent layer started above threshold."""
     rng = np.random.default_rng(0)
@@ -255,6 +283,8 @@ def _self_exciting(n: int = 200) -> Network:
 def test_timeout_raises_quickly_and_stops_every_lava_process() -> None:
     sim = get_backend("lava", timeout_s=1.0).compile(_self_exciting())
     pgid = sim.worker_pid
+    assert _lava_processes(pgid) == [pgid]  # the runtime starts lazily: the worker alone
+    sim.run(5)  # starts it (under timeout_s + build_timeout_s)
     assert len(_group_running(pgid)) >= 3  # the worker and its Lava processes
     start = time.monotonic()
     with pytest.raises(LavaRunError, match="timeout_s=1"):
@@ -286,9 +316,10 @@ def test_a_batch_runs_in_one_runtime_under_the_request_timeout() -> None:
     with pytest.raises(SpecError, match=r"options\.batch_trials"):
         get_backend("lava", batch_trials=0).compile(network)
     slow = get_backend("lava", timeout_s=1.0, batch_trials=2).compile(network)
+    slow.run_batch(2, {"kick": np.zeros((2, 2, size))})  # starts the batched runtime (B = 2)
     start = time.monotonic()
     with pytest.raises(LavaRunError, match="timeout_s=1"):
-        slow.run_batch(200_000, {"kick": np.zeros((2, 200_000, size))})
+        slow.run_batch(50_000, {"kick": np.zeros((2, 50_000, size))})  # >= 0.1 ms a step: > 5 s
     assert time.monotonic() - start < 30
     assert _group_running(slow.worker_pid) == []
     slow.close()
@@ -309,7 +340,7 @@ def test_bad_fixed_point_setup_is_refused_before_lava_starts(monkeypatch: pytest
     def no_worker(*args, **kwargs):
         raise AssertionError("a Lava worker was started")
 
-    monkeypatch.setattr(lava_backend, "Worker", no_worker)
+    monkeypatch.setattr(lava_backend, "acquire_worker", no_worker)  # neither a new worker nor a kept one
     network = two_layers("value")
     network.projections[1].weights = network.projections[1].weights * 1e-6  # below one mantissa step
     with pytest.raises(UnsupportedFeatureError, match=r"projections\['noise->layer'\].weights.*rounds to 0"):
@@ -566,13 +597,16 @@ def test_native_batch_advances_many_samples_per_step_with_the_records_of_single_
             singles.append(sim.run(STEPS, {"in": spikes[trial], "drive": drive[trial]}).data)
         sim.reset(weights=True)
         again = sim.run_batch(STEPS, {"in": spikes[:2], "drive": drive[:2]})
+        shared = sim.run_batch(STEPS, {"in": spikes[:2], "drive": np.stack([drive[0], drive[0]])})  # sent once
     assert profile["trials"] == 7 and profile["batch_build_s"] > 0
+    assert "start_s" not in profile and "lava_processes" not in profile  # the unbatched runtime never started
     assert profile["lava_steps"] == 3 * STEPS  # three batched runs of STEPS steps, no step per trial
     assert sum(int(s["readout.count"].sum()) for s in singles) > 10
     for key, value in batch.data.items():
         _same(numeric, key, value, np.stack([s[key] for s in singles]))
     for key, value in first.data.items():  # the spec's weights again after reset(weights=True)
         _same(numeric, key, again.data[key], value)
+        _same(numeric, key, shared.data[key][0], value[0])  # a current equal in every trial: broadcast
 
 
 def _same(numeric: str, key: str, have: np.ndarray, want: np.ndarray) -> None:

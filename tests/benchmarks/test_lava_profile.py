@@ -22,3 +22,16 @@ def test_lava_profile_inference(tmp_path: Path) -> None:
     batched, before = (case["implementations"][f"lava fixed{s}"]["info"]["profile"] for s in ("", " (before)"))
     assert batched["lava_runs"] < before["lava_runs"]  # B samples per Lava run instead of one Lava run per sample
     assert {c["name"] for c in case["comparisons"]} >= {"lava float / reference", "lava fixed / reference (fixed)"}
+
+
+@pytest.mark.slow
+def test_lava_profile_steps(tmp_path: Path) -> None:
+    needs("lava")
+    doc = run_script(tmp_path, "lava_profile", "--cases", "steps")  # quick: a ring of 1, 10 steps
+    (case,) = doc["cases"]
+    records = case["implementations"]
+    assert set(records) == {"ring 1", "ring 1 + learning"}
+    for record in records.values():
+        info = record["info"]
+        assert info["processes"] == 2 and info["ms_per_step"] > 0
+        assert info["profile"]["lava_steps"] == 10  # the timed run's steps only (the start was the warm-up's)
