@@ -64,7 +64,7 @@ class EmulatedRun:
 
 
 def lif_counts(drive: np.ndarray, steps: int, beta: float, v_th: float) -> np.ndarray:
-    r"""Spike counts ``(N, n)`` of LIF neurons under a constant drive ``(N, n)`` for ``steps`` steps (subtract reset)."""
+    """Spike counts ``(N, n)`` of LIF neurons under a constant drive ``(N, n)`` for ``steps`` steps (subtract reset)."""
     v = np.zeros_like(drive)
     counts = np.zeros_like(drive)
     for _ in range(steps):
