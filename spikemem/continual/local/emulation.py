@@ -14,7 +14,8 @@ hidden layer"). It keeps the learner's equations and replaces two things:
   counts :math:`C - C B^\top B` (uncentred, as the rule sees them).
 
 The readout learns exactly as the simulators' ErrorModulated rule does,
-:math:`\Delta W = \frac{\lambda}{B} \sum_b M_b (f_b - B^\top B f_b)^\top` with
+:math:`\Delta W = \frac{\lambda}{B} \sum_b M_b (f_b - B^\top B f_b)^\top` (a last, short minibatch's
+:math:`M_b` scaled by ``B / len``, as in the learner) with
 :math:`f_b = c_b / T` and :math:`M_b = \text{onehot}(y_b) - \mathrm{softmax}(W f_b)`.
 Its weights and sample order come from its own seeds, so its figures are close to,
 not equal to, a simulator's.
@@ -116,6 +117,7 @@ def emulate(
             for start in range(0, len(y), batch_size):
                 index = order[start : start + batch_size]
                 error = np.eye(classes)[y[index]] - softmax(f[index] @ readout.T)
+                error *= batch_size / len(index)  # as the learner: the rate assumes full minibatches
                 pre = f[index] - (f[index] @ basis.T) @ basis if project else f[index]
                 readout += lr / batch_size * error.T @ pre
         if method == "hlop":
