@@ -300,9 +300,10 @@ def test_the_emulation_counts_spikes_and_protects_like_the_learner() -> None:
     np.testing.assert_array_equal(lif_counts(np.array([[0.75, 0.4, 2.0]]), 4, 0.5, 1.0), [[2, 0, 4]])
     config = StreamConfig(source="digits", kind="permuted", tasks=3, test_fraction=0.2, max_train=300, max_test=100)
     stream = build_stream(config, np.random.default_rng(0))
-    small = {"hidden": 300, "v_th": 2.0, "epochs": 2, "lateral_per_task": 30}
+    small = {"hidden": 300, "v_th": 2.0, "epochs": 3, "lateral_per_task": 30}
     hlop = emulate(stream, **small)
     finetune = emulate(stream, **small, method="finetune")
-    assert hlop.R[0, 0] == finetune.R[0, 0] > 0.7
-    assert finetune.forgetting >= 0.1 and hlop.forgetting <= finetune.forgetting / 2
+    assert hlop.R[0, 0] == finetune.R[0, 0] > 0.8  # measured: 0.86
+    assert finetune.forgetting >= 0.08 and hlop.forgetting <= finetune.forgetting / 4  # measured: 0.095, 0.015
+    assert hlop.acc > finetune.acc + 0.03  # measured: 0.87, 0.82
     assert hlop.subspace_rank == 90 and finetune.subspace_rank == 0
