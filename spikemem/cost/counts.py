@@ -3,7 +3,11 @@ r"""Operation counts of a run, computed once in spikemem from the spec and the r
 Every backend records the same thing for the count (the protocol adds the
 monitors it needs, :func:`cost_monitors`), and :func:`count_operations` turns
 it into an :class:`OperationCounts`, so the float backends give identical
-counts and Lava fixed point gives its own from its own spikes.
+counts and Lava fixed point gives its own from its own spikes. A backend for
+which a per-step raster is dear (Brian2's runtime targets) records a source of
+:func:`tail_sources` by its per-neuron spike count and supplies its *spike
+tail*, the spikes of the run's last ``depth`` steps, instead: the same counts
+(``count_operations(..., tails=...)``).
 
 Definitions (per run of ``S`` steps and ``B`` trials; :math:`s_j[t]` the spikes
 of source neuron ``j`` at step ``t``, steps before the run's first being the
