@@ -10,7 +10,9 @@ target of issue 17 (counting costs at most 5%: ratio <= 1.05). Two cases:
   (:mod:`benchmark_network`: ``--n`` LIF neurons, recurrence ``--p``,
   ``--steps`` steps) monitoring only spike *counts*: the worst case, since
   counting must then record the population's spike raster (a spec that
-  records spikes anyway pays only the count itself);
+  records spikes anyway pays only the count itself; Brian2's runtime
+  targets record counts and read the spike tail from the neurons' last
+  spike steps instead, ``Simulation._spike_tails``);
 - **inference**: a continual-learning inference, a spiking MLP
   (``--inputs``-``--hidden``-``--hidden``-10, direct encoding, T = 6,
   random weights) classifying ``--samples`` samples through

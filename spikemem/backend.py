@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import numpy as np
@@ -31,10 +31,12 @@ from spikemem.cost.counts import (
     nonzero,
     nonzero_total,
     synapse_fanout,
+    tail_depths,
+    tail_sources,
     with_cost_monitors,
 )
 from spikemem.recording import Recording
-from spikemem.spec import CurrentInput, Network, PlasticityRule, SpecError
+from spikemem.spec import CurrentInput, Monitor, Network, PlasticityRule, SpecError
 from spikemem.spec.errors import UnsupportedFeatureError
 from spikemem.stimulus import InputWindow, input_window
 
@@ -264,15 +266,37 @@ class Simulation(ABC):
         self._cost_keys: frozenset[str] = frozenset()
         self._in_transit: dict[str, np.ndarray] = {}
         self._depth: dict[str, int] = {}
+        self._tail_depths: dict[str, int] = {}
         self._fanouts: dict[str, np.ndarray] = {}
 
-    def _enable_counting(self, added_keys: frozenset[str]) -> None:
-        """Count every run's operations; ``added_keys``: recorded only for the count, dropped from recordings."""
+    def _enable_counting(self, added_keys: frozenset[str], tails: frozenset[str] = frozenset()) -> None:
+        """Count every run's operations; ``added_keys``: recorded only for the count, dropped from recordings.
+
+        ``tails``: sources recorded by per-neuron counts only, whose spike
+        tails the simulation supplies (:meth:`_spike_tails`); a batched run
+        records their rasters (:meth:`_tail_rasters_network`), dropped too.
+        """
         self.counting = True
-        self._cost_keys = added_keys
         for proj in self.network.projections:
             self._depth[proj.pre] = max(self._depth.get(proj.pre, 1), proj.delay)
             self._fanouts[proj.name] = synapse_fanout(proj)
+        self._tail_depths = tail_depths(self.network, tails)
+        self._cost_keys = added_keys | {f"{source}.spikes" for source in self._tail_depths}
+
+    def _tail_rasters_network(self) -> Network:
+        """The network with a raster monitor of every tail source (for a batched run, whose count needs them)."""
+        if not self._tail_depths:
+            return self.network
+        extra = [Monitor(source, "spikes") for source in self._tail_depths]
+        return replace(self.network, monitors=[*self.network.monitors, *extra])
+
+    def _spike_tails(self, depths: Mapping[str, int], steps: int) -> dict[str, np.ndarray]:
+        """Source -> ``(1, depth, n)`` bool: its spikes in the last ``depth`` steps of the run of ``steps`` just made.
+
+        Oldest step first; steps before the run are False. A simulation whose
+        backend declares :meth:`Backend._supplies_spike_tails` implements it.
+        """
+        raise NotImplementedError(f"backend {self.backend_name!r} does not supply spike tails")
 
     def _count(
         self,
@@ -292,6 +316,7 @@ class Simulation(ABC):
         steps = windows[0].steps
         inputs = {name: _trials([w.spikes[name] for w in windows], batched) for name in windows[0].spikes}
         currents = _graded_inputs(self.network, windows, overrides or {})
+        tails = self._spike_tails(self._tail_depths, steps) if self._tail_depths and not batched else {}
         counts = count_operations(
             self.network,
             data,
@@ -301,6 +326,7 @@ class Simulation(ABC):
             inputs=inputs,
             currents=currents,
             in_transit=None if batched else self._in_transit,
+            tails=tails,
             learn=learn,
             graded_fan_in=self.graded_fan_in,
             fanouts=self._fanouts,
@@ -309,6 +335,9 @@ class Simulation(ABC):
         )
         if not batched:
             rasters = {**inputs, **{k[: -len(".spikes")]: v for k, v in data.items() if k.endswith(".spikes")}}
+            rasters.update(
+                {source: tail[:, tail.shape[1] - min(steps, tail.shape[1]) :] for source, tail in tails.items()}
+            )
             self._in_transit = {
                 source: _last_steps(self._in_transit.get(source), np.asarray(rasters[source], dtype=bool), depth)
                 for source, depth in self._depth.items()
@@ -511,12 +540,23 @@ class Backend(ABC):
         availability = self.available()
         if not availability:
             raise BackendUnavailableError(f"backend {self.name!r} is unavailable: {availability.reason}")
+        merged = {**self.options, **options}
         if not count_operations:
-            return self._compile(network, numeric, {**self.options, **options})
-        counted, added = with_cost_monitors(network)
-        simulation = self._compile(counted, numeric, {**self.options, **options})
-        simulation._enable_counting(added)
+            return self._compile(network, numeric, merged)
+        tails = tail_sources(network) if self._supplies_spike_tails(network, merged) else frozenset()
+        counted, added = with_cost_monitors(network, tails)
+        simulation = self._compile(counted, numeric, merged)
+        simulation._enable_counting(added, tails)
         return simulation
+
+    def _supplies_spike_tails(self, network: Network, options: dict[str, Any]) -> bool:
+        """Whether the simulation of ``network`` supplies spike tails (``Simulation._spike_tails``; default: no).
+
+        Then counting records per-neuron spike counts of the sources of
+        :func:`spikemem.cost.counts.tail_sources` instead of their rasters
+        (where recording a raster costs more than the run's tail).
+        """
+        return False
 
     def check_supported(self, network: Network, numeric: str) -> None:
         """Raise :class:`UnsupportedFeatureError` for what this backend cannot run.

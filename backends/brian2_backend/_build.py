@@ -18,7 +18,7 @@ import numpy as np
 from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
-from ._plan import END_ORDER, LAST_SPIKE, NEVER, GroupPlan, NetworkPlan, SynapsePlan, WindowInputs
+from ._plan import END_ORDER, NEVER, GroupPlan, NetworkPlan, SynapsePlan, WindowInputs, is_spike_step
 from ._tables import StepTable
 
 # Order of the plasticity code inside the "end" slot (summed variables from the
@@ -109,8 +109,9 @@ def _group(plan: GroupPlan, clock: Any, tables: dict[str, StepTable], codeobj_cl
         name=plan.brian_name,
         codeobj_class=codeobj_class,
     )
-    if LAST_SPIKE in group.variables:
-        group.variables[LAST_SPIKE].set_value(NEVER)
+    for name in group.variables:
+        if is_spike_step(name):
+            group.variables[name].set_value(NEVER)
     return group
 
 

@@ -493,6 +493,35 @@ def _add_last_spike(group: GroupPlan) -> None:
         group.reset.append(f"{LAST_SPIKE} = t_in_timesteps")
 
 
+def spike_history(depth: int) -> list[str]:
+    """The spike-step variables that keep a neuron's last ``depth`` spike steps: ``ls``, ``ls1`` ... (newest first)."""
+    return [LAST_SPIKE] + [f"{LAST_SPIKE}{k}" for k in range(1, depth)]
+
+
+def add_spike_history(group: GroupPlan, depth: int) -> None:
+    r"""Keep each neuron's last ``depth`` spike steps (:func:`spike_history`), for the count's spike tail.
+
+    At a spike the older steps shift by one before ``ls`` takes the step:
+    :math:`ls_{k} \leftarrow ls_{k-1}` (oldest first), :math:`ls \leftarrow t`.
+    A neuron spikes at most once per step, so its spikes of the last ``depth``
+    steps are among these values. Initial and reset value :data:`NEVER`.
+    """
+    _add_last_spike(group)
+    names = spike_history(depth)
+    missing = [name for name in names[1:] if f"{name} : integer" not in group.variables]
+    if not missing:
+        return
+    group.variables.extend(f"{name} : integer" for name in missing)
+    at = group.reset.index(f"{LAST_SPIKE} = t_in_timesteps")
+    shifts = [f"{names[k]} = {names[k - 1]}" for k in range(len(names) - 1, 0, -1)]
+    group.reset[at:at] = shifts
+
+
+def is_spike_step(variable: str) -> bool:
+    """Whether a group variable holds a spike step (``ls``, ``ls1`` ...: reset to :data:`NEVER`, not 0)."""
+    return variable == LAST_SPIKE or (variable.startswith(LAST_SPIKE) and variable[len(LAST_SPIKE) :].isdigit())
+
+
 def _add_traces(group: GroupPlan, traces: dict[str, float]) -> None:
     for var, alpha in traces.items():
         group.variables.append(f"{var} : 1")

@@ -13,6 +13,7 @@ and leaves the clock where it is.
 from __future__ import annotations
 
 import gc
+from collections.abc import Mapping
 from typing import Any
 
 import brian2 as b2
@@ -24,7 +25,16 @@ from spikemem.stimulus import InputWindow
 
 from ._batch import BatchModel, copies_for
 from ._build import MONITOR_ORDER, BrianModel, build_model, connect, read_monitors
-from ._plan import LAST_SPIKE, NEVER, NetworkPlan, plan_network, window_inputs
+from ._plan import (
+    LAST_SPIKE,
+    NEVER,
+    NetworkPlan,
+    add_spike_history,
+    is_spike_step,
+    plan_network,
+    spike_history,
+    window_inputs,
+)
 from ._tables import MIN_ROWS
 
 
@@ -140,11 +150,41 @@ class Brian2Simulation(Simulation):
             copies = copies_for(self.network, len(windows))
             if self._batch is None or self._batch.copies < copies:  # built for the first (or a larger) batch
                 self._batch = None
-                self._batch = BatchModel(self.network, self._codeobj_class, self._max_table_bytes, copies)
+                # the batch model records rasters anyway: the count reads the tail sources' from it
+                network = self._tail_rasters_network()
+                self._batch = BatchModel(network, self._codeobj_class, self._max_table_bytes, copies)
             self._batch.sync_weights(self._get_weights)
             return self._batch.run(windows, self._get_weights)
         finally:
             gc.unfreeze()
+
+    # -- counting -------------------------------------------------------------------
+    def _enable_counting(self, added_keys: frozenset[str], tails: frozenset[str] = frozenset()) -> None:
+        """Count runs; a tail source keeps its last ``depth`` spike steps (:func:`._plan.add_spike_history`)."""
+        super()._enable_counting(added_keys, tails)
+        if self._built is not None:
+            raise RuntimeError("counting must be enabled before the Brian2 model is built (Backend.compile does)")
+        for source, depth in self._tail_depths.items():
+            add_spike_history(self._plan.groups[source], depth)
+
+    def _spike_tails(self, depths: Mapping[str, int], steps: int) -> dict[str, np.ndarray]:
+        r"""Each source's spikes in the last ``depth`` steps of the run just made, from its last spike steps.
+
+        The run covered network steps ``[end - steps, end)``; a spike step
+        :math:`s` of ``ls``, ``ls1`` ... with :math:`s \ge \max(end - depth, end - steps)`
+        sets row :math:`s - (end - depth)` (steps before the run stay False).
+        """
+        end = self._step
+        tails: dict[str, np.ndarray] = {}
+        for source, depth in depths.items():
+            group = self._model.groups[source]
+            tail = np.zeros((depth, self._plan.groups[source].size), dtype=bool)
+            for name in spike_history(depth):
+                step = np.asarray(group.variables[name].get_value(), dtype=np.int64)
+                neurons = np.flatnonzero(step >= max(end - depth, end - steps))
+                tail[step[neurons] - (end - depth), neurons] = True
+            tails[source] = tail[None]
+        return tails
 
     def _restore_last_spikes(self) -> None:
         """Put the spikes of the previous step back where the synapses read them.
@@ -187,7 +227,7 @@ class Brian2Simulation(Simulation):
             group = self._model.groups[name]
             for var in variable_names(group_plan.variables):
                 if var not in ("v", "I_ext"):
-                    group.variables[var].set_value(NEVER if var == LAST_SPIKE else 0)
+                    group.variables[var].set_value(NEVER if is_spike_step(var) else 0)
         for name, syn_plan in self._plan.synapses.items():
             syn = self._model.synapses[name]
             for var in variable_names(syn_plan.model):

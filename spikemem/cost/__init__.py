@@ -49,6 +49,7 @@ from spikemem.cost.counts import (
     join_trials,
     raster_sources,
     sum_counts,
+    tail_sources,
     with_cost_monitors,
 )
 from spikemem.cost.energy import (
@@ -82,5 +83,6 @@ __all__ = [
     "loihi_energy",
     "raster_sources",
     "sum_counts",
+    "tail_sources",
     "with_cost_monitors",
 ]

@@ -3,7 +3,11 @@ r"""Operation counts of a run, computed once in spikemem from the spec and the r
 Every backend records the same thing for the count (the protocol adds the
 monitors it needs, :func:`cost_monitors`), and :func:`count_operations` turns
 it into an :class:`OperationCounts`, so the float backends give identical
-counts and Lava fixed point gives its own from its own spikes.
+counts and Lava fixed point gives its own from its own spikes. A backend for
+which a per-step raster is dear (Brian2's runtime targets) records a source of
+:func:`tail_sources` by its per-neuron spike count and supplies its *spike
+tail*, the spikes of the run's last ``depth`` steps, instead: the same counts
+(``count_operations(..., tails=...)``).
 
 Definitions (per run of ``S`` steps and ``B`` trials; :math:`s_j[t]` the spikes
 of source neuron ``j`` at step ``t``, steps before the run's first being the
@@ -302,10 +306,42 @@ def raster_sources(network: Network) -> frozenset[str]:
     return frozenset(needed)
 
 
-def cost_monitors(network: Network) -> list[Monitor]:
-    """Monitors the count needs that ``network`` lacks: a raster of :func:`raster_sources`, counts of the rest."""
+def tail_sources(network: Network) -> frozenset[str]:
+    """Sources of :func:`raster_sources` whose count can come from per-neuron totals and a spike tail.
+
+    A projection's delivered spikes need, per source neuron, only its spike
+    total over the run and its spikes in the run's last ``delay`` steps
+    (:func:`count_operations`, ``tails``); so do the events it causes. The
+    pres and posts of :class:`~spikemem.spec.PairSTDP` need the per-step
+    raster (the updates pair spikes of one step), and so does a population
+    whose spikes the spec monitors anyway (its raster is there already).
+    """
+    stdp = {
+        name for proj in network.projections if isinstance(proj.plasticity, PairSTDP) for name in (proj.pre, proj.post)
+    }
+    monitored = {m.target for m in network.monitors if m.variable == "spikes"}
+    return raster_sources(network) - stdp - monitored
+
+
+def tail_depths(network: Network, sources: Iterable[str]) -> dict[str, int]:
+    """Source -> the spike tail its count needs: the largest delay of the projections it feeds."""
+    depths: dict[str, int] = {}
+    wanted = set(sources)
+    for proj in network.projections:
+        if proj.pre in wanted:
+            depths[proj.pre] = max(depths.get(proj.pre, 1), int(proj.delay))
+    return depths
+
+
+def cost_monitors(network: Network, tails: Iterable[str] = ()) -> list[Monitor]:
+    """Monitors the count needs that ``network`` lacks: a raster of :func:`raster_sources`, counts of the rest.
+
+    ``tails``: sources (of :func:`tail_sources`) whose backend supplies their
+    spike tails (``Simulation._spike_tails``); they get a per-neuron count
+    instead of a raster.
+    """
     have = {(m.target, m.variable) for m in network.monitors}
-    rasters = raster_sources(network)
+    rasters = raster_sources(network) - set(tails)
     extra: list[Monitor] = []
     for pop in network.populations:
         if (pop.name, "spikes") in have:
@@ -317,9 +353,9 @@ def cost_monitors(network: Network) -> list[Monitor]:
     return extra
 
 
-def with_cost_monitors(network: Network) -> tuple[Network, frozenset[str]]:
+def with_cost_monitors(network: Network, tails: Iterable[str] = ()) -> tuple[Network, frozenset[str]]:
     """A shallow copy of ``network`` with :func:`cost_monitors` added, and the keys of the added monitors."""
-    extra = cost_monitors(network)
+    extra = cost_monitors(network, tails)
     if not extra:
         return network, frozenset()
     return replace(network, monitors=[*network.monitors, *extra]), frozenset(m.key for m in extra)
@@ -341,13 +377,14 @@ def count_operations(
     inputs: Mapping[str, np.ndarray] | None = None,
     currents: Mapping[str, np.ndarray | int] | None = None,
     in_transit: Mapping[str, np.ndarray] | None = None,
+    tails: Mapping[str, np.ndarray] | None = None,
     learn: bool = True,
     graded_fan_in: Mapping[str, int] | None = None,
     fanouts: Mapping[str, np.ndarray] | None = None,
     numeric: str = "float",
     backend: str = "",
 ) -> OperationCounts:
-    """Count the operations of one run from its recorded spikes (module docstring for the definitions).
+    r"""Count the operations of one run from its recorded spikes (module docstring for the definitions).
 
     Parameters
     ----------
@@ -369,6 +406,13 @@ def count_operations(
         Source name -> ``(B, depth, n)`` spikes of the steps before the run
         that are still travelling (the previous run's last ``depth`` steps,
         oldest first); None after a reset.
+    tails
+        Source population recorded by ``"pop.count"`` only -> ``(B, depth, n)``
+        its spikes in the run's last ``depth`` steps (oldest first; steps
+        before the run are False), ``depth`` at least the delay of every
+        projection it feeds. Its delivered spikes per neuron are then
+        :math:`\sum_t s_j[t] - \sum_{t \ge S - d} s_j[t]` plus the arriving
+        ones: the same as from its raster.
     learn
         Whether the plastic projections learned during the run.
     graded_fan_in
@@ -383,7 +427,9 @@ def count_operations(
     currents = currents or {}
     in_transit = in_transit or {}
     graded_fan_in = graded_fan_in or {}
+    tails = tails or {}
     rasters: dict[str, np.ndarray] = {}
+    totals: dict[str, np.ndarray] = {}
     for name, raster in inputs.items():
         rasters[name] = _batched(np.asarray(raster, dtype=bool), batched)
     pops: list[PopulationCounts] = []
@@ -393,7 +439,10 @@ def count_operations(
             rasters[pop.name] = _batched(np.asarray(data[key], dtype=bool), batched)
             spikes = int(np.count_nonzero(rasters[pop.name]))
         elif f"{pop.name}.count" in data:
-            spikes = int(np.asarray(data[f"{pop.name}.count"]).sum())
+            total = np.asarray(data[f"{pop.name}.count"])
+            spikes = int(total.sum())
+            if pop.name in tails:
+                totals[pop.name] = _batched(total, batched).sum(axis=0, dtype=np.int64)
         else:
             raise KeyError(f"no spikes of population {pop.name!r} were recorded; add Monitor({pop.name!r}, 'count')")
         updates = steps * pop.size * trials
@@ -407,9 +456,18 @@ def count_operations(
     projs: list[ProjectionCounts] = []
     for proj in network.projections:
         fanout = fanouts[proj.name] if fanouts is not None else synapse_fanout(proj)
-        if proj.pre not in rasters:
-            raise KeyError(f"no spike raster of {proj.pre!r}, the source of projection {proj.name!r}")
-        delivered, events = _delivered(rasters[proj.pre], in_transit.get(proj.pre), proj.delay, steps, fanout)
+        if proj.pre in rasters:
+            delivered, events = _delivered(rasters[proj.pre], in_transit.get(proj.pre), proj.delay, steps, fanout)
+        elif proj.pre in totals:
+            kept = _kept_from_tail(totals[proj.pre], np.asarray(tails[proj.pre], dtype=bool), proj.delay, proj.name)
+            carried = in_transit.get(proj.pre)
+            if carried is not None:
+                kept = kept + _arriving(np.asarray(carried, dtype=bool), proj.delay, steps)
+            delivered, events = int(kept.sum()), int(kept @ fanout)
+        else:
+            raise KeyError(
+                f"no spike raster (or count and tail) of {proj.pre!r}, the source of projection {proj.name!r}"
+            )
         n_post, n_pre = np.shape(proj.weights)
         touched = 0
         if proj.plasticity is not None and learn:
@@ -485,6 +543,20 @@ def _delivered(
     if carried is not None:
         kept = kept + _arriving(np.asarray(carried, dtype=bool), delay, steps)
     return int(kept.sum()), int(kept @ fanout)
+
+
+def _kept_from_tail(total: np.ndarray, tail: np.ndarray, delay: int, projection: str) -> np.ndarray:
+    """Per neuron, its spikes of the run that the run delivers: its total less its spikes of the last ``delay`` steps.
+
+    ``tail`` is ``(B, depth, n)`` (steps before the run False), so a run
+    shorter than ``delay`` delivers none of its own spikes.
+    """
+    if tail.ndim != 3 or tail.shape[1] < delay:
+        raise ValueError(
+            f"the spike tail of projection {projection!r}'s source has shape {tail.shape}; "
+            f"it needs (trials, depth >= {delay}, n)"
+        )
+    return total - tail[:, tail.shape[1] - delay :].sum(axis=(0, 1), dtype=np.int64)
 
 
 def _arriving(carried: np.ndarray, delay: int, steps: int) -> np.ndarray:

@@ -9,6 +9,7 @@ transit between them).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from conformance.cases import RULES, SPIKING_CASES, STEPS, plastic
 
 from spikemem.backends import get_backend
 from spikemem.cost import OperationCounts
-from spikemem.spec import Network
+from spikemem.spec import Network, PairSTDP
 
 LAVA_CASES = ("delays", "time_varying_current")
 """Lava starts processes per compile: two cases cover delays, two populations and a current input."""
@@ -82,3 +83,77 @@ def test_lava_fixed_point_counts_its_own_spikes() -> None:
     assert fixed.accumulate_ops > 0
     assert abs(fixed.accumulate_ops - flt.accumulate_ops) <= 0.2 * flt.accumulate_ops
     assert np.isclose(fixed.activation_sparsity, flt.activation_sparsity, atol=0.05)
+
+
+def _counts_only(lateral_delay: int) -> Network:
+    """The delays case (input delay 3) monitoring nothing, its lateral projection delayed ``lateral_delay`` steps."""
+    network = SPIKING_CASES["delays"]()
+    network.monitors = []
+    network.projections = [
+        replace(proj, delay=lateral_delay) if proj.pre == proj.post else proj for proj in network.projections
+    ]
+    return network
+
+
+RUNS = (57, 1, 2, 3, 4, "reset", 1, 90, "reset", 3, 48)
+"""Runs (steps) of a simulation, shorter and longer than the delays, with resets between some."""
+
+
+def _run_counts(name: str, network: Network) -> list[dict[str, Any]]:
+    backend = require(name, **TEST_OPTIONS.get(name, {})) if name != "reference" else get_backend(name)
+    counts = []
+    with backend.compile(network) as sim:
+        for steps in RUNS:
+            if steps == "reset":
+                sim.reset()
+                continue
+            recording = sim.run(int(steps))
+            assert recording.cost is not None and not recording.data  # the count's monitors are dropped
+            counts.append(_without_backend(recording.cost))
+    return counts
+
+
+@pytest.mark.parametrize("lateral_delay", [1, 2, 5])
+def test_brian2_counts_of_counts_only_sources(lateral_delay: int) -> None:
+    """Brian2 counts a source it records by count only (from its spike tail) exactly as the reference, run by run.
+
+    Runs shorter than the delay, consecutive runs (spikes in transit between
+    them) and resets between runs.
+    """
+    expected = _run_counts("reference", _counts_only(lateral_delay))
+    assert sum(c["total"]["accumulate_ops"] for c in expected) > 100
+    assert _run_counts("brian2", _counts_only(lateral_delay)) == expected
+
+
+def test_brian2_batch_counts_of_counts_only_sources() -> None:
+    """run_batch of a counts-only network: Brian2's batch model reads the rasters it records, same counts."""
+    network = _counts_only(4)
+    source = next(inp for inp in network.inputs if inp.name == "in")
+    trials = np.stack([np.roll(np.asarray(source.spikes), shift, axis=0)[:30] for shift in (0, 11, 23)])
+    counts = {}
+    for name in ("reference", "brian2"):
+        backend = require(name, **TEST_OPTIONS.get(name, {})) if name != "reference" else get_backend(name)
+        with backend.compile(_counts_only(4)) as sim:
+            recording = sim.run_batch(30, {"in": trials})
+        assert recording.cost is not None and not recording.data
+        counts[name] = _without_backend(recording.cost)
+    assert counts["brian2"] == counts["reference"]
+    assert counts["reference"]["total"]["accumulate_ops"] > 0
+
+
+def test_brian2_counting_records_no_raster_of_counts_only_sources() -> None:
+    """The saving of issue 17: a source recorded for the count only gets a SpikeMonitor with ``record=False``
+    (per-neuron counts; its spike tail comes from its last spike steps); a PairSTDP population keeps its raster."""
+    backend = require("brian2", target="numpy")
+    with backend.compile(_counts_only(3)) as sim:
+        sim.run(10)
+        monitors = sim._model.spike_monitors  # type: ignore[attr-defined]
+        assert monitors["layer"].record is False
+    network = _counts_only(3)
+    stdp = PairSTDP(a_plus=0.01, a_minus=0.01)
+    network.projections = [
+        replace(proj, plasticity=stdp) if proj.pre == proj.post else proj for proj in network.projections
+    ]
+    with backend.compile(network) as sim:
+        sim.run(10)
+        assert sim._model.spike_monitors["layer"].record is True  # type: ignore[attr-defined]

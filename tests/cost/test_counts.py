@@ -221,3 +221,26 @@ def test_footprint() -> None:
     assert flt.state_bytes == 2 * 4 + 2 and fix.state_bytes == 2 * 3 + 2
     with pytest.raises(ValueError, match="numeric"):
         footprint(network, "double")
+
+
+@pytest.mark.parametrize(("steps", "delay"), [(12, 3), (2, 5), (5, 5)])
+def test_a_count_and_a_spike_tail_give_the_raster_s_count(steps: int, delay: int) -> None:
+    """Per-neuron totals + the run's last ``depth`` steps (+ spikes in transit) count what the raster counts."""
+    rng = np.random.default_rng(steps * 10 + delay)
+    n, depth = 6, delay + 1
+    network = Network(
+        dt=1e-3,
+        populations=[Population("a", n, LIF(tau_mem=0.02)), Population("b", 3, LIF(tau_mem=0.02))],
+        projections=[Projection("a", "b", rng.normal(size=(3, n)) * (rng.random((3, n)) < 0.6), delay=delay)],
+    )
+    raster = rng.random((steps, n)) < 0.4
+    carried = rng.random((1, depth, n)) < 0.4
+    tail = np.zeros((1, depth, n), dtype=bool)
+    tail[0, depth - min(steps, depth) :] = raster[steps - min(steps, depth) :]
+    common = {"steps": steps, "in_transit": {"a": carried}}
+    expected = count_operations(network, {"a.spikes": raster, "b.count": np.zeros(3, int)}, **common)
+    counts = {"a.count": raster.sum(axis=0), "b.count": np.zeros(3, int)}
+    assert count_operations(network, counts, tails={"a": tail}, **common) == expected
+    assert expected.accumulate_ops > 0
+    with pytest.raises(ValueError, match="depth >= "):
+        count_operations(network, counts, tails={"a": tail[:, : delay - 1]}, **common)
