@@ -30,6 +30,10 @@ Translation (:mod:`._plan` has the code, :mod:`._build` the objects):
   asked), ``StateMonitor`` of ``v`` in the ``end`` slot, weights read at the
   end of the run; ``Monitor(projection, "weights", every=k)`` adds the only
   per-step Python code (a ``NetworkOperation``), runtime targets only.
+  What only the operation count reads (:mod:`spikemem.cost`) needs no monitor
+  on the runtime targets: a spike counter in the reset code
+  (``_plan.add_spike_counter``) and the last ``depth`` spike steps of each
+  source (``_plan.add_spike_history``, the spikes still in transit).
 
 ``run_batch`` (inference, batched recall): the independent trials of a
 static network run as ONE Brian2 run of a *batch model* (:mod:`._batch`):

@@ -31,7 +31,16 @@ from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
 from ._build import BrianModel, build_model, connect
-from ._plan import NetworkPlan, SynapseIndex, WindowInputs, batch_plan, trial_phases, window_inputs
+from ._plan import (
+    SPIKE_COUNTER,
+    NetworkPlan,
+    SynapseIndex,
+    WindowInputs,
+    add_spike_counter,
+    batch_plan,
+    trial_phases,
+    window_inputs,
+)
 from ._tables import MIN_ROWS
 
 MAX_BATCH_SYNAPSES = 4_000_000
@@ -93,12 +102,26 @@ class BatchModel:
         Memory bound of the input tables of one Brian2 run; a batch needing more runs in several.
     copies
         Trials run side by side (:func:`._plan.batch_plan`).
+    counters
+        Populations whose ``count`` monitor only the operation count reads: a
+        reset-code counter (:func:`._plan.add_spike_counter`) gives their total
+        over the batch, shape ``(1, n)`` per Brian2 run, not per trial.
     """
 
-    def __init__(self, network: Network, codeobj_class: Any, max_table_bytes: int, copies: int = 1) -> None:
+    def __init__(
+        self,
+        network: Network,
+        codeobj_class: Any,
+        max_table_bytes: int,
+        copies: int = 1,
+        counters: frozenset[str] = frozenset(),
+    ) -> None:
         self.network = network
         self.copies = copies
         self.plan: NetworkPlan = batch_plan(network, copies)
+        self.counters = counters
+        for name in counters:
+            add_spike_counter(self.plan.groups[name])
         # each projection's synapses as blocks of one copy's synapses, each block repeated in every copy
         self._blocks = {name: [_one_copy(plan.index, copies)] for name, plan in self.plan.synapses.items()}
         self._synced: dict[str, np.ndarray] = {}  # the weights the model holds now (dense, one copy)
@@ -109,7 +132,7 @@ class BatchModel:
 
     def _build(self, codeobj_class: Any) -> BrianModel:
         """The Brian2 objects of the plan."""
-        return build_model(self.plan, self.network, MIN_ROWS, codeobj_class)
+        return build_model(self.plan, self.network, MIN_ROWS, codeobj_class, counters=self.counters)
 
     def sync_weights(self, weights: Callable[[str], np.ndarray]) -> None:
         """Give every copy of every projection the weights ``weights(name)`` (new nonzero entries get synapses).
@@ -199,6 +222,9 @@ class BatchModel:
             if target in windows[0].spikes:  # a spike input: what the trials fed in
                 spikes = np.stack([w.spikes[target] for w in windows])
                 data[key] = spikes if monitor.variable == "spikes" else spikes.sum(axis=1).astype(np.int64)
+            elif monitor.variable == "count" and target in self.counters:  # the total of the run's trials
+                total = self.model.groups[target].variables[SPIKE_COUNTER].get_value().astype(np.int64)
+                data[key] = total.reshape(copies, -1).sum(axis=0)[None]
             elif monitor.variable in ("spikes", "count"):
                 variables = self.model.spike_monitors[target].variables
                 step = np.rint(variables["t"].get_value() / self.network.dt).astype(np.int64) - first

@@ -18,7 +18,16 @@ import numpy as np
 from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
-from ._plan import END_ORDER, NEVER, GroupPlan, NetworkPlan, SynapsePlan, WindowInputs, is_spike_step
+from ._plan import (
+    END_ORDER,
+    NEVER,
+    SPIKE_COUNTER,
+    GroupPlan,
+    NetworkPlan,
+    SynapsePlan,
+    WindowInputs,
+    is_spike_step,
+)
 from ._tables import StepTable
 
 # Order of the plasticity code inside the "end" slot (summed variables from the
@@ -61,6 +70,8 @@ class BrianModel:
     tables: dict[str, StepTable] = field(default_factory=dict)
     spike_monitors: dict[str, Any] = field(default_factory=dict)
     v_monitors: dict[str, Any] = field(default_factory=dict)
+    counters: frozenset[str] = frozenset()
+    """Populations whose ``count`` monitor is the reset-code counter (:func:`._plan.add_spike_counter`)."""
 
     def set_initial_potentials(self, network: Network) -> None:
         """Set every population's ``v`` to its ``v_init`` (in every copy of a batch model's group)."""
@@ -86,6 +97,8 @@ class BrianModel:
                 mon.resize(0)
                 mon.variables["N"].set_value(0)
             mon.variables["count"].set_value(0)
+        for name in self.counters:
+            self.groups[name].variables[SPIKE_COUNTER].set_value(0)
         for mon in self.v_monitors.values():
             mon.resize(0)
 
@@ -186,7 +199,12 @@ def connect(syn: Any, pre: np.ndarray, post: np.ndarray) -> None:
 
 
 def build_model(
-    plan: NetworkPlan, network: Network, rows: int, codeobj_class: Any = None, exact_rows: bool = False
+    plan: NetworkPlan,
+    network: Network,
+    rows: int,
+    codeobj_class: Any = None,
+    exact_rows: bool = False,
+    counters: frozenset[str] = frozenset(),
 ) -> BrianModel:
     """Create the Brian2 objects of ``plan`` (monitors from ``network.monitors``).
 
@@ -203,9 +221,13 @@ def build_model(
         device choose (C++ standalone).
     exact_rows
         Keep tables exactly ``rows`` long (C++ standalone).
+    counters
+        Populations whose ``count`` monitors read the reset-code counter the
+        plan gives them (:func:`._plan.add_spike_counter`) instead of a
+        ``SpikeMonitor``.
     """
     clock = b2.Clock(dt=plan.dt * b2.second, name="spikemem_clock")
-    model = BrianModel(plan=plan, network=None, clock=clock)
+    model = BrianModel(plan=plan, network=None, clock=clock, counters=counters)
     model.tables = {t.name: StepTable(t, plan.dt, rows, exact=exact_rows) for t in plan.tables}
     objects: list[Any] = []
     for name, group_plan in plan.groups.items():
@@ -230,6 +252,8 @@ def build_model(
         if target not in populations:
             continue  # spike inputs are known from the window, weights are read directly
         group = model.groups[target]
+        if monitor.variable == "count" and target in counters:
+            continue  # read from the group's counter
         if monitor.variable in ("spikes", "count") and target not in model.spike_monitors:
             # a batch model splits its spikes by trial, counts included
             record = plan.phase is not None or any(
@@ -279,6 +303,8 @@ def read_monitors(
             raster = np.zeros((window.steps, network.population(target).size), dtype=bool)
             raster[step, variables["i"].get_value()] = True
             data[key] = raster
+        elif monitor.variable == "count" and target in model.counters:
+            data[key] = model.groups[target].variables[SPIKE_COUNTER].get_value().astype(np.int64)
         elif monitor.variable == "count":
             data[key] = model.spike_monitors[target].variables["count"].get_value().astype(np.int64)
         elif monitor.variable == "v":

@@ -517,6 +517,23 @@ def add_spike_history(group: GroupPlan, depth: int) -> None:
     group.reset[at:at] = shifts
 
 
+SPIKE_COUNTER = "nspk"
+"""A population's spike counter, counted in its reset code (:func:`add_spike_counter`)."""
+
+
+def add_spike_counter(group: GroupPlan) -> None:
+    r"""Count each neuron's spikes in its reset code: :math:`n \leftarrow n + 1` at a spike.
+
+    For the spikes of a population that only the operation count reads (it
+    feeds no projection): unlike a ``SpikeMonitor`` it adds no code object, so
+    no Python call per step on the runtime targets; the reset code runs only
+    where a neuron spiked.
+    """
+    if f"{SPIKE_COUNTER} : integer" not in group.variables:
+        group.variables.append(f"{SPIKE_COUNTER} : integer")
+        group.reset.append(f"{SPIKE_COUNTER} = {SPIKE_COUNTER} + 1")
+
+
 def is_spike_step(variable: str) -> bool:
     """Whether a group variable holds a spike step (``ls``, ``ls1`` ...: reset to :data:`NEVER`, not 0)."""
     return variable == LAST_SPIKE or (variable.startswith(LAST_SPIKE) and variable[len(LAST_SPIKE) :].isdigit())

@@ -29,6 +29,7 @@ from ._plan import (
     LAST_SPIKE,
     NEVER,
     NetworkPlan,
+    add_spike_counter,
     add_spike_history,
     is_spike_step,
     plan_network,
@@ -80,6 +81,8 @@ class Brian2Simulation(Simulation):
 
     def __init__(self, network: Network, numeric: str, codeobj_class: Any, target: str, max_table_bytes: int) -> None:
         super().__init__(network, numeric)
+        self._spike_counters: frozenset[str] = frozenset()
+        """Populations counted by :func:`._plan.add_spike_counter` (set when counting is enabled)."""
         self.target = target
         self._plan: NetworkPlan = plan_network(network)
         self._codeobj_class, self._max_table_bytes = codeobj_class, max_table_bytes
@@ -99,7 +102,9 @@ class Brian2Simulation(Simulation):
         objects that never ran); until they exist the plan holds the weights (:meth:`_set_weights`).
         """
         if self._built is None:
-            self._built = build_model(self._plan, self.network, MIN_ROWS, self._codeobj_class)
+            self._built = build_model(
+                self._plan, self.network, MIN_ROWS, self._codeobj_class, counters=self._spike_counters
+            )
             every = [m for m in self.network.monitors if m.variable == "weights" and m.every is not None]
             if every:
                 self._snapshots = WeightSnapshots(every, self._get_weights, self._built.clock)
@@ -152,7 +157,9 @@ class Brian2Simulation(Simulation):
                 self._batch = None
                 # the batch model records rasters anyway: the count reads the tail sources' from it
                 network = self._tail_rasters_network()
-                self._batch = BatchModel(network, self._codeobj_class, self._max_table_bytes, copies)
+                self._batch = BatchModel(
+                    network, self._codeobj_class, self._max_table_bytes, copies, counters=self._spike_counters
+                )
             self._batch.sync_weights(self._get_weights)
             return self._batch.run(windows, self._get_weights)
         finally:
@@ -166,6 +173,13 @@ class Brian2Simulation(Simulation):
             raise RuntimeError("counting must be enabled before the Brian2 model is built (Backend.compile does)")
         for source, depth in self._tail_depths.items():
             add_spike_history(self._plan.groups[source], depth)
+        # a population the count alone reads, and only its total (it feeds no projection): a counter in
+        # its reset code instead of a SpikeMonitor, which is one more Python call per step (batch runs too)
+        populations = {pop.name for pop in self.network.populations}
+        counted = {key[: -len(".count")] for key in added_keys if key.endswith(".count")}
+        self._spike_counters = frozenset(counted & populations)
+        for name in self._spike_counters:
+            add_spike_counter(self._plan.groups[name])
 
     def _spike_tails(self, depths: Mapping[str, int], steps: int) -> dict[str, np.ndarray]:
         r"""Each source's spikes in the last ``depth`` steps of the run just made, from its last spike steps.

@@ -19,7 +19,7 @@ from conformance.cases import RULES, SPIKING_CASES, STEPS, plastic
 
 from spikemem.backends import get_backend
 from spikemem.cost import OperationCounts
-from spikemem.spec import Network, PairSTDP
+from spikemem.spec import LIF, Network, PairSTDP, Population, Projection
 
 LAVA_CASES = ("delays", "time_varying_current")
 """Lava starts processes per compile: two cases cover delays, two populations and a current input."""
@@ -142,13 +142,13 @@ def test_brian2_batch_counts_of_counts_only_sources() -> None:
 
 
 def test_brian2_counting_records_no_raster_of_counts_only_sources() -> None:
-    """The saving of issue 17: a source recorded for the count only gets a SpikeMonitor with ``record=False``
-    (per-neuron counts; its spike tail comes from its last spike steps); a PairSTDP population keeps its raster."""
+    """The saving of issue 17: a source recorded for the count only gets no SpikeMonitor (its total comes from a
+    counter in its reset code, its spike tail from its last spike steps); a PairSTDP population keeps its raster."""
     backend = require("brian2", target="numpy")
     with backend.compile(_counts_only(3)) as sim:
         sim.run(10)
         monitors = sim._model.spike_monitors  # type: ignore[attr-defined]
-        assert monitors["layer"].record is False
+        assert "layer" not in monitors
     network = _counts_only(3)
     stdp = PairSTDP(a_plus=0.01, a_minus=0.01)
     network.projections = [
@@ -157,3 +157,37 @@ def test_brian2_counting_records_no_raster_of_counts_only_sources() -> None:
     with backend.compile(network) as sim:
         sim.run(10)
         assert sim._model.spike_monitors["layer"].record is True  # type: ignore[attr-defined]
+
+
+def _with_sink() -> Network:
+    """The counts-only delays case plus a population that feeds no projection (its spikes: a count only)."""
+    network = _counts_only(2)
+    n = network.population("layer").size
+    weights = np.random.default_rng(8).uniform(0.2, 0.9, (6, n))
+    network.populations = [*network.populations, Population("sink", 6, LIF(tau_mem=0.02, v_th=0.5))]
+    network.projections = [*network.projections, Projection("layer", "sink", weights, name="to_sink")]
+    return network
+
+
+def test_brian2_counts_a_sink_population_without_a_monitor() -> None:
+    """A population the count alone reads, that feeds no projection, is counted by a counter in its reset code:
+    no SpikeMonitor (one Python call per step fewer, plain and batch runs); counts equal the reference's."""
+    network = _with_sink()
+    plain = {name: _run_counts(name, network) for name in ("reference", "brian2")}
+    assert plain["brian2"] == plain["reference"]
+    assert sum(run["populations"]["sink"]["spikes"] for run in plain["reference"]) > 0
+    source = next(inp for inp in network.inputs if inp.name == "in")
+    trials = np.stack([np.roll(np.asarray(source.spikes), shift, axis=0)[:30] for shift in (0, 11, 23)])
+    batch = {}
+    for name in ("reference", "brian2"):
+        backend = require(name, **TEST_OPTIONS.get(name, {})) if name != "reference" else get_backend(name)
+        with backend.compile(_with_sink()) as sim:
+            recording = sim.run_batch(30, {"in": trials})
+            if name == "brian2":
+                assert "sink" not in sim._batch.model.spike_monitors  # type: ignore[attr-defined]
+                sim.run(5)
+                assert "sink" not in sim._model.spike_monitors  # type: ignore[attr-defined]
+        assert recording.cost is not None and not recording.data
+        batch[name] = _without_backend(recording.cost)
+    assert batch["brian2"] == batch["reference"]
+    assert batch["reference"]["populations"]["sink"]["spikes"] > 0
