@@ -31,7 +31,8 @@ time-step loop) and ``brian2_runs`` (how many Brian2 runs); on ``cpp_standalone`
 harness's CPU columns count this process only, not the program's), ``brian2_program_loop`` (its time-step loop, as
 the program measures it) and ``brian2_program_runs``. A Brian2 target can be named per backend entry,
 ``brian2/cython:float`` or ``brian2/cpp_standalone:float`` (else ``--brian2-target``), so that several
-targets run in one case against the same reference.
+targets run in one case against the same reference; ``--brian2-openmp-threads`` sets the standalone
+program's OpenMP threads (default 0, the backend's default: none).
 
 Timed with :mod:`harness` (warm-up, alternating rounds, compile detection for Brian2's cython
 target); each case compares every backend with ``reference:float`` of the same run (``--target-ratio``
@@ -424,6 +425,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--target-ratio", type=float, default=0.0, help="target of every ratio (0: none)")
     parser.add_argument("--brian2-target", default="auto", choices=["auto", "numpy", "cython", "cpp_standalone"])
+    parser.add_argument(
+        "--brian2-openmp-threads", type=int, default=0, help="OpenMP threads of Brian2's cpp_standalone program"
+    )
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/backend_speed.json"))
     return harness.parse_arguments(parser, argv, QUICK)
 
@@ -432,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if REFERENCE not in args.backends:
         args.backends = [REFERENCE, *args.backends]
-    options = {"brian2": {"target": args.brian2_target}}
+    options = {"brian2": {"target": args.brian2_target, "openmp_threads": args.brian2_openmp_threads}}
     PROFILE.install()
     cases, skipped = [], {}
     with tempfile.TemporaryDirectory() as scratch:

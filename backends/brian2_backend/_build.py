@@ -148,7 +148,8 @@ def _steppers(plan: GroupPlan, group: Any, codeobj_class: Any) -> dict[str, Any]
 
 
 def _synapses(plan: SynapsePlan, groups: dict[str, Any], clock: Any, dt: float, codeobj_class: Any) -> Any:
-    delay = (plan.delay_steps - 1) * dt * b2.second if plan.delay_steps > 1 else None
+    # one scalar delay (also for the spec's one step): else Brian2 gives every synapse a delay variable
+    delay = (plan.delay_steps - 1) * dt * b2.second if plan.on_pre else None
     syn = b2.Synapses(
         groups[plan.pre],
         groups[plan.post],

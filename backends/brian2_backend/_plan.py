@@ -190,7 +190,8 @@ class GroupPlan:
 class SynapseIndex:
     """Where a projection's Brian2 synapses sit in its ``(n_post, n_pre)`` weight matrix.
 
-    Synapse ``n`` connects pre ``pre[n]`` to post ``post[n]``.
+    Synapse ``n`` connects pre ``pre[n]`` to post ``post[n]``. A projection's own index is ordered by
+    source neuron (:func:`_synapse_index`).
     """
 
     shape: tuple[int, int]
@@ -554,11 +555,19 @@ def _synapse_index(proj: Projection) -> SynapseIndex:
     a mask: a zero weight may grow). Static ones get only their nonzero
     weights (zeros contribute nothing), so that a sparse matrix costs what
     its synapses cost.
+
+    Ordered by source neuron (then target): Brian2 delivers a spike to its
+    synapses in index order (``v_post[post[s]] += w[s]``), so one spike reads
+    ``w`` and ``post`` contiguously. Ordered by target, each event was a cache
+    miss: the 800 x 800 layer of the MLP inference spent ~3.5x longer in its
+    C++ delivery (measured: program loop 0.78 -> 0.21 s for 200 samples).
+    Every post neuron still receives its inputs in the order of the source
+    neurons, so the sums, spikes and potentials are unchanged bit for bit.
     """
     weights = np.asarray(proj.weights, dtype=float)
     allowed = np.ones(weights.shape, dtype=bool) if proj.mask is None else np.asarray(proj.mask, dtype=bool)
     present = allowed if proj.plasticity is not None else allowed & (weights != 0)
-    post, pre = np.nonzero(present)
+    pre, post = np.nonzero(present.T)  # by source neuron: a spike's synapses are contiguous in memory
     return SynapseIndex(_matrix_shape(weights), post.astype(np.int32), pre.astype(np.int32))
 
 

@@ -37,14 +37,13 @@ from typing import Any
 
 import brian2 as b2
 import numpy as np
-from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-from brian2.devices.device import reset_device, set_device
 
 from spikemem.backend import Simulation, UnsupportedFeatureError
 from spikemem.spec import Network
 from spikemem.stimulus import InputWindow
 
 from ._build import BrianModel, build_model, read_monitors
+from ._device import standalone_program
 from ._plan import NetworkPlan, WindowInputs, plan_network, window_inputs
 from ._standalone_batch import StandaloneBatchModel, batch_shape
 
@@ -69,7 +68,12 @@ class StandaloneSimulation(Simulation):
     target = "cpp_standalone"
 
     def __init__(
-        self, network: Network, numeric: str, directory: str | None, max_table_bytes: int = 64 * 2**20
+        self,
+        network: Network,
+        numeric: str,
+        directory: str | None,
+        max_table_bytes: int = 64 * 2**20,
+        openmp_threads: int = 0,
     ) -> None:
         check_standalone(network)
         super().__init__(network, numeric)
@@ -83,6 +87,7 @@ class StandaloneSimulation(Simulation):
         self._weights = {name: plan.weights.copy() for name, plan in self._plan.synapses.items()}
         self._fresh = True
         self._max_table_bytes = max_table_bytes
+        self._openmp_threads = openmp_threads
         self._batch: StandaloneBatchModel | None = None  # run_batch's program, built at its first call
 
     # -- running --------------------------------------------------------------------
@@ -117,15 +122,15 @@ class StandaloneSimulation(Simulation):
         if batch is None or batch.steps != steps or batch.capacity < copies * periods:
             self._batch = None
             directory = os.path.join(self._directory, "batch")
-            batch = self._batch = StandaloneBatchModel(self.network, directory, steps, copies, periods)
+            batch = self._batch = StandaloneBatchModel(
+                self.network, directory, steps, copies, periods, self._openmp_threads
+            )
         batch.sync_weights(self._get_weights)
         return batch.run(windows, self._get_weights)
 
     def _build(self, steps: int, inputs: WindowInputs) -> None:
         """Generate, compile and run the program for ``steps`` steps with ``inputs``."""
-        self._device = CPPStandaloneDevice()
-        set_device(self._device, build_on_run=False)
-        try:
+        with standalone_program(self._directory, run=True, openmp_threads=self._openmp_threads) as device:
             model = build_model(self._plan, self.network, steps, codeobj_class=None, exact_rows=True)
             for name, group_plan in self._plan.groups.items():
                 if group_plan.current is not None:
@@ -137,10 +142,7 @@ class StandaloneSimulation(Simulation):
                 else:
                     key.group.variables[key.name].set_value(values)
             model.network.run(steps * self.network.dt * b2.second, namespace={})
-            self._device.build(directory=self._directory, compile=True, run=True, with_output=False)
-        finally:
-            reset_device()
-        self._model = model
+        self._device, self._model = device, model
 
     @property
     def _program(self) -> BrianModel:

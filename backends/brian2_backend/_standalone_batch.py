@@ -19,8 +19,8 @@ both.
 
 Brian2's device is global: the program is generated on a private
 ``CPPStandaloneDevice`` that is set only while the objects are created and
-the code generated (:func:`brian2.devices.device.reset_device` right after),
-so the runtime targets of other simulations in the process are unaffected.
+the code generated (:func:`._device.standalone_program`), so the runtime
+targets of other simulations in the process are unaffected.
 """
 
 from __future__ import annotations
@@ -30,14 +30,13 @@ from typing import Any
 
 import brian2 as b2
 import numpy as np
-from brian2.devices.cpp_standalone.device import CPPStandaloneDevice
-from brian2.devices.device import reset_device, set_device
 
 from spikemem.backend import UnsupportedFeatureError
 from spikemem.spec import Network
 
 from ._batch import BatchModel
 from ._build import BrianModel, build_model
+from ._device import standalone_program
 from ._plan import SynapseIndex, WindowInputs, plan_network, trial_phases
 
 
@@ -70,10 +69,15 @@ class StandaloneBatchModel(BatchModel):
         Steps of every trial.
     copies, periods
         The shape (:func:`batch_shape`).
+    openmp_threads
+        OpenMP threads of the program (0: none; :func:`._device.standalone_program`).
     """
 
-    def __init__(self, network: Network, directory: str, steps: int, copies: int, periods: int) -> None:
+    def __init__(
+        self, network: Network, directory: str, steps: int, copies: int, periods: int, openmp_threads: int = 0
+    ) -> None:
         self.directory, self.steps, self.periods = directory, steps, periods
+        self.openmp_threads = openmp_threads
         self._device: Any = None
         self._compiled: dict[str, np.ndarray] = {}  # run argument -> the values compiled in
         self._weights: dict[str, np.ndarray] = {}  # projection -> the values of every synapse for the next run
@@ -88,9 +92,7 @@ class StandaloneBatchModel(BatchModel):
         """Generate and compile the program (nothing runs yet)."""
         gap = self.plan.gap
         rows = self.periods * (self.steps + gap)
-        self._device = CPPStandaloneDevice()
-        set_device(self._device, build_on_run=False)
-        try:
+        with standalone_program(self.directory, run=False, openmp_threads=self.openmp_threads) as device:
             model = build_model(self.plan, self.network, rows, codeobj_class=None, exact_rows=True)
             for name, group in self.plan.groups.items():
                 if group.current is not None:
@@ -104,9 +106,7 @@ class StandaloneBatchModel(BatchModel):
                 self._compiled[f"weights {name}"] = syn_plan.weights.copy()
                 self._weights[name] = syn_plan.weights
             model.network.run(rows * self.network.dt * b2.second, namespace={})
-            self._device.build(directory=self.directory, compile=True, run=False, with_output=False)
-        finally:
-            reset_device()
+        self._device = device
         return model
 
     def _add_synapses(self, projection: str, new: SynapseIndex) -> None:

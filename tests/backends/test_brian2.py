@@ -24,6 +24,7 @@ from spikemem.backend import SpecError, UnsupportedFeatureError
 from spikemem.backends import get_backend
 from spikemem.backends.brian2_backend import AUTO_CYTHON_SYNAPSES, Brian2Backend, synapse_count
 from spikemem.backends.brian2_backend import _batch as brian2_batch
+from spikemem.backends.brian2_backend._device import OPENMP_PREF, standalone_program
 from spikemem.backends.brian2_backend._plan import plan_network
 from spikemem.spec import LIF, CurrentInput, Monitor, Network, PairSTDP, Population, Projection, SpikeInput
 
@@ -271,11 +272,33 @@ def test_plan_puts_plastic_synapses_everywhere_and_static_ones_at_nonzeros() -> 
     assert len(plan_network(network).synapses["plastic"].index.post) == 8 * 20 - 5
 
 
+def test_static_synapses_are_ordered_by_source_neuron() -> None:
+    """A spike's synapses are contiguous (Brian2 delivers in index order): pre-major, post ascending within."""
+    index = plan_network(cases.delays()).synapses["in->layer"].index
+    order = np.lexsort((index.post, index.pre))
+    np.testing.assert_array_equal(order, np.arange(len(order)))
+    assert len(np.unique(index.pre)) > 1
+
+
+def test_standalone_program_sets_device_and_openmp_back_after_an_error(tmp_path: Path) -> None:
+    from brian2 import prefs
+    from brian2.devices.device import get_device
+
+    before = get_device()
+    with pytest.raises(RuntimeError, match="inside"):
+        with standalone_program(str(tmp_path), run=False, openmp_threads=3) as device:
+            assert get_device() is device and prefs[OPENMP_PREF] == 3
+            raise RuntimeError("inside")
+    assert get_device() is before and prefs[OPENMP_PREF] == 0
+
+
 def test_options_are_checked() -> None:
     with pytest.raises(UnsupportedFeatureError, match="unknown brian2 option"):
         get_backend("brian2", device="cuda").compile(cases.lif_layer())
     with pytest.raises(UnsupportedFeatureError, match=r"options\.target"):
         get_backend("brian2", target="genn").compile(cases.lif_layer())
+    with pytest.raises(UnsupportedFeatureError, match=r"openmp_threads"):
+        get_backend("brian2", openmp_threads=-1).compile(cases.lif_layer())
     assert Brian2Backend.resolve_target("auto", cases.lif_layer()) == "numpy"
     assert synapse_count(cases.lif_layer()) < AUTO_CYTHON_SYNAPSES
 
@@ -337,11 +360,12 @@ def _batch_features() -> Network:
 def test_cpp_standalone_run_batch_is_one_program() -> None:
     """One C++ program (built once) runs every batch: trials laid out in time, a smaller batch padded, new weights as
     run arguments; spikes identical (v to rounding) to the numpy target's trials one by one, which still runs
-    in the same process afterwards (Brian2's global device was set back)."""
+    in the same process afterwards (Brian2's global device was set back). Built with 2 OpenMP threads (the
+    option's non-default path; the single-run test above builds without)."""
     network = _batch_features()
     first, second = _trial_inputs(network, trials=4, seed=2), _trial_inputs(network, trials=3, seed=3)
     lateral = network.projections[1].weights * 1.5  # no new synapses
-    with get_backend("brian2", target="cpp_standalone").compile(_batch_features()) as sim:
+    with get_backend("brian2", target="cpp_standalone", openmp_threads=2).compile(_batch_features()) as sim:
         batches = [sim.run_batch(BATCH_STEPS, first)]
         program = sim._batch
         assert program is not None and program.capacity == 4
