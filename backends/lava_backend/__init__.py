@@ -77,6 +77,22 @@ modulator_range : float, default 1
 seed : int, default 0
     Fixed point: seed of the stochastic rounding (rule signals and Lava's
     learning engine).
+fuse : {"auto", "always", "never"}, default "auto"
+    Run the simulation's process graph as *one* Lava process
+    (:mod:`._lava.fusion`): the same ProcessModels (Lava's ``Dense`` family
+    and learning engine, the spec's neuron, the sources and learning
+    circuits) stepped inside one model on Lava's runtime, so a step costs
+    one process's phases instead of every process's messages. Same results:
+    fixed point bit for bit (the same engine code and random streams), float
+    bit for bit too except that a population with several float inputs may
+    sum them in another order (the last bit of ``v``, as between two runs of
+    the per-process graph). ``"auto"``: fused when the network learns (the
+    local learner's learning network) and its graph can be scheduled in one
+    process (feed-forward through the synapses: every network the backend
+    builds from a learning spec so far); ``"always"``: every graph (one that
+    cannot is refused at the first step); ``"never"``: one Lava process per
+    population, synapse, circuit and source (the graph that maps to Loihi
+    cores). The batched network of ``run_batch`` is not affected.
 """
 
 from __future__ import annotations
@@ -113,6 +129,10 @@ from ._plan import FIXED_REFUSAL, FIXED_RULES, FLOAT_RULES, Plan, build_plan
 __all__ = ["LavaBackend", "LavaOptions", "LavaRunError", "LavaSimulation"]
 
 
+FUSE_MODES = ("auto", "always", "never")
+"""Values of the ``fuse`` option (module docstring)."""
+
+
 @dataclass(frozen=True)
 class LavaOptions:
     """Validated options of the Lava backend (see the module docstring); a config's ``[backend_options.lava]``."""
@@ -127,6 +147,7 @@ class LavaOptions:
     weight_ranges: dict[str, float] | None = None
     modulator_range: float = 1.0
     seed: int = 0
+    fuse: str = "auto"
 
     def check(self, table: str) -> None:
         """Raise ConfigError for values out of range."""
@@ -143,6 +164,11 @@ class LavaOptions:
         )
         require(self.modulator_range > 0, f"{table}.modulator_range", "must be a positive number")
         require(self.seed >= 0, f"{table}.seed", "must be an integer >= 0")
+        require(
+            self.fuse in FUSE_MODES,
+            f"{table}.fuse",
+            f"must be one of {', '.join(repr(mode) for mode in FUSE_MODES)}, got {self.fuse!r}",
+        )
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> LavaOptions:
@@ -491,5 +517,6 @@ class LavaBackend(Backend):
             int(opts["buffer_mb"] * 2**20),
             rule_options={"modulator_range": float(opts["modulator_range"])},
             seed=int(opts["seed"]),
+            fuse=str(opts["fuse"]),
         )
         return LavaSimulation(network, numeric, plan, arithmetic, opts)
