@@ -117,6 +117,10 @@ class SharedBuffers:
             handle.write(f"[{where}] {traceback.format_exc()}\n")
 
 
+class PhaseInterrupt(BaseException):
+    """Raised by a fused graph's port to stop a model at its first receive (:mod:`.fusion`); never reported."""
+
+
 class SharedModel:
     """Mixin of every ProcessModel: shared buffers, control words, error reporting.
 
@@ -158,6 +162,8 @@ class SharedModel:
     def _guard(self, phase: str, function: Callable[[], None]) -> None:
         try:
             function()
+        except PhaseInterrupt:
+            raise  # the fused graph stopping a model at its first receive: not a failure
         except BaseException:
             self.shared.report_error(f"{self.proc_params['name']}.{phase}, Lava step {self.time_step}")
             raise

@@ -15,10 +15,17 @@ on Lava's runtime. So a step is one process's phases instead of 8-10
 processes' messages, and every number is computed by the same code in the
 same order:
 
-- *spiking phase*: each sub-model's ``run_spk``, scheduled on demand: a
-  ``recv`` whose sender has not run yet in this step runs the sender first
-  (Lava's blocking receive, without threads). A sender that is itself
-  waiting for the receiver would deadlock Lava too; it raises here;
+- *spiking phase*: first every synapse model (Lava's ``Dense`` family sends
+  its activation, and a learning one its weights, before it receives
+  anything) runs up to its first receive, where its port stops it
+  (:class:`~.buffers.PhaseInterrupt`, before the model has changed any
+  state; what it did before, the reset and weight reload of ``_sync`` and
+  the sends, gives the same result when it runs again). Then each
+  sub-model's ``run_spk`` runs to its end, scheduled on demand: a ``recv``
+  whose sender has not run yet in this step runs the sender first (Lava's
+  blocking receive, without threads). Only a cycle of non-synapse models
+  (which would deadlock Lava too) cannot be scheduled; it is refused at
+  build (:meth:`GraphSpec.deadlock`);
 - *ports*: a send stores the data in an array of the sending port's type
   (``array[:] = data``, Lava's channel buffer); a receive sums the senders
   into zeros of the receiving port's type, in the order the ports were
@@ -48,6 +55,8 @@ import numpy as np
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.process.process import AbstractProcess
 
+from spikemem.backends.lava_backend._lava.buffers import PhaseInterrupt
+
 
 @dataclass
 class NodeSpec:
@@ -74,27 +83,20 @@ class GraphSpec:
     nodes: list[NodeSpec] = field(default_factory=list)
 
     def order(self) -> list[int]:
-        """The order the spiking phase starts the nodes in: those that send first, then the others.
-
-        A receive runs a sender that has not run yet (:meth:`FusedGraph.run_node`), to the end, so a
-        node must not be reached while the node it waits for is itself waiting: starting the
-        synapses first (they send their activation before they receive) keeps the populations from
-        waiting on synapses that wait on them.
-        """
+        """The order the spiking phase runs the nodes in (after every synapse has sent): synapses, then the others."""
         first = [i for i, node in enumerate(self.nodes) if node.sends_first]
         return first + [i for i, node in enumerate(self.nodes) if not node.sends_first]
 
     def deadlock(self) -> str | None:
         """Dry run of one spiking phase on the ports alone (``None``: it completes, else the cycle).
 
-        Each node receives its inputs in declaration order and sends every output at the end, or at
-        the start if it sends first. Lava runs the same graph without deadlock whenever the
-        per-process graph does, but the scheduling here runs a sender to the end inside the receive.
+        Synapses have sent before the phase runs; every other node receives its inputs and then
+        sends, so a cycle of non-synapse nodes cannot run (nor would it on Lava's runtime).
         """
         state = [0] * len(self.nodes)
 
         def run(index: int, path: list[str]) -> str | None:
-            if state[index] == 2 or (state[index] == 1 and self.nodes[index].sends_first):
+            if state[index] == 2 or self.nodes[index].sends_first:
                 return None
             if state[index] == 1:
                 return " -> ".join([*path, self.nodes[index].name])
@@ -207,6 +209,8 @@ class InWire:
         self.senders = senders
 
     def recv(self) -> np.ndarray:
+        if self.graph.sending:
+            raise PhaseInterrupt
         total = np.zeros(self.shape, self.dtype)
         for node, wire in self.senders:
             if wire.data is None:
@@ -268,6 +272,9 @@ class FusedGraph:
                 setattr(model, name, InWire(self, shape, lava_type.d_type, wired))
         self.learners = [model for node, model in zip(graph.nodes, self.models) if node.learns]
         self._order = graph.order()
+        self._senders = [i for i, node in enumerate(graph.nodes) if node.sends_first]
+        self.sending = False
+        """True while the synapses run up to their first receive (which then stops them)."""
         self._state = [0] * len(self.models)  # 0: not run in this step, 1: running, 2: done
 
     def run_node(self, node: int) -> None:
@@ -281,12 +288,22 @@ class FusedGraph:
         self._state[node] = 2
 
     def run_spk(self, time_step: int) -> None:
-        """The spiking phase of every sub-model (the order of their data, then the graph's order)."""
+        """The spiking phase: every synapse up to its first receive, then every sub-model to its end."""
         for wire in self.wires:
             wire.data = None
         self._state = [0] * len(self.models)
         for model in self.models:
             model.time_step = time_step
+        self.sending = True
+        try:
+            for node in self._senders:
+                try:
+                    self.models[node].run_spk()
+                except PhaseInterrupt:
+                    continue
+                self._state[node] = 2  # it receives nothing: done
+        finally:
+            self.sending = False
         for node in self._order:
             self.run_node(node)
 
