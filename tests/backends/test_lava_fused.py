@@ -21,7 +21,6 @@ if not get_backend("lava").available():
     pytest.skip(f"Lava unavailable: {get_backend('lava').available().reason}", allow_module_level=True)
 
 from spikemem.backends.lava_backend import LavaOptions  # noqa: E402
-from spikemem.continual.evaluate import encoded_test_set  # noqa: E402
 from spikemem.continual.local.experiment import LocalSettings, prepare_learner  # noqa: E402
 from spikemem.experiments import apply_overrides, load_config  # noqa: E402
 
@@ -46,9 +45,8 @@ def _learn(method: str, hidden: int, options: dict) -> tuple[list[np.ndarray], n
                 np.random.default_rng(index),
             )
             for seen in range(index + 1):
-                test = replace(tasks[seen], x_test=tasks[seen].x_test[:16], y_test=tasks[seen].y_test[:16])
-                encoded = encoded_test_set(state.model, test, seen, 0)
-                accuracy[index, seen] = state.learner.accuracy(encoded, test.y_test)
+                encoded = state.model.encode(tasks[seen].x_test[:16], np.random.default_rng([seen, 1]))
+                accuracy[index, seen] = state.learner.accuracy(encoded, tasks[seen].y_test[:16])
         learned = [state.learner.readout.copy(), state.learner.basis.copy(), state.learner.input_basis.copy()]
     finally:
         state.close()
