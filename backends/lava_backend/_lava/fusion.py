@@ -33,7 +33,10 @@ same order:
   from a ``set``, so a float input summed from several senders may differ
   in its last bit, as it does between two runs of the per-process graph);
 - *learning phase*: ``run_lrn`` of every sub-model whose ``lrn_guard`` holds,
-  after every spiking phase, as Lava's runtime service orders them;
+  after every spiking phase, as Lava's runtime service orders them (the
+  fused model does it at the end of its own spiking phase: it is the only
+  process of its runtime, so the order is the same and the runtime's
+  learning-phase messages are saved);
 - *time step*: every sub-model sees the fused model's ``time_step``.
 
 Fixed point is bit-exact by construction: the stochastic rounding of Lava's
