@@ -8,6 +8,7 @@ bit for bit too on these graphs (no population sums several float inputs). A few
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +21,9 @@ pytest.importorskip("spikemem.backends.lava_backend")
 if not get_backend("lava").available():
     pytest.skip(f"Lava unavailable: {get_backend('lava').available().reason}", allow_module_level=True)
 
-from spikemem.backends.lava_backend import LavaOptions  # noqa: E402
-from spikemem.continual.local.experiment import LocalSettings, prepare_learner  # noqa: E402
-from spikemem.experiments import apply_overrides, load_config  # noqa: E402
+from spikemem.backends.lava_backend import LavaOptions
+from spikemem.continual.local.experiment import LocalSettings, prepare_learner
+from spikemem.experiments import apply_overrides, load_config
 
 CONFIG = Path(__file__).parents[2] / "experiments" / "local_pdigits_hlop.toml"
 SAMPLES = 4
@@ -41,7 +42,7 @@ def _learn(method: str, hidden: int, options: dict) -> tuple[list[np.ndarray], n
             state.learner.train_task(
                 task.x_train[:SAMPLES],
                 task.y_train[:SAMPLES],
-                lambda x, rng=np.random.default_rng(index): state.model.encode(x, rng=rng),
+                partial(state.model.encode, rng=np.random.default_rng(index)),
                 np.random.default_rng(index),
             )
             for seen in range(index + 1):
@@ -67,7 +68,7 @@ def test_fused_learner_learns_the_weights_of_the_per_process_graph(method: str, 
     assert np.abs(unfused[0]).max() > 0  # the readout learned something
     if method == "hlop":
         assert unfused[1].shape[0] > 0  # HLOP learned a subspace (the lateral OjaSubspace circuits ran)
-    for before, after in zip(unfused, fused):
+    for before, after in zip(unfused, fused, strict=True):
         np.testing.assert_array_equal(after, before)
     np.testing.assert_array_equal(fused_accuracy, unfused_accuracy)
 

@@ -258,7 +258,7 @@ class FusedGraph:
         self.models = [build_model(node) for node in graph.nodes]
         self.wires: list[OutWire] = []
         outputs: list[dict[str, OutWire]] = []
-        for node, model in zip(graph.nodes, self.models):
+        for node, model in zip(graph.nodes, self.models, strict=True):
             ports = {}
             for name, shape in node.outputs.items():
                 lava_type = _lava_type(node.model, name)
@@ -267,13 +267,13 @@ class FusedGraph:
                 setattr(model, name, ports[name])
                 self.wires.append(ports[name])
             outputs.append(ports)
-        for node, model in zip(graph.nodes, self.models):
+        for node, model in zip(graph.nodes, self.models, strict=True):
             for name, (shape, senders) in node.inputs.items():
                 lava_type = _lava_type(node.model, name)
                 assert issubclass(lava_type.cls, PyInPort), f"{node.name}.{name} is not an InPort"
                 wired = [(sender, outputs[sender][port]) for sender, port in senders]
                 setattr(model, name, InWire(self, shape, lava_type.d_type, wired))
-        self.learners = [model for node, model in zip(graph.nodes, self.models) if node.learns]
+        self.learners = [model for node, model in zip(graph.nodes, self.models, strict=True) if node.learns]
         self._order = graph.order()
         self._senders = [i for i, node in enumerate(graph.nodes) if node.sends_first]
         self.sending = False
