@@ -32,8 +32,11 @@ traceback at once. Inputs and monitors travel through shared-memory buffers,
 not Lava's per-element ``Var.get``/``Monitor``. ``run_batch`` of a static
 network with delay-1 projections advances ``B`` trials per Lava step in a
 second runtime whose populations carry a sample axis (:mod:`._batched`);
-a ``reset`` travels with the next request. ``LavaSimulation.profile()`` says
-where the worker's time went (:mod:`._profile`).
+a ``reset`` travels with the next request. A network that learns runs as
+one Lava process that steps the whole graph's models (option ``fuse``,
+:mod:`._lava.fusion`): the same results as one process per population,
+synapse and circuit, without their per-step synchronisation.
+``LavaSimulation.profile()`` says where the worker's time went (:mod:`._profile`).
 
 Options
 -------
