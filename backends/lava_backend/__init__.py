@@ -32,8 +32,8 @@ traceback at once. Inputs and monitors travel through shared-memory buffers,
 not Lava's per-element ``Var.get``/``Monitor``. ``run_batch`` of a static
 network with delay-1 projections advances ``B`` trials per Lava step in a
 second runtime whose populations carry a sample axis (:mod:`._batched`);
-a ``reset`` travels with the next request. A network that learns runs as
-one Lava process that steps the whole graph's models (option ``fuse``,
+a ``reset`` travels with the next request. The simulation's own network runs
+as one Lava process that steps the whole graph's models (option ``fuse``,
 :mod:`._lava.fusion`): the same results as one process per population,
 synapse and circuit, without their per-step synchronisation.
 ``LavaSimulation.profile()`` says where the worker's time went (:mod:`._profile`).
@@ -89,13 +89,15 @@ fuse : {"auto", "always", "never"}, default "auto"
     fixed point bit for bit (the same engine code and random streams), float
     bit for bit too except that a population with several float inputs may
     sum them in another order (the last bit of ``v``, as between two runs of
-    the per-process graph). ``"auto"``: fused when the network learns (the
-    local learner's learning network) and its graph can be scheduled in one
-    process (feed-forward through the synapses: every network the backend
-    builds from a learning spec so far); ``"always"``: every graph (one that
-    cannot is refused at the first step); ``"never"``: one Lava process per
-    population, synapse, circuit and source (the graph that maps to Loihi
-    cores). The batched network of ``run_batch`` is not affected.
+    the per-process graph). ``"auto"``: fused wherever the results are those
+    of the per-process graph by construction (fixed point; float unless a
+    population sums several float inputs), e.g. the local learner's learning
+    and scoring networks; ``"always"``: every graph that one process can
+    step (one whose non-synapse processes form a cycle cannot, nor could
+    Lava: refused when the simulation is built); ``"never"``: one Lava
+    process per population, synapse, circuit and source (the graph that
+    maps to Loihi cores). The batched network of ``run_batch`` is not
+    affected.
 """
 
 from __future__ import annotations

@@ -286,13 +286,13 @@ class LavaNetwork:
     def _fuse(self) -> Any:
         """A ``FusedNetwork`` of every process built above, if the plan's ``fuse`` mode asks for one.
 
-        ``"auto"``: when the network learns (where the per-step synchronisation of 8-10 processes is
-        most of a step) and its graph can be fused; ``"always"``: any graph (a graph that cannot is
-        refused); ``"never"``: one Lava process per population, synapse and circuit.
+        ``"auto"``: when its results are those of the per-process graph by construction (fixed point;
+        float without a population that sums several float inputs, whose order Lava takes from a
+        ``set``) and its graph can be fused; ``"always"``: any graph (a graph that cannot is refused);
+        ``"never"``: one Lava process per population, synapse and circuit.
         """
         mode = self.plan.fuse
-        learns = any(conn.rule is not None for conn in self.plan.connections)
-        if mode == "never" or (mode == "auto" and not learns):
+        if mode == "never":
             return None
         from ._lava.connections.models import LAVA_PROCESS_MODELS
         from ._lava.fused.process import FusedNetwork
@@ -301,6 +301,8 @@ class LavaNetwork:
         tag = "fixed_pt" if self.plan.numeric == "fixed" else "floating_pt"
         procs = [*self.procs.values(), *self.connections.values(), *self.modulators.values(), *self.circuits.values()]
         graph = describe(procs, tag, LAVA_PROCESS_MODELS[tag])
+        if mode == "auto" and self.plan.numeric == "float" and graph.float_sums():
+            return None
         cycle = graph.deadlock()
         if cycle is not None:
             if mode == "always":

@@ -90,6 +90,19 @@ class GraphSpec:
         first = [i for i, node in enumerate(self.nodes) if node.sends_first]
         return first + [i for i, node in enumerate(self.nodes) if not node.sends_first]
 
+    def float_sums(self) -> list[str]:
+        """The in-ports that sum several senders in floating point (``node.port``).
+
+        Lava sums them in an order taken from a ``set`` (memory layout), the fused graph in connection
+        order: the only place where the two can differ (in the last bit).
+        """
+        return [
+            f"{node.name}.{port}"
+            for node in self.nodes
+            for port, (_, senders) in node.inputs.items()
+            if len(senders) > 1 and np.issubdtype(np.dtype(_lava_type(node.model, port).d_type), np.floating)
+        ]
+
     def deadlock(self) -> str | None:
         """Dry run of one spiking phase on the ports alone (``None``: it completes, else the cycle).
 
