@@ -136,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
     def reference_of(target: str) -> str:
         return f"reference:{target.split(':')[1]}"
 
+    def fused_of(target: str) -> str:
+        name, method = target.split(":")
+        return f"{name.removesuffix(UNFUSED)}:{method}"
+
     def checks(records: dict) -> dict[str, Any]:
         gaps = {
             t: float(np.abs(r - readouts[reference_of(t)]).max())
@@ -154,10 +158,6 @@ def main(argv: list[str] | None = None) -> int:
         for t in args.targets
         if reference_of(t) in args.targets and t != reference_of(t)
     ]
-
-    def fused_of(target: str) -> str:
-        name, method = target.split(":")
-        return f"{name.removesuffix(UNFUSED)}:{method}"
 
     comparisons += [  # the per-process graph against the fused one (same code otherwise): the fusion's speed-up
         harness.Comparison(f"{t} / {fused_of(t)}", t, fused_of(t), FUSION_TARGET, ">=")
