@@ -18,8 +18,9 @@ Lava steps) of each Lava run in its ``info``:
   reference's (fixed point: bit for bit against the reference's fixed point).
 - ``local``: :class:`spikemem.continual.local.learner.LocalLearner` learns two tasks of
   ``experiments/local_pdigits_hlop.toml`` (HLOP, ``--local-hidden`` neurons, ``--local-samples``
-  per task); Lava float and fixed point, before (``native_batch=False``) and after. The learned
-  readouts of before and after must be identical (same seed, same weights).
+  per task); Lava float and fixed point, before (``fuse = "never"``: one Lava process per
+  population, synapse and circuit) and after (the default: the learning network fused into one Lava
+  process). The learned readouts of before and after must be identical (same seed, same weights).
 - ``steps``: Lava's per-step cost on minimal process graphs: a ring of ``k`` populations of 10 LIF
   neurons (``--ring``; ``2k`` Lava processes: ``k`` neurons, ``k`` synapses), ``--ring-steps`` steps
   per run, without learning and with one Hebbian projection (Lava's learning engine: a learning phase
@@ -241,13 +242,14 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
     )
     readouts: dict[str, np.ndarray] = {}
     closed: list[dict[str, Any]] = []
-    close = LavaSimulation._close
+    close = LavaSimulation.close
 
     def profiled_close(sim: LavaSimulation) -> None:  # the per-task learning simulations close inside the learner
-        closed.append(lava_profile(sim))
+        if not sim._closed:  # profile() is refused once close() has begun
+            closed.append(lava_profile(sim))
         close(sim)
 
-    LavaSimulation._close = profiled_close  # type: ignore[method-assign]
+    LavaSimulation.close = profiled_close  # type: ignore[method-assign]
 
     def implementation(name: str, backend: str, options: dict[str, Any]) -> harness.Implementation:
         def prepare() -> PreparedLearner:
@@ -266,9 +268,9 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
         args,
         [
             implementation("reference", "reference", {}),
-            implementation("lava float (before)", "lava", {"native_batch": False}),
+            implementation("lava float (before)", "lava", {"fuse": "never"}),
             implementation("lava float", "lava", {}),
-            implementation("lava fixed (before)", "lava", {**fixed, "native_batch": False}),
+            implementation("lava fixed (before)", "lava", {**fixed, "fuse": "never"}),
             implementation("lava fixed", "lava", fixed),
         ],
     )
@@ -292,7 +294,7 @@ def local_case(args: argparse.Namespace) -> dict[str, Any]:
             "local HLOP learning", sizes, impls, comparisons, args.repeats, args.warmup, checks=checks
         )
     finally:
-        LavaSimulation._close = close  # type: ignore[method-assign]
+        LavaSimulation.close = close  # type: ignore[method-assign]
 
 
 # -- per-step cost -----------------------------------------------------------------------------------------

@@ -8,7 +8,10 @@ overrides it, e.g. ``network.hidden=800``) from the same ``--samples`` training 
 lateral neurons too (a second task adds the projection: ``--tasks 2``); on Lava both rules run on
 its learning engine, in float (``lava``) or in Loihi fixed point (``lava-fixed``: ``numeric =
 "fixed"``, seed 0; its readout differs from the reference's by the stochastic rounding of 8-bit
-weights, which the max |dW| check shows).
+weights, which the max |dW| check shows). ``lava-unfused`` and ``lava-fixed-unfused`` run the learning
+network as one Lava process per population, synapse and circuit (``fuse = "never"``) instead of the fused
+process (the default): their ratio to the fused target is the fusion's speed-up, and their readouts must
+equal the fused ones bit for bit (``readout_identical_fused_vs_unfused``).
 
 Timed with :mod:`harness`: each target builds its learner (the static network's compilation) untimed
 before each run, warms up by one full learning run, then ``--repeats`` alternating rounds; the timed
@@ -45,14 +48,26 @@ TARGETS = [
     "snntorch:hlop",
     "brian2:hlop",
     "lava:hlop",
+    "lava-unfused:hlop",
     "lava-fixed:hlop",
+    "lava-fixed-unfused:hlop",
     "reference:finetune",
     "brian2:finetune",
     "lava:finetune",
+    "lava-unfused:finetune",
     "lava-fixed:finetune",
+    "lava-fixed-unfused:finetune",
 ]
-# Targets that are a backend with options: name -> (backend, compile options).
-VARIANTS = {"lava-fixed": ("lava", {"numeric": "fixed", "seed": 0})}
+# Targets that are a backend with options: name -> (backend, compile options). "-unfused": the learning
+# network as one Lava process per population, synapse and circuit (fuse = "never"), the path before the fused one.
+VARIANTS = {
+    "lava-unfused": ("lava", {"fuse": "never"}),
+    "lava-fixed": ("lava", {"numeric": "fixed", "seed": 0}),
+    "lava-fixed-unfused": ("lava", {"numeric": "fixed", "seed": 0, "fuse": "never"}),
+}
+UNFUSED = "-unfused"
+FUSION_TARGET = 4.0
+"""Issue 18: Lava local learning at least 4x faster than the per-process graph, identical weights."""
 QUICK = {
     "samples": 8,
     "tasks": 2,
@@ -121,18 +136,33 @@ def main(argv: list[str] | None = None) -> int:
     def reference_of(target: str) -> str:
         return f"reference:{target.split(':')[1]}"
 
+    def fused_of(target: str) -> str:
+        name, method = target.split(":")
+        return f"{name.removesuffix(UNFUSED)}:{method}"
+
     def checks(records: dict) -> dict[str, Any]:
         gaps = {
             t: float(np.abs(r - readouts[reference_of(t)]).max())
             for t, r in readouts.items()
             if reference_of(t) in readouts
         }
-        return {"max_abs_readout_diff_vs_reference": gaps}
+        identical = {
+            t: bool(np.array_equal(r, readouts[fused_of(t)]))
+            for t, r in readouts.items()
+            if t.split(":")[0].endswith(UNFUSED) and fused_of(t) in readouts
+        }
+        return {"max_abs_readout_diff_vs_reference": gaps, "readout_identical_fused_vs_unfused": identical}
 
     comparisons = [
         harness.Comparison(f"{t} / {reference_of(t)}", t, reference_of(t))
         for t in args.targets
         if reference_of(t) in args.targets and t != reference_of(t)
+    ]
+
+    comparisons += [  # the per-process graph against the fused one (same code otherwise): the fusion's speed-up
+        harness.Comparison(f"{t} / {fused_of(t)}", t, fused_of(t), FUSION_TARGET, ">=")
+        for t in args.targets
+        if t.split(":")[0].endswith(UNFUSED) and fused_of(t) in args.targets
     ]
     sizes = {
         "network": [64, settings.network.hidden, 10],

@@ -32,8 +32,11 @@ traceback at once. Inputs and monitors travel through shared-memory buffers,
 not Lava's per-element ``Var.get``/``Monitor``. ``run_batch`` of a static
 network with delay-1 projections advances ``B`` trials per Lava step in a
 second runtime whose populations carry a sample axis (:mod:`._batched`);
-a ``reset`` travels with the next request. ``LavaSimulation.profile()`` says
-where the worker's time went (:mod:`._profile`).
+a ``reset`` travels with the next request. The simulation's own network runs
+as one Lava process that steps the whole graph's models (option ``fuse``,
+:mod:`._lava.fusion`): the same results as one process per population,
+synapse and circuit, without their per-step synchronisation.
+``LavaSimulation.profile()`` says where the worker's time went (:mod:`._profile`).
 
 Options
 -------
@@ -77,6 +80,24 @@ modulator_range : float, default 1
 seed : int, default 0
     Fixed point: seed of the stochastic rounding (rule signals and Lava's
     learning engine).
+fuse : {"auto", "always", "never"}, default "auto"
+    Run the simulation's process graph as *one* Lava process
+    (:mod:`._lava.fusion`): the same ProcessModels (Lava's ``Dense`` family
+    and learning engine, the spec's neuron, the sources and learning
+    circuits) stepped inside one model on Lava's runtime, so a step costs
+    one process's phases instead of every process's messages. Same results:
+    fixed point bit for bit (the same engine code and random streams), float
+    bit for bit too except that a population with several float inputs may
+    sum them in another order (the last bit of ``v``, as between two runs of
+    the per-process graph). ``"auto"``: fused wherever the results are those
+    of the per-process graph by construction (fixed point; float unless a
+    population sums several float inputs), e.g. the local learner's learning
+    and scoring networks; ``"always"``: every graph that one process can
+    step (one whose non-synapse processes form a cycle cannot, nor could
+    Lava: refused when the simulation is built); ``"never"``: one Lava
+    process per population, synapse, circuit and source (the graph that
+    maps to Loihi cores). The batched network of ``run_batch`` is not
+    affected.
 """
 
 from __future__ import annotations
@@ -113,6 +134,10 @@ from ._plan import FIXED_REFUSAL, FIXED_RULES, FLOAT_RULES, Plan, build_plan
 __all__ = ["LavaBackend", "LavaOptions", "LavaRunError", "LavaSimulation"]
 
 
+FUSE_MODES = ("auto", "always", "never")
+"""Values of the ``fuse`` option (module docstring)."""
+
+
 @dataclass(frozen=True)
 class LavaOptions:
     """Validated options of the Lava backend (see the module docstring); a config's ``[backend_options.lava]``."""
@@ -127,6 +152,7 @@ class LavaOptions:
     weight_ranges: dict[str, float] | None = None
     modulator_range: float = 1.0
     seed: int = 0
+    fuse: str = "auto"
 
     def check(self, table: str) -> None:
         """Raise ConfigError for values out of range."""
@@ -143,6 +169,11 @@ class LavaOptions:
         )
         require(self.modulator_range > 0, f"{table}.modulator_range", "must be a positive number")
         require(self.seed >= 0, f"{table}.seed", "must be an integer >= 0")
+        require(
+            self.fuse in FUSE_MODES,
+            f"{table}.fuse",
+            f"must be one of {', '.join(repr(mode) for mode in FUSE_MODES)}, got {self.fuse!r}",
+        )
 
     @classmethod
     def parse(cls, options: dict[str, Any]) -> LavaOptions:
@@ -491,5 +522,6 @@ class LavaBackend(Backend):
             int(opts["buffer_mb"] * 2**20),
             rule_options={"modulator_range": float(opts["modulator_range"])},
             seed=int(opts["seed"]),
+            fuse=str(opts["fuse"]),
         )
         return LavaSimulation(network, numeric, plan, arithmetic, opts)

@@ -235,6 +235,8 @@ class Plan:
     chunk: int
     dt: float
     seed: int = 0
+    fuse: str = "auto"
+    """The ``fuse`` option: ``"auto"``, ``"always"`` or ``"never"`` (one Lava process for the whole graph)."""
 
     def connection(self, name: str) -> ConnectionPlan:
         """The connection called ``name``."""
@@ -642,6 +644,7 @@ def build_plan(
     buffer_bytes: int,
     rule_options: dict[str, Any] | None = None,
     seed: int = 0,
+    fuse: str = "auto",
 ) -> Plan:
     """The Lava plan of a validated, supported ``network``.
 
@@ -662,6 +665,9 @@ def build_plan(
         Fixed point: ``{"modulator_range": float}`` (full scale of ErrorModulated's modulator).
     seed
         Seed of the stochastic rounding of fixed-point circuit signals and third factors.
+    fuse
+        ``"auto"``, ``"always"`` or ``"never"``: whether the worker runs the graph as one Lava
+        process (the backend's ``fuse`` option).
     """
     rule_options = dict(rule_options or {})
     monitors = _monitors_by_target(network)
@@ -710,7 +716,7 @@ def build_plan(
                 conn.rule = float_rule(rule, network.dt, f"{field_name}.plasticity")
                 conn.w_min, conn.w_max = rule.w_min, rule.w_max
         connections.append(conn)
-    plan = Plan(numeric, neurons, sources, connections, chunk=1, dt=network.dt, seed=seed)
+    plan = Plan(numeric, neurons, sources, connections, chunk=1, dt=network.dt, seed=seed, fuse=fuse)
     plan.chunk = chunk_length(plan, chunk_steps, buffer_bytes)
     validate_plan(plan)
     return plan

@@ -109,7 +109,9 @@ class LavaNetwork:
         self._create_circuits()
         for conn in plan.connections:
             self._wire(conn)
-        self.anchor = self._connect_components()
+        self.fused = self._fuse()
+        """The one process that runs the whole graph (``plan.fuse``), or None: one process each."""
+        self.anchor = [self.fused] if self.fused is not None else self._connect_components()
         self.run_cfg = self._run_config()
         self.started = False
         """Whether the runtime runs: it starts at the first Lava step (:meth:`_ensure_started`), not here."""
@@ -281,6 +283,36 @@ class LavaNetwork:
             pre.s_out.connect(proc.s_in)
         proc.a_out.connect(post.a_in)
 
+    def _fuse(self) -> Any:
+        """A ``FusedNetwork`` of every process built above, if the plan's ``fuse`` mode asks for one.
+
+        ``"auto"``: when its results are those of the per-process graph by construction (fixed point;
+        float without a population that sums several float inputs, whose order Lava takes from a
+        ``set``) and its graph can be fused; ``"always"``: any graph (a graph that cannot is refused);
+        ``"never"``: one Lava process per population, synapse and circuit.
+        """
+        mode = self.plan.fuse
+        if mode == "never":
+            return None
+        from ._lava.connections.models import LAVA_PROCESS_MODELS
+        from ._lava.fused.process import FusedNetwork
+        from ._lava.fusion import describe
+
+        tag = "fixed_pt" if self.plan.numeric == "fixed" else "floating_pt"
+        procs = [*self.procs.values(), *self.connections.values(), *self.modulators.values(), *self.circuits.values()]
+        graph = describe(procs, tag, LAVA_PROCESS_MODELS[tag])
+        if mode == "auto" and self.plan.numeric == "float" and graph.float_sums():
+            return None
+        cycle = graph.deadlock()
+        if cycle is not None:
+            if mode == "always":
+                raise ValueError(
+                    f"options.fuse = 'always': this graph cannot run as one process ({cycle} waits on itself); "
+                    "use fuse = 'auto' or 'never'"
+                )
+            return None
+        return FusedNetwork(name="fused", shm_dir=self.shm_dir, graph=graph)
+
     def _run_config(self) -> Any:
         """Lava's run configuration: our float or fixed-point models, selected by tag."""
         from lava.magma.core.run_configs import Loihi2SimCfg
@@ -303,7 +335,8 @@ class LavaNetwork:
         start_runtimes(self.anchor, self.run_cfg, self.profile, "")
         self.started = True
         processes = len(self.procs) + len(self.connections) + len(self.modulators) + len(self.circuits)
-        self.profile.count("lava_processes", processes)
+        self.profile.count("lava_processes", 1 if self.fused is not None else processes)
+        self.profile.count("fused_processes", processes if self.fused is not None else 0)
 
     def _connect_components(self) -> list[Any]:
         """One process per connected component: Lava runs whatever is connected to the process it is asked to run."""

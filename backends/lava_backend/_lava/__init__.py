@@ -14,6 +14,10 @@ tag, ``floating_pt`` and ``fixed_pt``):
   ``(B, n)`` block of samples, the input ones fused with their spike source;
   the batched network of ``run_batch``, :mod:`..._batched`);
 
+- :mod:`.fused`: ``FusedNetwork``, a whole process graph as one Process (the
+  option ``fuse``), whose model steps the graph's own models
+  (:mod:`.fusion`: their specs, in-memory ports and scheduling);
+
 plus :mod:`.buffers` (the shared buffers, their names and the mixin every
 model shares) and :mod:`.decorate` (the decorators every model carries).
 

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierFloat
 from lava.magma.core.learning.random import ConnVarRandom
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
@@ -148,8 +149,28 @@ class _LearningMixin(_ConnectionMixin):
         self._guard("run_lrn", self._learn)
 
 
+class ParsedApplierFloat(LearningRuleApplierFloat):
+    """Lava's float rule applier with its rule string parsed once (asteval re-parses it on every call).
+
+    The same asteval interpreter evaluates the same syntax tree, so every number is Lava's.
+    """
+
+    def apply(self, init_accumulator: np.ndarray, **applier_args: Any) -> np.ndarray:
+        if not hasattr(self, "_tree"):
+            self._tree = self.eval_func.parse(self._applier_str)
+        self.eval_func.symtable = applier_args
+        return init_accumulator + self.eval_func(self._tree)
+
+
+class _FloatApplierMixin:
+    """Our float learning models build :class:`ParsedApplierFloat` appliers."""
+
+    def _create_learning_rule_applier(self, product_series: Any) -> LearningRuleApplierFloat:
+        return ParsedApplierFloat(product_series)
+
+
 @cpu_model(LearningDense, "floating_pt")
-class PyLearningDenseFloat(_LearningMixin, PyLearningDenseModelFloat):
+class PyLearningDenseFloat(_FloatApplierMixin, _LearningMixin, PyLearningDenseModelFloat):
     """Lava's float learning engine with the spec's bounds, mask and update order."""
 
 
@@ -200,7 +221,7 @@ class _ProjectedMixin(_LearningMixin):
 
 
 @cpu_model(ProjectedLearningDense, "floating_pt")
-class PyProjectedLearningDenseFloat(_ProjectedMixin, PyLearningDenseModelFloat):
+class PyProjectedLearningDenseFloat(_FloatApplierMixin, _ProjectedMixin, PyLearningDenseModelFloat):
     """Lava's float learning engine on a graded pre trace; the weights carry ``s_fwd`` forward."""
 
     s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
