@@ -1,7 +1,7 @@
 """Benchmark: local-rule learning throughput (training samples/s) on every backend, same run.
 
 Each backend learns the first ``--tasks`` tasks of ``--config`` (``experiments/local_pdigits_hlop.toml``:
-64 inputs, 400 fixed hidden LIF neurons, 10 readout neurons, T = 10; ``--set table.key=value``
+64 inputs, 1,000 fixed hidden LIF neurons, 10 readout neurons, T = 10; ``--set table.key=value``
 overrides it, e.g. ``network.hidden=800``) from the same ``--samples`` training samples per task with
 :class:`spikemem.continual.local.learner.LocalLearner`: per minibatch one run of the static network
 (the errors) and one run of the learning network (the rules inside the simulator). HLOP learns its

@@ -11,7 +11,13 @@ hidden layer"). It keeps the learner's equations and replaces two things:
   counts the same window, delayed);
 - HLOP's lateral neurons are replaced by what OjaSubspace converges to: the
   top ``lateral_per_task`` right singular vectors of the task's residual
-  counts :math:`C - C B^\top B` (uncentred, as the rule sees them).
+  counts :math:`C - C B^\top B` (uncentred, as the rule sees them); or, with
+  ``oja_eta`` (``--oja-eta``), they learn with the rule itself, one step per
+  hidden spike vector :math:`s_t` (the simulators' graded OjaSubspace with
+  ``tau_pre = 0``): :math:`\tilde s = s_t - B^\top B s_t`, :math:`y = H \tilde s`,
+  :math:`H \leftarrow H + \eta\, y (\tilde s - H^\top y)^\top`, from random
+  orthonormal rows orthogonal to ``B``, over the task's samples in training
+  order (every epoch), then appended to ``B`` and orthonormalised.
 
 The readout learns exactly as the simulators' ErrorModulated rule does,
 :math:`\Delta W = \frac{\lambda}{B} \sum_b M_b (f_b - B^\top B f_b)^\top` (a last, short minibatch's
@@ -31,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from spikemem.continual.local.learner import softmax
+from spikemem.continual.local.learner import consolidate, softmax
 from spikemem.continual.streams import StreamConfig, TaskStream, build_stream
 
 
@@ -76,6 +82,40 @@ def lif_counts(drive: np.ndarray, steps: int, beta: float, v_th: float) -> np.nd
     return counts
 
 
+def lif_raster(drive: np.ndarray, steps: int, beta: float, v_th: float) -> np.ndarray:
+    """Spikes ``(N, steps, n)`` of :func:`lif_counts`'s neurons, step by step (its counts are their sum over steps)."""
+    v = np.zeros_like(drive)
+    raster = np.zeros((drive.shape[0], steps, drive.shape[1]), dtype=bool)
+    for t in range(steps):
+        v = beta * v + drive
+        raster[:, t] = v >= v_th
+        v = v - v_th * raster[:, t]
+    return raster
+
+
+def oja_lateral(
+    raster: np.ndarray, order: np.ndarray, basis: np.ndarray, rows: int, eta: float, rng: np.random.Generator
+) -> np.ndarray:
+    r"""``rows`` lateral neurons that learn graded OjaSubspace on the spike vectors of ``raster[order]``, step by step.
+
+    :math:`\tilde s = s - B^\top B s`, :math:`y = H \tilde s`, :math:`\Delta H = \eta\, y (\tilde s - H^\top y)^\top`
+    (silent steps change nothing); ``H`` starts as random orthonormal rows orthogonal to ``B``.
+    """
+    from spikemem.continual.local.learner import orthonormal_complement_rows
+
+    lateral = orthonormal_complement_rows(rows, basis, rng)
+    for sample in order:
+        for spikes in raster[sample]:
+            if not spikes.any():
+                continue
+            x = spikes.astype(np.float64)
+            if basis.shape[0]:
+                x = x - (basis @ x) @ basis
+            y = lateral @ x
+            lateral += eta * np.outer(y, x - y @ lateral)
+    return lateral
+
+
 def emulate(
     stream: TaskStream,
     hidden: int,
@@ -90,10 +130,13 @@ def emulate(
     method: str = "hlop",
     tasks: int | None = None,
     seed: int = 0,
+    oja_eta: float | None = None,
 ) -> EmulatedRun:
     """Emulate ``continual_local`` with a fixed hidden layer on ``stream`` (module docstring).
 
     ``tasks`` (default all) trains only the first tasks; ``R`` has one row per trained task.
+    ``oja_eta``: the lateral neurons learn with OjaSubspace at this rate (``lateral_eta``) instead of
+    being the exact principal directions.
     """
     rng = np.random.default_rng(seed)
     pixels = stream.tasks[0].x_train
@@ -112,8 +155,10 @@ def emulate(
     for i in range(trained):
         f, y = data[i][0], data[i][1]
         project = method == "hlop" and basis.shape[0] > 0
+        orders = []
         for _ in range(epochs):
             order = rng.permutation(len(y))
+            orders.append(order)
             for start in range(0, len(y), batch_size):
                 index = order[start : start + batch_size]
                 error = np.eye(classes)[y[index]] - softmax(f[index] @ readout.T)
@@ -121,9 +166,14 @@ def emulate(
                 pre = f[index] - (f[index] @ basis.T) @ basis if project else f[index]
                 readout += lr / batch_size * error.T @ pre
         if method == "hlop":
-            residual = f - (f @ basis.T) @ basis
             rows = min(lateral_per_task, hidden - basis.shape[0])
-            basis = np.vstack([basis, np.linalg.svd(residual, full_matrices=False)[2][:rows]])
+            if oja_eta is None:
+                residual = f - (f @ basis.T) @ basis
+                basis = np.vstack([basis, np.linalg.svd(residual, full_matrices=False)[2][:rows]])
+            else:
+                raster = lif_raster(((stream.tasks[i].x_train - mean) / std) @ w1.T, steps, beta, v_th)
+                lateral = oja_lateral(raster, np.concatenate(orders), basis, rows, oja_eta, rng)
+                basis = consolidate(basis, lateral)[0]
         for j, (_, _, f_test, y_test) in enumerate(data):
             R[i, j] = np.mean((f_test @ readout.T).argmax(axis=1) == y_test)
     return EmulatedRun(R, int(basis.shape[0]))
@@ -142,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=5)
     parser.add_argument("--single-task", action="store_true", help="train task 0 only; report its test accuracy")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--oja-eta", type=float, default=None, help="lateral neurons learn by OjaSubspace, this rate")
     args = parser.parse_args(argv)
     config = StreamConfig(source="digits", kind="permuted", tasks=args.tasks, test_fraction=0.2)
     stream = build_stream(config, np.random.default_rng(args.seed))
@@ -156,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
         method=args.method,
         tasks=1 if args.single_task else None,
         seed=args.seed + 1000,
+        oja_eta=args.oja_eta,
     )
     if args.single_task:
         print(f"task 0 test accuracy {run.R[0, 0]:.3f}")
@@ -165,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["EmulatedRun", "emulate", "lif_counts", "main"]
+__all__ = ["EmulatedRun", "emulate", "lif_counts", "lif_raster", "main", "oja_lateral"]
 
 if __name__ == "__main__":
     raise SystemExit(main())
