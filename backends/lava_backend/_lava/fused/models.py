@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from lava.magma.core.model.py.model import PyLoihiProcessModel
 
 from spikemem.backends.lava_backend._lava.buffers import SharedModel
@@ -20,6 +22,7 @@ class PyFusedNetworkModel(SharedModel, PyLoihiProcessModel):
     @property
     def graph(self) -> FusedGraph:
         if not hasattr(self, "_graph"):
+            self._blas = one_blas_thread()
             self._graph = FusedGraph(self.proc_params["graph"])
         return self._graph
 
@@ -37,3 +40,20 @@ class PyFusedNetworkModel(SharedModel, PyLoihiProcessModel):
         graph.run_spk(self.time_step)
         if graph.lrn_guard():
             graph.run_lrn()
+
+
+def one_blas_thread() -> Any:
+    """Limit this process's BLAS to one thread (``threadpoolctl``, where installed); returns the limiter.
+
+    The sub-models' matrix-vector products (a circuit's :math:`B^\top (B x)`, the subspace activity)
+    are a few thousand multiply-adds: a second BLAS thread only hands work over and waits for it, and
+    on a loaded machine it waits for a core (profiled: most of a fixed-point step's CPU time). One
+    thread computes each output element with the same kernel, so the numbers are the same (checked
+    by ``benchmarks/local_learning_throughput.py``'s readouts against the per-process graph's).
+    Without ``threadpoolctl`` (not a dependency of this package) BLAS keeps its threads.
+    """
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - an optional speed-up
+        return None
+    return threadpool_limits(limits=1, user_api="blas")
