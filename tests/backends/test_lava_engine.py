@@ -8,11 +8,12 @@ import pytest
 pytest.importorskip("spikemem.backends.lava_backend")
 
 from lava.magma.core.learning.learning_rule import Loihi2FLearningRule
-from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierFloat
+from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox, LearningRuleApplierFloat
 from lava.magma.core.model.py.connection import PyLearningConnection
 
 from spikemem.backends.lava_backend._lava.connections.models import (
     _EVALUATED,
+    ClipApplierBitApprox,
     ParsedApplierFloat,
     PyLearningDenseFloat,
 )
@@ -85,3 +86,28 @@ def test_parsed_applier_is_lavas_applier(rule: str) -> None:
         }
         start = rng.normal(size=(post, pre))
         assert np.array_equal(ours.apply(start, **args), lava.apply(start, **args))
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_clip_applier_is_lavas_fixed_applier(rule: str) -> None:
+    """Fixed point: the same integers as Lava's applier, factors and accumulator often saturating."""
+    series = _product_series(rule)
+    lava, ours = LearningRuleApplierBitApprox(series), ClipApplierBitApprox(series)  # type: ignore[arg-type]
+    rng = np.random.default_rng(2)
+    post, pre = 6, 9
+    for _ in range(200):
+        args = {
+            "shape": (post, pre),
+            "x0": rng.random((1, pre)) < 0.5,
+            "y0": rng.random((post, 1)) < 0.5,
+            "weights": rng.integers(-600, 600, (post, pre)),
+            "tag_2": rng.integers(-600, 600, (post, pre)),
+            "tag_1": rng.integers(-600, 600, (post, pre)),
+            "u": int(rng.integers(0, 2)),
+            **{name: rng.integers(-300, 300, (post, pre)) for name in _EVALUATED},
+        }
+        start = rng.integers(-(2**16), 2**16, (post, pre))
+        expected = lava.apply(start, **args)
+        got = ours.apply(start, **args)
+        assert got.dtype == expected.dtype
+        assert np.array_equal(got, expected)
