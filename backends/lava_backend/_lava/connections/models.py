@@ -237,7 +237,7 @@ class ClipApplierBitApprox(LearningRuleApplierBitApprox):
     """
 
     def apply(self, init_accumulator: np.ndarray, **applier_args: Any) -> np.ndarray:
-        clip = np.core.umath.clip
+        clip = np.core.umath.clip  # type: ignore[attr-defined]  # numpy 1.x: the ufunc np.clip forwards to
         low, high = -(2**W_ACCUMULATOR_U) - 1, 2**W_ACCUMULATOR_U - 1
         result = init_accumulator
         for product in self._product_series.products:

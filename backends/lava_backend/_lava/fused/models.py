@@ -61,7 +61,7 @@ def one_blas_thread() -> Any:
     Without ``threadpoolctl`` (not a dependency of this package) BLAS keeps its threads.
     """
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - an optional speed-up
         return None
     return threadpool_limits(limits=1, user_api="blas")
