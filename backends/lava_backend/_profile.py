@@ -15,7 +15,8 @@ Phases (seconds, wall clock of the worker):
 ``request.<name>_s``  the whole request as served by the worker (includes the phases above)
 
 Counts: ``requests``, ``lava_runs`` (Lava ``run`` calls), ``lava_steps`` (steps of those calls: a batched
-step advances every sample of the batch), ``trials``; at the runtime's start, ``lava_processes`` (Lava processes of the
+step advances every sample of the batch; a fused network runs a whole chunk in one Lava step),
+``trials``; at the runtime's start, ``lava_processes`` (Lava processes of the
 runtime: each one synchronises with Lava's runtime service in every phase of every step; 1 when the graph is
 fused, ``fused_processes`` then counts the processes it runs inside, ``_lava.fusion``), and for the
 batched network ``batch_lava_processes`` and ``batch_size`` (``B``).

@@ -37,7 +37,9 @@ same order:
   fused model does it at the end of its own spiking phase: it is the only
   process of its runtime, so the order is the same and the runtime's
   learning-phase messages are saved);
-- *time step*: every sub-model sees the fused model's ``time_step``.
+- *time step*: every sub-model sees the network's step; the fused model runs a whole chunk of
+  network steps in one Lava step (:meth:`~.fused.models.PyFusedNetworkModel._step`: nothing
+  outside it acts between two steps of a chunk), so the runtime's messages come once per chunk.
 
 Fixed point is bit-exact by construction: the stochastic rounding of Lava's
 bit-approximate engine draws from generators owned by each learning model

@@ -24,7 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierFloat
+from lava.magma.core.learning import string_symbols
+from lava.magma.core.learning.constants import FACTOR_TO_WIDTH_DICT, W_ACCUMULATOR_U, W_S_MANT
+from lava.magma.core.learning.learning_rule_applier import LearningRuleApplierBitApprox, LearningRuleApplierFloat
 from lava.magma.core.learning.random import ConnVarRandom
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort
 from lava.magma.core.model.py.type import LavaPyType
@@ -126,6 +128,35 @@ class _LearningMixin(_ConnectionMixin):
         mask = self.proc_params["mask"]
         return values if mask is None else values * mask
 
+    def _extract_applier_evaluated_traces(
+        self, x_traces_history: np.ndarray, y_traces_history: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """Lava's evaluated traces, only those the rule reads, each gathered directly.
+
+        Lava builds all 15 every learning phase, two of them as the diagonal of a ``(pre, pre)``
+        gather; here the same elements are gathered without the square (``h[tx, k, i]`` for
+        ``h[tx, k].diagonal()[i]``): the values are Lava's, only fewer arrays are built.
+        """
+        names = self._evaluated_names()
+        return {name: _EVALUATED[name](self, x_traces_history, y_traces_history) for name in names}
+
+    def _evaluated_names(self) -> tuple[str, ...]:
+        """The ``trace_dependency`` names the rule's products read (a rule is fixed at build time)."""
+        if not hasattr(self, "_evaluated"):
+            appliers = self._learning_rule_appliers.values()  # type: ignore[attr-defined]  # Lava's model
+            self._evaluated = tuple(
+                sorted(
+                    {
+                        f"{factor.state_var}_{product.dependency}"
+                        for applier in appliers
+                        for product in applier._product_series.products
+                        for factor in product.factors
+                        if factor.state_var in string_symbols.TRACES
+                    }
+                )
+            )
+        return self._evaluated
+
     def _activation(self, spiked: np.ndarray) -> np.ndarray:
         return self.weights[:, spiked].sum(axis=1)
 
@@ -149,17 +180,84 @@ class _LearningMixin(_ConnectionMixin):
         self._guard("run_lrn", self._learn)
 
 
-class ParsedApplierFloat(LearningRuleApplierFloat):
-    """Lava's float rule applier with its rule string parsed once (asteval re-parses it on every call).
+def _diagonal(history: np.ndarray, times: np.ndarray, trace: int) -> np.ndarray:
+    """``history[times, trace].diagonal()`` (element ``i``: ``history[times[i], trace, i]``) without the square."""
+    return history[times, trace, np.arange(times.shape[0])]
 
-    The same asteval interpreter evaluates the same syntax tree, so every number is Lava's.
+
+_Evaluate = Callable[[Any, np.ndarray, np.ndarray], np.ndarray]
+_EVALUATED: dict[str, _Evaluate] = {
+    # Lava's LearningConnectionModel._extract_applier_evaluated_traces, key by key (same shapes and values)
+    "x1_x0": lambda m, x, y: _diagonal(x, m.tx, 0)[np.newaxis, :],
+    "x2_x0": lambda m, x, y: _diagonal(x, m.tx, 1)[np.newaxis, :],
+    "y1_x0": lambda m, x, y: y[m.tx, 0].T,
+    "y2_x0": lambda m, x, y: y[m.tx, 1].T,
+    "y3_x0": lambda m, x, y: y[m.tx, 2].T,
+    "x1_y0": lambda m, x, y: x[m.ty, 0],
+    "x2_y0": lambda m, x, y: x[m.ty, 1],
+    "y1_y0": lambda m, x, y: _diagonal(y, m.ty, 0)[:, np.newaxis],
+    "y2_y0": lambda m, x, y: _diagonal(y, m.ty, 1)[:, np.newaxis],
+    "y3_y0": lambda m, x, y: _diagonal(y, m.ty, 2)[:, np.newaxis],
+    "x1_u": lambda m, x, y: x[-1, 0][np.newaxis, :],
+    "x2_u": lambda m, x, y: x[-1, 1][np.newaxis, :],
+    "y1_u": lambda m, x, y: y[-1, 0][:, np.newaxis],
+    "y2_u": lambda m, x, y: y[-1, 1][:, np.newaxis],
+    "y3_u": lambda m, x, y: y[-1, 2][:, np.newaxis],
+}
+"""Each evaluated trace Lava's engine offers a rule: ``trace_dependency`` -> its value from the model ``m``
+(``tx``, ``ty``: within-epoch spike times) and the trace histories ``x`` ``(t_epoch + 1, 2, pre)`` and
+``y`` ``(t_epoch + 1, 3, post)``."""
+
+
+class ParsedApplierFloat(LearningRuleApplierFloat):
+    """Lava's float rule applier, its rule string evaluated as the Python expression Lava compiles it to.
+
+    Lava's applier hands the string to an asteval interpreter on every call, which parses it and walks
+    its syntax tree calling Python's own operators (``a * b``, ``a + b``, ``a ** b``, ``np.sign``) on
+    the same operands in the same order; Lava also compiles the string (``_applier_compiled``) but
+    never uses it. Evaluating that code object applies the same operators in the same order without
+    the interpreter's per-node dispatch, so every number is Lava's (CPython folds the constant scale
+    factors ``m * 2. ** (e - 7)`` at compile time with the same float operations);
+    ``tests/backends/test_lava_engine.py`` checks it against Lava's applier.
     """
 
     def apply(self, init_accumulator: np.ndarray, **applier_args: Any) -> np.ndarray:
-        if not hasattr(self, "_tree"):
-            self._tree = self.eval_func.parse(self._applier_str)
-        self.eval_func.symtable = applier_args
-        return init_accumulator + self.eval_func(self._tree)
+        update = eval(self._applier_compiled, {"__builtins__": {}}, applier_args)  # Lava's own rule
+        return init_accumulator + update
+
+
+class ClipApplierBitApprox(LearningRuleApplierBitApprox):
+    """Lava's fixed-point rule applier with ``np.clip`` called as its ufunc.
+
+    Lava's ``apply`` line for line (each product: the dependency, each factor clipped to its width
+    and multiplied, the scale's shift, the accumulator's saturation); only ``np.clip(a, lo, hi)``,
+    which numpy 1.26 forwards through three Python wrappers to ``np.core.umath.clip(a, lo, hi)``,
+    calls that ufunc directly (about 19 clips per call). ``tests/backends/test_lava_engine.py``
+    checks it against Lava's applier.
+    """
+
+    def apply(self, init_accumulator: np.ndarray, **applier_args: Any) -> np.ndarray:
+        clip = np.core.umath.clip  # type: ignore[attr-defined]  # numpy 1.x: the ufunc np.clip forwards to
+        low, high = -(2**W_ACCUMULATOR_U) - 1, 2**W_ACCUMULATOR_U - 1
+        result = init_accumulator
+        for product in self._product_series.products:
+            current_result = np.ones(applier_args["shape"], dtype=np.int32)
+            current_result *= applier_args[product.dependency]
+            factor_width_sum = 0
+            for factor in product.factors:
+                factor_width = FACTOR_TO_WIDTH_DICT[factor.state_var]
+                factor_width_sum += factor_width
+                factor_val = self._compute_factor(product.dependency, factor, applier_args)
+                factor_val = clip(factor_val, -(2**factor_width), 2**factor_width - 1)
+                current_result *= factor_val.astype(np.int32)
+            factor_width_sum += W_S_MANT
+            current_result *= product.s_mantissa
+            shift = np.maximum(0, factor_width_sum - W_ACCUMULATOR_U)
+            current_result = np.right_shift(current_result, shift)
+            current_result = np.left_shift(current_result, product.s_exp)
+            current_result = clip(current_result, low, high)
+            result = clip(result + current_result, low, high)
+        return result
 
 
 class _FloatApplierMixin:
@@ -177,6 +275,9 @@ class PyLearningDenseFloat(_FloatApplierMixin, _LearningMixin, PyLearningDenseMo
 @cpu_model(LearningDense, "fixed_pt")
 class PyLearningDenseFixed(_LearningMixin, PyLearningDenseModelBitApproximate):
     """Lava's fixed-point ("bit-approximate") learning engine; bounds and mask in mantissa units."""
+
+    def _create_learning_rule_applier(self, product_series: Any) -> LearningRuleApplierBitApprox:
+        return ClipApplierBitApprox(product_series)
 
     def _init_randoms(self) -> None:
         super()._init_randoms()
