@@ -299,8 +299,7 @@ class LavaNetwork:
         from ._lava.fusion import describe
 
         tag = "fixed_pt" if self.plan.numeric == "fixed" else "floating_pt"
-        procs = [*self.procs.values(), *self.connections.values(), *self.modulators.values(), *self.circuits.values()]
-        graph = describe(procs, tag, LAVA_PROCESS_MODELS[tag])
+        graph = describe(self._processes(), tag, LAVA_PROCESS_MODELS[tag])
         if mode == "auto" and self.plan.numeric == "float" and graph.float_sums():
             return None
         cycle = graph.deadlock()
@@ -312,6 +311,10 @@ class LavaNetwork:
                 )
             return None
         return FusedNetwork(name="fused", shm_dir=self.shm_dir, graph=graph)
+
+    def _processes(self) -> list[Any]:
+        """Every Lava process of the graph: populations, synapses, modulators and circuits."""
+        return [*self.procs.values(), *self.connections.values(), *self.modulators.values(), *self.circuits.values()]
 
     def _run_config(self) -> Any:
         """Lava's run configuration: our float or fixed-point models, selected by tag."""
@@ -334,7 +337,7 @@ class LavaNetwork:
             return
         start_runtimes(self.anchor, self.run_cfg, self.profile, "")
         self.started = True
-        processes = len(self.procs) + len(self.connections) + len(self.modulators) + len(self.circuits)
+        processes = len(self._processes())
         self.profile.count("lava_processes", 1 if self.fused is not None else processes)
         self.profile.count("fused_processes", processes if self.fused is not None else 0)
 

@@ -325,10 +325,6 @@ class FusedGraph:
         for node in self._order:
             self.run_node(node)
 
-    def lrn_guard(self) -> bool:
-        """Whether any sub-model learns in this step."""
-        return any(model.lrn_guard() for model in self.learners)
-
     def run_lrn(self) -> None:
         """The learning phase of every sub-model whose guard holds (after every spiking phase)."""
         for model in self.learners:

@@ -46,8 +46,7 @@ class PyFusedNetworkModel(SharedModel, PyLoihiProcessModel):
         base, length = int(ctrl[CTRL_BASE]), int(ctrl[CTRL_LENGTH])
         for time_step in range(base + 1, base + length + 1):
             graph.run_spk(time_step)
-            if graph.lrn_guard():
-                graph.run_lrn()
+            graph.run_lrn()
 
 
 def one_blas_thread() -> Any:
